@@ -1,0 +1,186 @@
+"""The layer protocol every part of squeezenp follows.
+
+A ``Layer`` owns three dicts and one cache:
+
+- ``params``  : trainable arrays (``weight``, ``bias``), updated by the optimiser;
+- ``grads``   : same keys, shapes and dtypes as ``params``; *assigned* (not accumulated) by ``backward``;
+- ``buffers`` : state that is saved but never trained (batch-norm running statistics);
+- ``_cache``  : what ``forward(training=True)`` keeps for ``backward``.
+
+``forward(x, training=...)`` returns the output; ``backward(dout)`` returns ``dx`` and fills ``grads``.
+Neither ever writes into its inputs: a tensor may fan out to several layers, and their gradients add up.
+
+Containers (``Sequential`` and the models) hold ``children`` in call order; ``named_parameters`` and
+``state_dict`` walk them in that (insertion) order, so names such as ``fire3.expand3x3.weight`` and the
+order of a saved file are deterministic.
+"""
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+
+FLOAT_DTYPES = (np.float32, np.float64)
+
+
+class Layer:
+    """Base class. Subclasses implement ``forward`` and ``backward``."""
+
+    def __init__(self):
+        self.params: dict[str, np.ndarray] = {}
+        self.grads: dict[str, np.ndarray] = {}
+        self.buffers: dict[str, np.ndarray] = {}
+        self.children: dict[str, Layer] = {}
+        self.training = True
+        self._cache = None
+
+    # --- registration -------------------------------------------------------------------------
+    def add_param(self, name: str, value: np.ndarray) -> np.ndarray:
+        self.params[name] = value
+        self.grads[name] = np.zeros_like(value)
+        return value
+
+    def add_child(self, name: str, layer: "Layer") -> "Layer":
+        self.children[name] = layer
+        setattr(self, name, layer)
+        return layer
+
+    # --- computation --------------------------------------------------------------------------
+    def forward(self, x, training: bool | None = None):
+        raise NotImplementedError
+
+    def backward(self, dout):
+        raise NotImplementedError
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def _is_training(self, training: bool | None) -> bool:
+        """``training=None`` means: use the mode set by ``train()`` / ``eval()``."""
+        return self.training if training is None else bool(training)
+
+    # --- modes and dtype ----------------------------------------------------------------------
+    def train(self, mode: bool = True) -> "Layer":
+        self.training = mode
+        for child in self.children.values():
+            child.train(mode)
+        return self
+
+    def eval(self) -> "Layer":
+        return self.train(False)
+
+    def astype(self, dtype) -> "Layer":
+        """Cast every parameter, gradient and buffer (for float64 gradient checks)."""
+        for d in (self.params, self.grads, self.buffers):
+            for k in d:
+                d[k] = d[k].astype(dtype)
+        for child in self.children.values():
+            child.astype(dtype)
+        return self
+
+    # --- traversal ----------------------------------------------------------------------------
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray, np.ndarray]]:
+        """Yield ``(qualified_name, param, grad)`` in a fixed order (dict insertion order)."""
+        for k in self.params:
+            yield prefix + k, self.params[k], self.grads[k]
+        for name, child in self.children.items():
+            yield from child.named_parameters(f"{prefix}{name}.")
+
+    def named_buffers(self, prefix: str = "") -> Iterator[tuple[str, np.ndarray]]:
+        for k in self.buffers:
+            yield prefix + k, self.buffers[k]
+        for name, child in self.children.items():
+            yield from child.named_buffers(f"{prefix}{name}.")
+
+    def named_layers(self, prefix: str = "") -> Iterator[tuple[str, "Layer"]]:
+        """Yield ``(qualified_name, layer)`` for this layer's descendants, depth first."""
+        for name, child in self.children.items():
+            full = f"{prefix}{name}"
+            yield full, child
+            yield from child.named_layers(full + ".")
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Parameters then buffers of each layer, in call order; the arrays themselves, not copies."""
+        out: dict[str, np.ndarray] = {}
+        self._collect_state("", out)
+        return out
+
+    def _collect_state(self, prefix: str, out: dict) -> None:
+        for k, v in self.params.items():
+            out[prefix + k] = v
+        for k, v in self.buffers.items():
+            out[prefix + k] = v
+        for name, child in self.children.items():
+            child._collect_state(f"{prefix}{name}.", out)
+
+    def load_state_dict(self, state: dict[str, np.ndarray], strict: bool = True) -> None:
+        """Copy arrays into this layer tree. Missing, extra or misshaped keys raise a ``KeyError``/``ValueError``
+        naming the key and both shapes."""
+        own = self.state_dict()
+        if strict:
+            missing = [k for k in own if k not in state]
+            extra = [k for k in state if k not in own]
+            if missing or extra:
+                raise KeyError(f"state dict mismatch: missing keys {missing}, unexpected keys {extra}")
+        for k, dst in own.items():
+            if k not in state:
+                continue
+            src = np.asarray(state[k])
+            if src.shape != dst.shape:
+                raise ValueError(f"state dict key '{k}': expected shape {dst.shape}, got {src.shape}")
+            dst[...] = src.astype(dst.dtype, copy=False)
+
+    def num_parameters(self) -> int:
+        return int(sum(p.size for _, p, _ in self.named_parameters()))
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class Sequential(Layer):
+    """Layers applied one after the other; ``backward`` walks them in reverse."""
+
+    def __init__(self, *layers: Layer, names: list[str] | None = None):
+        super().__init__()
+        names = names or [str(i) for i in range(len(layers))]
+        for name, layer in zip(names, layers):
+            self.add_child(name, layer)
+
+    def forward(self, x, training=None):
+        training = self._is_training(training)
+        for layer in self.children.values():
+            x = layer.forward(x, training=training)
+        return x
+
+    def backward(self, dout):
+        for layer in reversed(list(self.children.values())):
+            dout = layer.backward(dout)
+        return dout
+
+
+def check_input(layer: Layer, x, ndim: int | None = 4, channels: int | None = None,
+                channel_axis: int = 1) -> np.ndarray:
+    """Validate a layer input; raise a ``ValueError`` naming the layer, what it expected and what it got."""
+    name = type(layer).__name__
+    if not isinstance(x, np.ndarray):
+        raise ValueError(f"{name}: expected a numpy.ndarray, got {type(x).__name__}")
+    if x.dtype not in FLOAT_DTYPES:
+        raise ValueError(f"{name}: expected dtype float32 or float64, got {x.dtype} with shape {x.shape}")
+    if ndim is not None and x.ndim != ndim:
+        raise ValueError(f"{name}: expected a {ndim}-D input, got shape {x.shape}")
+    if x.ndim > 0 and x.shape[0] == 0:
+        raise ValueError(f"{name}: expected a non-empty batch, got shape {x.shape}")
+    if channels is not None and x.shape[channel_axis] != channels:
+        raise ValueError(f"{name}: expected {channels} channels on axis {channel_axis}, got shape {x.shape}")
+    return x
+
+
+def check_grad(layer: Layer, dout, expected_shape: tuple) -> np.ndarray:
+    """Validate an upstream gradient against the shape of the forward output."""
+    name = type(layer).__name__
+    if layer._cache is None:
+        raise RuntimeError(f"{name}: backward called without a forward(training=True) before it")
+    if not isinstance(dout, np.ndarray) or dout.shape != tuple(expected_shape):
+        got = getattr(dout, "shape", type(dout).__name__)
+        raise ValueError(f"{name}: expected an upstream gradient of shape {tuple(expected_shape)}, got {got}")
+    return dout
