@@ -1,0 +1,95 @@
+"""Central-difference gradient checks shared by every test folder.
+
+Usage (``tests/`` is on ``sys.path`` when pytest runs a test package below it; from the repository root
+``from tests.gradcheck import ...`` works too)::
+
+    from gradcheck import numerical_grad, check_layer_gradients
+
+The loss is always ``L = sum(f(x) * dout)`` with a *random* upstream gradient ``dout``: with ``dout`` all
+ones, ``sum(BatchNorm(x))`` does not depend on x and a check of its input gradient is vacuous.
+Checks run in float64 (a float32 central difference has an error around 1e-1 on a linear map).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def numerical_grad(f, x, dout, h=1e-6):
+    """Central differences of ``L(x) = sum(f(x) * dout)``.
+
+    ``x`` must be float64 and is perturbed in place, one element at a time, and restored; so ``x`` may be a
+    layer's parameter array, and ``f`` may ignore its argument and read the parameter from the layer.
+    """
+    if x.dtype != np.float64:
+        raise TypeError(f"numerical_grad: expected a float64 array, got {x.dtype}")
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h
+        lp = np.sum(f(x) * dout)
+        x[i] = old - h
+        lm = np.sum(f(x) * dout)
+        x[i] = old
+        grad[i] = (lp - lm) / (2 * h)
+    return grad
+
+
+def assert_grad_close(analytic, numeric, name="", rtol=1e-5, atol=1e-7):
+    """``assert_allclose`` with an absolute tolerance scaled to the gradient's size."""
+    scale = max(1.0, float(np.max(np.abs(numeric), initial=0.0)))
+    np.testing.assert_allclose(analytic, numeric, rtol=rtol, atol=atol * scale,
+                               err_msg=f"gradient mismatch for {name}")
+
+
+def check_layer_gradients(layer, x, rng, training=True, before_forward=None, rtol=1e-5, atol=1e-7):
+    """Check ``dx`` and the gradient of every parameter of ``layer`` against central differences.
+
+    Parameters
+    ----------
+    layer : a float64 ``Layer`` (call ``layer.astype(np.float64)`` first)
+    x : float64 input; rng : ``np.random.Generator`` for the random upstream gradient
+    training : passed to ``forward``
+    before_forward : optional callable run before every forward pass (e.g. reseed a dropout mask)
+
+    Buffers (batch-norm running statistics) are restored before every forward pass, so the function being
+    differentiated is the same each time. Also asserts that neither ``x`` nor ``dout`` is modified and that
+    the output and ``dx`` keep the float64 dtype. Returns ``(out, dout, dx)``.
+    """
+    assert x.dtype == np.float64
+    buffers = {k: v.copy() for k, v in layer.buffers.items()}
+
+    def run(_=None):
+        for k, v in buffers.items():
+            layer.buffers[k][...] = v
+        if before_forward is not None:
+            before_forward()
+        return layer.forward(x, training=training)
+
+    x_copy = x.copy()
+    out = run()
+    dout = rng.standard_normal(out.shape)
+    dout_copy = dout.copy()
+    dx = layer.backward(dout)
+    analytic = {k: g.copy() for k, g in layer.grads.items()}
+    np.testing.assert_array_equal(x, x_copy, err_msg="forward/backward modified the input")
+    np.testing.assert_array_equal(dout, dout_copy, err_msg="backward modified the upstream gradient")
+    assert out.dtype == np.float64 and dx.dtype == np.float64
+    assert dx.shape == x.shape
+    assert set(analytic) == set(layer.params)
+
+    assert_grad_close(dx, numerical_grad(run, x, dout), f"{layer!r} input", rtol, atol)
+    for k, p in layer.params.items():
+        assert analytic[k].shape == p.shape and analytic[k].dtype == p.dtype
+        assert_grad_close(analytic[k], numerical_grad(run, p, dout), f"{layer!r} param {k}", rtol, atol)
+    return out, dout, dx
+
+
+def away_from_zero(x, margin=1e-3):
+    """Push every entry to ``|x| >= margin`` (keeps ReLU/ELU inputs off their kink at 0)."""
+    return np.where(x >= 0, x + margin, x - margin)
+
+
+def distinct_values(shape, rng, step=0.1):
+    """A random permutation of ``0, step, 2*step, ...``: no ties, so max pooling has no kinks nearby."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n).reshape(shape) - n / 2) * step

@@ -1,0 +1,69 @@
+"""ELU and ReLU ops: Numba kernels against the references (float32 and float64), values against the
+definition, and no overflow for large inputs."""
+import warnings
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from squeezenp.ops.activations import (elu_backward, elu_backward_reference, elu_forward, elu_forward_reference,
+                                       relu_backward, relu_forward)
+from strategies import any_shapes, float_dtypes, seeds
+
+SETTINGS = settings(deadline=None, max_examples=30)
+TOL = {"float32": dict(rtol=1e-6, atol=1e-6), "float64": dict(rtol=1e-12, atol=1e-12)}
+alphas = st.floats(0.1, 3.0)
+
+
+@SETTINGS
+@given(shape=any_shapes(), dtype=float_dtypes, alpha=alphas, seed=seeds)
+def test_elu_forward_kernel_matches_reference(shape, dtype, alpha, seed):
+    x = (np.random.default_rng(seed).standard_normal(shape) * 3).astype(dtype)
+    x_copy = x.copy()
+    ref, fast = elu_forward_reference(x, alpha), elu_forward(x, alpha)
+    assert ref.dtype == fast.dtype == x.dtype and ref.shape == fast.shape == x.shape
+    np.testing.assert_allclose(fast, ref, **TOL[dtype])
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(ref, np.where(x64 > 0, x64, alpha * (np.exp(x64) - 1)), **TOL[dtype])
+    np.testing.assert_array_equal(x, x_copy)
+
+
+@SETTINGS
+@given(shape=any_shapes(), dtype=float_dtypes, alpha=alphas, seed=seeds)
+def test_elu_backward_kernel_matches_reference(shape, dtype, alpha, seed):
+    rng = np.random.default_rng(seed)
+    x = (rng.standard_normal(shape) * 3).astype(dtype)
+    out = elu_forward_reference(x, alpha)
+    dout = rng.standard_normal(shape).astype(dtype)
+    copies = [a.copy() for a in (dout, x, out)]
+    ref, fast = elu_backward_reference(dout, x, out, alpha), elu_backward(dout, x, out, alpha)
+    assert ref.dtype == fast.dtype == dout.dtype and ref.shape == fast.shape == x.shape
+    np.testing.assert_allclose(fast, ref, **TOL[dtype])
+    x64 = x.astype(np.float64)
+    np.testing.assert_allclose(ref, dout * np.where(x64 > 0, 1.0, alpha * np.exp(x64)), rtol=1e-5, atol=1e-6)
+    for a, c in zip((dout, x, out), copies):
+        np.testing.assert_array_equal(a, c)
+
+
+def test_elu_large_inputs_do_not_overflow():
+    x = np.array([-1e4, -50.0, 0.0, 50.0, 1e4], dtype=np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f in (elu_forward_reference, elu_forward):
+            out = f(x, 1.0)
+            assert np.all(np.isfinite(out))
+            np.testing.assert_allclose(out, [-1.0, -1.0, 0.0, 50.0, 1e4])
+
+
+@SETTINGS
+@given(shape=any_shapes(), dtype=float_dtypes, seed=seeds)
+def test_relu_matches_definition(shape, dtype, seed):
+    rng = np.random.default_rng(seed)
+    x, dout = rng.standard_normal(shape).astype(dtype), rng.standard_normal(shape).astype(dtype)
+    copies = (x.copy(), dout.copy())
+    out, dx = relu_forward(x), relu_backward(dout, x)
+    assert out.dtype == dx.dtype == x.dtype
+    np.testing.assert_array_equal(out, np.where(x > 0, x, 0))
+    np.testing.assert_array_equal(dx, np.where(x > 0, dout, 0))
+    np.testing.assert_array_equal(x, copies[0])
+    np.testing.assert_array_equal(dout, copies[1])
