@@ -1,0 +1,90 @@
+"""Fire modules: SqueezeNet's building block and the paper's CustomFire.
+
+Teaches: how a branch that fans out (the squeeze output feeds two expand convolutions) sums its gradients
+on the way back, and how a channel concatenation splits them. Papers: Iandola et al., "SqueezeNet" (2016);
+Polsinelli, Cinque and Placidi, "A light CNN for detecting COVID-19 from CT scans of the chest" (2020).
+Tests: ``tests/models/test_fire.py``.
+
+Shapes::
+
+    x   : (N, C_in, H, W)
+    out : (N, e1 + e3, H, W)       [expand1x1 | expand3x3] concatenated on the channel axis
+
+Fire       : squeeze1x1 -> ReLU -> [expand1x1 -> ReLU | expand3x3 (pad 1) -> ReLU] -> concat
+CustomFire : squeeze1x1 -> bn -> ELU -> [expand1x1 -> ELU | expand3x3 (pad 1) -> ELU] -> concat
+
+Children keep the Caffe/Matlab names (``squeeze1x1``, ``bn``, ``expand1x1``, ``expand3x3``), so the
+state-dict keys read ``fire3.expand3x3.weight`` and ``fire2.bn.running_mean``. The activations and the
+concatenation are parameterless children (``relu_squeeze1x1``/``elu_squeeze1x1``, ..., ``concat``): they
+add no state-dict keys but show up in ``summary``.
+
+Backward::
+
+    da, db = split(dout)                                   (concat backward)
+    ds     = expand1x1.backward(act.backward(da)) + expand3x3.backward(act.backward(db))   (fan-out: add)
+    dx     = squeeze1x1.backward([bn.backward](act.backward(ds)))
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..core import Layer
+from ..layers import ELU, BatchNorm2d, Concat, Conv2d, ReLU
+from ..layers._init import as_rng
+
+
+class Fire(Layer):
+    """``Fire(in_channels, squeeze, expand1x1, expand3x3, rng=None, dtype=float32)``.
+
+    ``rng`` (seed or Generator) initialises squeeze1x1, expand1x1, expand3x3 in that order (He normal).
+    """
+
+    custom = False
+
+    def __init__(self, in_channels: int, squeeze: int, expand1x1: int, expand3x3: int, rng=None,
+                 dtype=np.float32):
+        super().__init__()
+        rng = as_rng(rng)
+        self.in_channels, self.squeeze_channels = int(in_channels), int(squeeze)
+        self.e1, self.e3 = int(expand1x1), int(expand3x3)
+        self.out_channels = self.e1 + self.e3
+        act, tag = (ELU, "elu") if self.custom else (ReLU, "relu")
+        self.add_child("squeeze1x1", Conv2d(in_channels, squeeze, 1, rng=rng, dtype=dtype))
+        if self.custom:
+            self.add_child("bn", BatchNorm2d(squeeze, dtype=dtype))
+        self.act_names = (f"{tag}_squeeze1x1", f"{tag}_expand1x1", f"{tag}_expand3x3")
+        self.add_child(self.act_names[0], act())
+        self.add_child("expand1x1", Conv2d(squeeze, expand1x1, 1, rng=rng, dtype=dtype))
+        self.add_child(self.act_names[1], act())
+        self.add_child("expand3x3", Conv2d(squeeze, expand3x3, 3, padding=1, rng=rng, dtype=dtype))
+        self.add_child(self.act_names[2], act())
+        self.add_child("concat", Concat(axis=1))
+        self.act_s, self.act_e1, self.act_e3 = (self.children[n] for n in self.act_names)
+
+    def forward(self, x, training=None):
+        training = self._is_training(training)
+        s = self.squeeze1x1.forward(x, training=training)
+        if self.custom:
+            s = self.bn.forward(s, training=training)
+        s = self.act_s.forward(s)
+        a = self.act_e1.forward(self.expand1x1.forward(s))
+        b = self.act_e3.forward(self.expand3x3.forward(s))
+        return self.concat.forward(a, b)
+
+    def backward(self, dout):
+        da, db = self.concat.backward(dout)
+        ds = self.expand1x1.backward(self.act_e1.backward(da))
+        ds = ds + self.expand3x3.backward(self.act_e3.backward(db))     # fan-out: gradients add
+        ds = self.act_s.backward(ds)
+        if self.custom:
+            ds = self.bn.backward(ds)
+        return self.squeeze1x1.backward(ds)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.in_channels}, {self.squeeze_channels}, {self.e1}, {self.e3})"
+
+
+class CustomFire(Fire):
+    """The paper's Fire: batch norm (``bn``) after the squeeze conv, ELU in place of every ReLU."""
+
+    custom = True

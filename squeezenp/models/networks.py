@@ -1,0 +1,318 @@
+"""The four networks compared in Polsinelli, Cinque and Placidi (2020), written out layer by layer.
+
+Teaches: a CNN with branches (bypass shortcuts, a transposed-convolution skip path) written as an explicit
+``forward`` that stores what ``backward`` needs and an explicit ``backward`` that walks the same steps in
+reverse, summing the gradients wherever a tensor fanned out. Architecture and the choices the paper leaves
+open: ``docs/architecture.md``. Tests: ``tests/models/``.
+
+=============================  =======================================================================
+``SqueezeNet(bypass=False)``   network 1: SqueezeNet v1.1 as Matlab's ``squeezenet`` (torchvision's
+                               ``squeezenet1_1``): conv1 -> pool1 -> fire2..fire9 -> drop9 -> conv10 ->
+                               ReLU -> global average pool
+``SqueezeNet(bypass=True)``    networks 2 and 3: identity shortcuts around fire3, fire5, fire7, fire9
+``ProposedCNN``                network 4: CustomFire modules, a 4x transposed convolution of fire9 concatenated
+                               with fire3, a 1x1 fusion conv (128) + ELU, a 1x1 classifier conv, GAP
+=============================  =======================================================================
+
+Shapes at 227x227 (Matlab's input size): conv1 113, pool1 56 (fire2, fire3), pool3 28 (fire4, fire5),
+pool5 14 (fire6..fire9); the smallest input every pool survives is 31x31.
+"""
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+
+from ..core import Layer, check_grad, check_input
+from ..layers import (ELU, Add, Concat, Conv2d, ConvTranspose2d, Dropout, GlobalAvgPool2d, MaxPool2d,
+                      ReLU, softmax)
+from .fire import CustomFire, Fire
+
+# name: (in_channels, squeeze, expand1x1, expand3x3), in call order (SqueezeNet v1.1)
+FIRE_SPECS = {
+    "fire2": (64, 16, 64, 64), "fire3": (128, 16, 64, 64),
+    "fire4": (128, 32, 128, 128), "fire5": (256, 32, 128, 128),
+    "fire6": (256, 48, 192, 192), "fire7": (384, 48, 192, 192),
+    "fire8": (384, 64, 256, 256), "fire9": (512, 64, 256, 256),
+}
+POOL_AFTER = {"conv1": "pool1", "fire3": "pool3", "fire5": "pool5"}   # maxpool 3/2, ceil mode
+BYPASS_AROUND = ("fire3", "fire5", "fire7", "fire9")                  # C_in == C_out: out = fire(x) + x
+MIN_INPUT_SIZE = 31                                                    # 31 -> 15 -> 7 -> 3 -> 1
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def layer_rng(seed: int, name: str) -> np.random.Generator:
+    """The generator of one layer: derived from the model seed and the layer's name, so a layer's initial
+    weights do not depend on which other layers the network has (networks 1 and 2 share them)."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), zlib.crc32(name.encode())]))
+
+
+def default_preprocessing(in_channels: int, input_size: int) -> dict:
+    """How images must be prepared for these networks (read by the data pipeline and the CLI)."""
+    if in_channels == 3:
+        mean, std = list(IMAGENET_MEAN), list(IMAGENET_STD)
+    else:   # grey (or other) inputs: the channel average of the ImageNet statistics
+        mean, std = [round(float(np.mean(IMAGENET_MEAN)), 3)] * in_channels, \
+            [round(float(np.mean(IMAGENET_STD)), 3)] * in_channels
+    return {"size": [int(input_size), int(input_size)], "layout": "NCHW",
+            "channels": "RGB" if in_channels == 3 else f"{in_channels}-channel",
+            "scale": "divide by 255 -> [0, 1]", "mean": mean, "std": std}
+
+
+class CropOrPad2d(Layer):
+    """Make a map (N, C, H, W) exactly (N, C, TH, TW) by cropping or zero-padding at the bottom/right.
+
+    Bottom/right because every convolution and pool of the trunk is aligned at the top-left corner (no padding
+    there; ceil-mode pools overhang at the bottom/right). Backward crops (or zero-pads) the gradient back.
+    """
+
+    def forward(self, x, size, training=None):
+        check_input(self, x, 4)
+        TH, TW = int(size[0]), int(size[1])
+        N, C, H, W = x.shape
+        self._cache = (x.shape, (N, C, TH, TW))
+        if (H, W) == (TH, TW):
+            return x
+        out = np.zeros((N, C, TH, TW), dtype=x.dtype)
+        h, w = min(H, TH), min(W, TW)
+        out[:, :, :h, :w] = x[:, :, :h, :w]
+        return out
+
+    def backward(self, dout):
+        x_shape, out_shape = self._cache if self._cache else (None, None)
+        check_grad(self, dout, out_shape)
+        if x_shape == out_shape:
+            return dout
+        dx = np.zeros(x_shape, dtype=dout.dtype)
+        h, w = min(x_shape[2], out_shape[2]), min(x_shape[3], out_shape[3])
+        dx[:, :, :h, :w] = dout[:, :, :h, :w]
+        return dx
+
+    def __repr__(self):
+        return "CropOrPad2d()"
+
+
+class Model(Layer):
+    """What every network offers on top of ``Layer`` (see ``squeezenp.models`` for the contract).
+
+    After each ``forward``:
+
+    - ``cam_features`` (N, C, h, w): the last feature maps before the classifier (the classifier conv's input);
+    - ``class_maps`` (N, num_classes, h, w): the map whose spatial mean **is** the logit of each class.
+
+    ``cam_weights()`` (num_classes, C) and ``cam_bias()`` (num_classes,) are the classifier conv's weights.
+    When ``cam_is_linear`` (network 4) ``logits == GAP(cam_features) @ cam_weights().T + cam_bias()``; for
+    SqueezeNet (networks 1-3) a ReLU sits between the classifier conv and the pool, so use ``class_maps``.
+    """
+
+    cam_is_linear = False
+
+    def __init__(self, name: str, num_classes: int, input_size: int, in_channels: int, seed: int):
+        super().__init__()
+        if int(num_classes) < 1 or int(in_channels) < 1:
+            raise ValueError(f"{name}: num_classes and in_channels must be >= 1, got {num_classes}, {in_channels}")
+        if int(input_size) < MIN_INPUT_SIZE:
+            raise ValueError(f"{name}: input_size must be >= {MIN_INPUT_SIZE} (three 3/2 pools), got {input_size}")
+        if int(seed) < 0:
+            raise ValueError(f"{name}: seed must be a non-negative integer, got {seed}")
+        self.num_classes, self.in_channels, self.input_size, self.seed = \
+            int(num_classes), int(in_channels), int(input_size), int(seed)
+        self.config = {"name": name, "num_classes": self.num_classes, "input_size": self.input_size,
+                       "in_channels": self.in_channels, "seed": self.seed,
+                       "preprocessing": default_preprocessing(self.in_channels, self.input_size)}
+        self.dropout_enabled = True
+        self.cam_features = None
+        self.class_maps = None
+        self.pretrained_report = None
+
+    @property
+    def name(self) -> str:
+        return self.config["name"]
+
+    # --- helpers -------------------------------------------------------------------------------
+    def _seed(self, name):
+        return layer_rng(self.seed, name)
+
+    def _check(self, x):
+        check_input(self, x, 4, self.in_channels)
+        if min(x.shape[2:]) < MIN_INPUT_SIZE:
+            raise ValueError(f"{type(self).__name__}: inputs must be at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} "
+                             f"(three 3/2 pools), got shape {x.shape}")
+
+    def _add_trunk(self, fire_cls, bypass: bool):
+        """conv1 .. fire9 and the three pools, in call order; returns the list of trunk steps."""
+        self.add_child("conv1", Conv2d(self.in_channels, 64, 3, stride=2, rng=self._seed("conv1")))
+        self.add_child("relu_conv1", ReLU())   # conv1 is no Fire module: ReLU in every network
+        steps = [("layer", "conv1"), ("layer", "relu_conv1")]
+        self.add_child("pool1", MaxPool2d(3, 2, ceil_mode=True))
+        steps.append(("layer", "pool1"))
+        for name, spec in FIRE_SPECS.items():
+            self.add_child(name, fire_cls(*spec, rng=self._seed(name)))
+            if bypass and name in BYPASS_AROUND:
+                add = f"bypass{name[4:]}"
+                self.add_child(add, Add())
+                steps.append(("bypass", name, add))
+            else:
+                steps.append(("layer", name))
+            if name in POOL_AFTER:
+                self.add_child(POOL_AFTER[name], MaxPool2d(3, 2, ceil_mode=True))
+                steps.append(("layer", POOL_AFTER[name]))
+        return steps
+
+    def _trunk_forward(self, x, training, taps=()):
+        """Run the trunk; returns the output and ``{step name: output}`` for the names in ``taps``."""
+        tapped = {}
+        for step in self._steps:
+            if step[0] == "layer":
+                x = self.children[step[1]].forward(x, training=training)
+            else:   # out = fire(x) + x
+                x = self.children[step[2]].forward(self.children[step[1]].forward(x, training=training), x)
+            if step[1] in taps:
+                tapped[step[1]] = x
+        return x, tapped
+
+    def _trunk_backward(self, dout, extra=None):
+        """Walk the trunk backwards; ``extra[name]`` is added to the gradient of that step's output."""
+        extra = extra or {}
+        for step in reversed(self._steps):
+            if step[1] in extra:
+                dout = dout + extra[step[1]]
+            if step[0] == "layer":
+                dout = self.children[step[1]].backward(dout)
+            else:
+                d_fire, d_short = self.children[step[2]].backward(dout)
+                dout = self.children[step[1]].backward(d_fire) + d_short
+        return dout
+
+    def _dropout_training(self, training):
+        return training and self.dropout_enabled
+
+    # --- public API ------------------------------------------------------------------------------
+    def set_dropout(self, enabled: bool) -> "Model":
+        """Switch dropout off (identity) while the rest stays in training mode, e.g. for gradient checks."""
+        self.dropout_enabled = bool(enabled)
+        return self
+
+    def predict_proba(self, x) -> np.ndarray:
+        """Class probabilities (N, num_classes): softmax of the evaluation-mode logits."""
+        return softmax(self.forward(x, training=False))
+
+    def predict(self, x) -> np.ndarray:
+        """Predicted class indices (N,)."""
+        return np.argmax(self.forward(x, training=False), axis=1)
+
+    def features(self, x, training=False) -> np.ndarray:
+        """Run a forward pass and return ``cam_features`` (N, C, h, w)."""
+        self.forward(x, training=training)
+        return self.cam_features
+
+    def cam_weights(self) -> np.ndarray:
+        """(num_classes, C): the classifier conv's 1x1 weights."""
+        return self.conv10.params["weight"].reshape(self.num_classes, -1)
+
+    def cam_bias(self) -> np.ndarray:
+        """(num_classes,): the classifier conv's bias."""
+        return self.conv10.params["bias"]
+
+    def summary(self, input_shape=None) -> str:
+        """Table of layers, output shapes, parameters and FLOPs; default input (1, C, input_size, input_size)."""
+        from .summary import summary_table
+        if input_shape is None:
+            input_shape = (1, self.in_channels, self.input_size, self.input_size)
+        return summary_table(self, input_shape)
+
+    def __repr__(self):
+        c = self.config
+        return (f"{type(self).__name__}(name={c['name']!r}, num_classes={c['num_classes']}, "
+                f"input_size={c['input_size']}, in_channels={c['in_channels']}, "
+                f"parameters={self.num_parameters():,})")
+
+
+class SqueezeNet(Model):
+    """Networks 1-3: SqueezeNet v1.1 (Matlab's ``squeezenet``), optionally with simple bypass.
+
+    ``forward(x) -> logits`` (N, num_classes) = GAP(ReLU(conv10(dropout(fire9(...))))).
+    """
+
+    def __init__(self, num_classes=2, input_size=227, in_channels=3, seed=0, bypass=False, name=None):
+        super().__init__(name or ("squeezenet_bypass" if bypass else "squeezenet"), num_classes, input_size,
+                         in_channels, seed)
+        self.bypass = bool(bypass)
+        self._steps = self._add_trunk(Fire, self.bypass)
+        self.add_child("drop9", Dropout(0.5, rng=self._seed("drop9")))
+        self.add_child("conv10", Conv2d(512, self.num_classes, 1, rng=self._seed("conv10")))
+        rng = self._seed("conv10.normal")   # torchvision: conv10 ~ N(0, 0.01), bias 0
+        self.conv10.params["weight"][...] = rng.normal(0.0, 0.01, self.conv10.params["weight"].shape)
+        self.add_child("relu_conv10", ReLU())
+        self.add_child("pool10", GlobalAvgPool2d())
+
+    def forward(self, x, training=None):
+        training = self._is_training(training)
+        self._check(x)
+        x, _ = self._trunk_forward(x, training)
+        x = self.drop9.forward(x, training=self._dropout_training(training))
+        self.cam_features = x
+        self.class_maps = self.relu_conv10.forward(self.conv10.forward(x, training=training))
+        return self.pool10.forward(self.class_maps)
+
+    def backward(self, dlogits):
+        d = self.conv10.backward(self.relu_conv10.backward(self.pool10.backward(dlogits)))
+        return self._trunk_backward(self.drop9.backward(d))
+
+
+class ProposedCNN(Model):
+    """Network 4, the paper's light CNN (Figure 3); every choice is argued in ``docs/architecture.md``.
+
+    ::
+
+        conv1 -> ReLU -> pool1 -> CustomFire2 -> CustomFire3 ──────────────────────────────┐ skip (128 ch)
+                                    -> pool3 -> CF4 -> CF5 -> pool5 -> CF6..CF9 -> drop9   │
+                                    -> upconv (ConvTranspose2d 512->64, k4, s4) -> ELU     │
+                                    -> crop/pad to the skip's size (exact at 227) ─> concat [fire3 | up]
+                                    -> conv_fuse (1x1, 192->128) -> ELU -> conv10 (1x1, 128->classes) -> GAP
+
+    No ReLU at the end: logits = GAP(conv10(f)), linear in the pooled features ``f`` (``cam_is_linear``).
+    """
+
+    cam_is_linear = True
+    UP_CHANNELS, UP_KERNEL, UP_STRIDE, FUSE_CHANNELS, SKIP_FROM = 64, 4, 4, 128, "fire3"
+
+    def __init__(self, num_classes=2, input_size=227, in_channels=3, seed=0, name="proposed"):
+        super().__init__(name, num_classes, input_size, in_channels, seed)
+        self._steps = self._add_trunk(CustomFire, bypass=False)
+        self.add_child("drop9", Dropout(0.5, rng=self._seed("drop9")))
+        self.add_child("upconv", ConvTranspose2d(512, self.UP_CHANNELS, self.UP_KERNEL, stride=self.UP_STRIDE,
+                                                 rng=self._seed("upconv")))
+        self.add_child("elu_upconv", ELU())
+        self.add_child("crop_upconv", CropOrPad2d())
+        self.add_child("concat", Concat(axis=1))
+        skip_ch = FIRE_SPECS[self.SKIP_FROM][2] + FIRE_SPECS[self.SKIP_FROM][3]
+        self.add_child("conv_fuse", Conv2d(skip_ch + self.UP_CHANNELS, self.FUSE_CHANNELS, 1,
+                                           rng=self._seed("conv_fuse")))
+        self.add_child("elu_fuse", ELU())
+        self.add_child("conv10", Conv2d(self.FUSE_CHANNELS, self.num_classes, 1, rng=self._seed("conv10")))
+        rng = self._seed("conv10.normal")   # small initial logits, as torchvision's conv10
+        self.conv10.params["weight"][...] = rng.normal(0.0, 0.01, self.conv10.params["weight"].shape)
+        self.add_child("pool10", GlobalAvgPool2d())
+
+    def forward(self, x, training=None):
+        training = self._is_training(training)
+        self._check(x)
+        x, taps = self._trunk_forward(x, training, taps=(self.SKIP_FROM,))
+        skip = taps[self.SKIP_FROM]
+        x = self.drop9.forward(x, training=self._dropout_training(training))
+        up = self.elu_upconv.forward(self.upconv.forward(x, training=training))
+        up = self.crop_upconv.forward(up, skip.shape[2:])
+        h = self.concat.forward(skip, up)
+        self.cam_features = self.elu_fuse.forward(self.conv_fuse.forward(h, training=training))
+        self.class_maps = self.conv10.forward(self.cam_features, training=training)
+        return self.pool10.forward(self.class_maps)
+
+    def backward(self, dlogits):
+        d = self.conv10.backward(self.pool10.backward(dlogits))
+        d = self.conv_fuse.backward(self.elu_fuse.backward(d))
+        d_skip, d_up = self.concat.backward(d)
+        d_up = self.upconv.backward(self.elu_upconv.backward(self.crop_upconv.backward(d_up)))
+        return self._trunk_backward(self.drop9.backward(d_up), extra={self.SKIP_FROM: d_skip})
