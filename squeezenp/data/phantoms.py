@@ -6,7 +6,9 @@ density and Gaussian noise. COVID-like phantoms add 2-5 peripheral ground-glass 
 semi-transparent brightening near the lung edge that leaves vessels visible, the typical early COVID-19 CT
 sign); NonCOVID phantoms have none, and half of them carry a small solid nodule instead, so "something bright
 in the lung" is not the answer. Geometry (size, position, rotation, lung shape), intensities and noise are
-random, so the task is learnable but not a single-pixel threshold.
+random, so the task is learnable but not a global statistic: at 64 px, ridge regression on the raw pixels
+or on the intensity histogram reaches only about 0.8 validation accuracy, while a local feature (median-filtered
+lung brightness) reaches about 0.98.
 Tested by ``tests/data/test_phantoms.py``.
 """
 from __future__ import annotations
@@ -104,7 +106,7 @@ def make_phantom(rng, size: int = 128, covid: bool = False, return_lungs: bool =
         lung_params.append((lcx, lcy, la, lb, lth))
         lungs_soft = np.maximum(lungs_soft, _soft_inside(_ellipse_radius(xa, ya, lcx, lcy, la, lb, lth), edge / la))
     lung_level = rng.uniform(0.05, 0.14)
-    dependent = rng.uniform(0.0, 0.08) * np.clip((ya + 0.1) / 0.5, 0, 1)   # posterior (lower) lung denser
+    dependent = rng.uniform(0.0, 0.05) * np.clip((ya + 0.1) / 0.5, 0, 1)   # posterior (lower) lung denser
     img = img * (1 - lungs_soft) + (lung_level + dependent) * lungs_soft
 
     vessels = np.zeros_like(img)
@@ -120,9 +122,9 @@ def make_phantom(rng, size: int = 128, covid: bool = False, return_lungs: bool =
         for _ in range(rng.integers(2, 6)):
             lp = lung_params[rng.integers(2)]
             gx, gy = _point_in_ellipse(rng, *lp, 0.55, 0.85)   # peripheral
-            g_major, g_minor = rng.uniform(0.07, 0.13), rng.uniform(0.05, 0.09)
-            ggo += rng.uniform(0.15, 0.30) * _blob(xa, ya, gx, gy, g_major, g_minor, rng.uniform(0, np.pi))
-        ggo = np.minimum(ggo, 0.4) * lungs_soft
+            g_major, g_minor = rng.uniform(0.08, 0.14), rng.uniform(0.06, 0.1)
+            ggo += rng.uniform(0.25, 0.4) * _blob(xa, ya, gx, gy, g_major, g_minor, rng.uniform(0, np.pi))
+        ggo = np.minimum(ggo, 0.45) * lungs_soft
         img += ggo
     elif rng.random() < 0.5:                                 # solid nodule: bright, small, not a COVID sign
         nx, ny = _point_in_ellipse(rng, *lung_params[rng.integers(2)], 0.1, 0.6)
