@@ -1,0 +1,76 @@
+"""Fire and CustomFire: shapes, names, concat order, gradients (float64, random upstream gradient)."""
+import numpy as np
+import pytest
+
+from squeezenp.models import CustomFire, Fire
+
+
+def numerical_grad(f, x, dout, h=1e-6):
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        old = x[i]
+        x[i] = old + h; lp = np.sum(f(x) * dout)
+        x[i] = old - h; lm = np.sum(f(x) * dout)
+        x[i], grad[i] = old, (lp - lm) / (2 * h)
+    return grad
+
+
+@pytest.mark.parametrize("cls", [Fire, CustomFire])
+def test_shapes_names_and_keys(cls):
+    fire = cls(6, 3, 4, 5, rng=0)
+    x = np.random.default_rng(0).standard_normal((2, 6, 5, 7)).astype(np.float32)
+    out = fire.forward(x)
+    assert out.shape == (2, 9, 5, 7) and out.dtype == np.float32
+    keys = list(fire.state_dict())
+    expected = ["squeeze1x1.weight", "squeeze1x1.bias"]
+    if cls is CustomFire:
+        expected += ["bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"]
+    expected += ["expand1x1.weight", "expand1x1.bias", "expand3x3.weight", "expand3x3.bias"]
+    assert keys == expected
+    assert fire.expand3x3.padding == (1, 1)
+
+
+def test_fire_matches_hand_computation_and_concat_order():
+    fire = Fire(3, 2, 2, 3, rng=1).eval()
+    x = np.random.default_rng(1).standard_normal((1, 3, 4, 4))
+    fire.astype(np.float64)
+    out = fire.forward(x)
+    relu = lambda t: np.maximum(t, 0)
+    s = relu(fire.squeeze1x1.forward(x))
+    np.testing.assert_allclose(out[:, :2], relu(fire.expand1x1.forward(s)))
+    np.testing.assert_allclose(out[:, 2:], relu(fire.expand3x3.forward(s)))
+
+
+def test_custom_fire_uses_bn_and_elu():
+    fire = CustomFire(3, 2, 2, 2, rng=1).astype(np.float64)
+    x = np.random.default_rng(2).standard_normal((4, 3, 3, 3)) * 5 + 3
+    out = fire.forward(x, training=True)
+    s = fire.squeeze1x1.forward(x)
+    s_hat = (s - s.mean(axis=(0, 2, 3), keepdims=True)) / np.sqrt(s.var(axis=(0, 2, 3), keepdims=True) + 1e-5)
+    elu = lambda t: np.where(t > 0, t, np.expm1(np.minimum(t, 0)))
+    np.testing.assert_allclose(out[:, :2], elu(fire.expand1x1.forward(elu(s_hat))), rtol=1e-10, atol=1e-12)
+    assert (out < 0).any()          # ELU, not ReLU
+
+
+@pytest.mark.parametrize("cls", [Fire, CustomFire])
+def test_gradients(cls):
+    rng = np.random.default_rng(3)
+    fire = cls(3, 2, 2, 3, rng=4).astype(np.float64)
+    if cls is CustomFire:
+        fire.bn.update_running_stats = False
+    x = rng.standard_normal((2, 3, 4, 4))
+    dout = rng.standard_normal((2, 5, 4, 4))
+    x0, d0 = x.copy(), dout.copy()
+    fire.forward(x, training=True)
+    dx = fire.backward(dout)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(dout, d0)
+    num = numerical_grad(lambda t: fire.forward(t, training=True), x, dout)
+    np.testing.assert_allclose(dx, num, rtol=1e-5, atol=1e-7)
+    fire.forward(x, training=True)
+    fire.backward(dout)
+    for name in ("squeeze1x1", "expand3x3"):
+        W = fire.children[name].params["weight"]
+        analytic = fire.children[name].grads["weight"].copy()
+        num = numerical_grad(lambda _: fire.forward(x, training=True), W, dout)
+        np.testing.assert_allclose(analytic, num, rtol=1e-5, atol=1e-7)
