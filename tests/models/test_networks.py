@@ -1,0 +1,203 @@
+"""The four networks: API contract, shapes, names, parameter counts, determinism, bypass, CAM hooks."""
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import squeezenp.models as M
+from squeezenp.models import create
+
+from model_testutils import SMALL
+
+NAMES = ["squeezenet", "squeezenet_bypass", "proposed"]      # the transfer net needs the weights file
+DOC = Path(__file__).resolve().parents[2] / "docs" / "architecture.md"
+
+
+def _x(n=2, size=SMALL, seed=0, dtype=np.float32):
+    return np.random.default_rng(seed).standard_normal((n, 3, size, size)).astype(dtype)
+
+
+def test_available():
+    assert M.available() == ["squeezenet", "squeezenet_bypass", "squeezenet_bypass_transfer", "proposed"]
+    with pytest.raises(ValueError, match="unknown model 'nope'"):
+        create("nope")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_forward_backward_shapes_and_config(name):
+    m = create(name, num_classes=3, input_size=SMALL)
+    assert m.config["name"] == name and m.config["num_classes"] == 3 and m.config["input_size"] == SMALL
+    assert m.config["in_channels"] == 3 and len(m.config["preprocessing"]["mean"]) == 3
+    x = _x()
+    x0 = x.copy()
+    logits = m.forward(x)
+    assert logits.shape == (2, 3) and logits.dtype == np.float32
+    dl = np.random.default_rng(1).standard_normal((2, 3)).astype(np.float32)
+    dx = m.backward(dl)
+    assert dx.shape == x.shape and dx.dtype == np.float32
+    np.testing.assert_array_equal(x, x0)
+    for k, p, g in m.named_parameters():
+        assert g.shape == p.shape and g.dtype == p.dtype, k
+    p = m.predict_proba(x)
+    np.testing.assert_allclose(p.sum(axis=1), 1, rtol=1e-5)
+    assert m.predict(x).shape == (2,)
+
+
+def test_state_dict_names():
+    keys = list(create("proposed").state_dict())
+    assert keys[:2] == ["conv1.weight", "conv1.bias"]
+    for k in ("fire3.expand3x3.weight", "fire2.bn.running_mean", "fire9.squeeze1x1.bias", "upconv.weight",
+              "conv_fuse.weight", "conv10.bias"):
+        assert k in keys
+    sq = list(create("squeezenet_bypass").state_dict())
+    assert len(sq) == 52 and sq[-2:] == ["conv10.weight", "conv10.bias"] and "fire2.bn.weight" not in sq
+    assert set(sq) == set(M.torchvision_name_map().values())
+
+
+def test_parameter_counts_match_torchvision_and_docs():
+    assert create("squeezenet", num_classes=1000).num_parameters() == 1_235_496   # torchvision squeezenet1_1
+    assert create("squeezenet").num_parameters() == 723_522
+    assert create("squeezenet_bypass").num_parameters() == 723_522
+    n = create("proposed").num_parameters()
+    documented = re.search(r"Proposed network parameter count \(2 classes\): \*\*([\d,]+)\*\*", DOC.read_text())
+    assert documented, "docs/architecture.md must state the proposed network's count"
+    assert n == int(documented.group(1).replace(",", ""))
+    assert abs(n - 1.26e6) <= 0.05 * 1.26e6
+
+
+def test_layer_by_layer_table_sums_to_total():
+    text = DOC.read_text()
+    table = text[text.index("### Parameter count"):text.index("**total**")]
+    rows = [int(r.replace(",", "")) for r in re.findall(r"\| ([\d,]+) \|\n", table)]
+    assert sum(rows) == create("proposed").num_parameters()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_seeded_init_is_deterministic(name):
+    a, b, c = create(name, seed=7), create(name, seed=7), create(name, seed=8)
+    for (k, v), w, u in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+        np.testing.assert_array_equal(v, w, err_msg=k)
+    assert not np.array_equal(a.conv1.params["weight"], c.conv1.params["weight"])
+    x = _x()
+    np.testing.assert_array_equal(a.forward(x, training=True), b.forward(x, training=True))   # dropout rngs too
+
+
+def test_init_distributions():
+    m = create("squeezenet")
+    w10 = create("squeezenet", num_classes=1000).conv10.params["weight"]
+    assert abs(w10.std() - 0.01) < 0.0005 and np.all(m.conv10.params["bias"] == 0)
+    w = create("squeezenet", num_classes=1000).fire9.expand3x3.params["weight"]
+    assert abs(w.std() - np.sqrt(2 / (64 * 9))) < 0.003          # He normal
+    # networks 1 and 2 share their initial weights (same layer names, same seed)
+    for (k, v), w in zip(m.state_dict().items(), create("squeezenet_bypass").state_dict().values()):
+        np.testing.assert_array_equal(v, w, err_msg=k)
+
+
+def test_bypass_adds_identity_around_fire3_5_7_9():
+    m1, m2 = create("squeezenet", input_size=SMALL).eval(), create("squeezenet_bypass", input_size=SMALL).eval()
+    x = _x()
+    # rebuild network 2's output by hand from network 1's layers (same weights)
+    h = m1.pool1.forward(m1.relu_conv1.forward(m1.conv1.forward(x)))
+    for k in range(2, 10):
+        fire = m1.children[f"fire{k}"]
+        h = fire.forward(h) + h if k in (3, 5, 7, 9) else fire.forward(h)
+        if k in (3, 5):
+            h = m1.children[f"pool{k}"].forward(h)
+    expected = m1.pool10.forward(m1.relu_conv10.forward(m1.conv10.forward(h)))
+    np.testing.assert_allclose(m2.forward(x), expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(m1.forward(x), expected)
+    assert [n for n in m2.children if n.startswith("bypass")] == ["bypass3", "bypass5", "bypass7", "bypass9"]
+
+
+@pytest.mark.parametrize("size", [SMALL, 36, 31])
+def test_proposed_skip_path_sizes(size):
+    m = create("proposed", input_size=size).eval()
+    m.forward(_x(1, size))
+    assert m.concat._cache == [128, 64]                   # [fire3 | upconv]
+    assert m.class_maps.shape[2:] == m.cam_features.shape[2:]
+    assert m.upconv.kernel_size == (4, 4) and m.upconv.stride == (4, 4)
+    assert m.conv_fuse.out_channels == 128
+
+
+def test_proposed_is_exact_at_227_without_cropping():
+    m = create("proposed")
+    assert m.upconv.output_shape((1, 512, 14, 14))[2:] == (56, 56)
+
+
+def test_crop_or_pad_backward_is_adjoint():
+    layer = M.CropOrPad2d()
+    rng = np.random.default_rng(0)
+    for shape, size in [((1, 2, 4, 5), (6, 3)), ((2, 1, 5, 5), (5, 5)), ((1, 1, 3, 3), (2, 4))]:
+        x = rng.standard_normal(shape)
+        y = layer.forward(x, size)
+        assert y.shape == shape[:2] + size
+        d = rng.standard_normal(y.shape)
+        np.testing.assert_allclose(np.sum(y * d), np.sum(x * layer.backward(d)))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_class_maps_mean_is_logit(name):
+    m = create(name, input_size=SMALL).eval()
+    logits = m.forward(_x())
+    np.testing.assert_allclose(m.class_maps.mean(axis=(2, 3)), logits, rtol=1e-5, atol=1e-6)
+    C = 128 if name == "proposed" else 512
+    assert m.cam_features.shape[:2] == (2, C)
+    assert m.cam_weights().shape == (2, C) and m.cam_bias().shape == (2,)
+    pre = m.cam_features.mean(axis=(2, 3)) @ m.cam_weights().T + m.cam_bias()
+    if m.cam_is_linear:
+        np.testing.assert_allclose(pre, logits, rtol=1e-4, atol=1e-5)
+        np.testing.assert_array_equal(m.features(_x()), m.cam_features)
+    else:   # SqueezeNet: the ReLU between conv10 and the pool
+        np.testing.assert_array_equal(m.class_maps, np.maximum(m.conv10.forward(m.cam_features), 0))
+
+
+def test_proposed_cam_linear_in_training_mode_too():
+    m = create("proposed", input_size=SMALL).train()
+    logits = m.forward(_x(4))
+    pre = m.cam_features.mean(axis=(2, 3)) @ m.cam_weights().T + m.cam_bias()
+    np.testing.assert_allclose(pre, logits, rtol=1e-4, atol=1e-5)
+
+
+def test_train_eval_and_dropout_switch():
+    m = create("squeezenet", input_size=SMALL)
+    x = _x()
+    assert not np.array_equal(m.forward(x, training=True), m.forward(x, training=True))   # dropout draws
+    m.set_dropout(False)
+    np.testing.assert_array_equal(m.forward(x, training=True), m.forward(x, training=False))
+    p = create("proposed", input_size=SMALL).set_dropout(False)
+    rm = p.fire2.bn.buffers["running_mean"].copy()
+    a = p.forward(x, training=True)
+    assert not np.array_equal(rm, p.fire2.bn.buffers["running_mean"])   # BN still in training mode
+    assert not np.allclose(a, p.forward(x, training=False), atol=1e-6)
+    p.eval()
+    assert not p.fire5.bn.training and not p.drop9.training
+    p.train()
+    assert p.fire5.bn.training
+
+
+def test_input_validation():
+    m = create("proposed", input_size=SMALL)
+    with pytest.raises(ValueError, match="at least 31x31"):
+        m.forward(np.zeros((1, 3, 30, 40), np.float32))
+    with pytest.raises(ValueError, match="3 channels"):
+        m.forward(np.zeros((1, 1, 40, 40), np.float32))
+    with pytest.raises(ValueError, match="input_size"):
+        create("squeezenet", input_size=20)
+    g = create("squeezenet", in_channels=1, input_size=SMALL)
+    assert g.forward(np.zeros((1, 1, SMALL, SMALL), np.float32)).shape == (1, 2)
+    assert g.config["preprocessing"]["mean"] == [0.449]
+
+
+def test_astype_float64():
+    m = create("proposed", input_size=SMALL).astype(np.float64)
+    assert all(p.dtype == np.float64 for _, p, _ in m.named_parameters())
+    assert m.forward(_x(dtype=np.float64)).dtype == np.float64
+
+
+def test_transfer_without_weights_is_a_clear_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("SQUEEZENP_SHARED", str(tmp_path / "missing"))
+    with pytest.raises(FileNotFoundError, match="SQUEEZENP_SHARED"):
+        create("squeezenet_bypass_transfer")
+    with pytest.raises(FileNotFoundError, match="not found"):
+        create("squeezenet_bypass_transfer", pretrained=tmp_path / "nope.npz")
