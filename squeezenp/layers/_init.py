@@ -20,3 +20,22 @@ def pair(v, name: str, layer: str) -> tuple[int, int]:
     if len(t) != 2 or not all(isinstance(i, (int, np.integer)) for i in t):
         raise ValueError(f"{layer}: {name} must be an int or a pair of ints, got {v!r}")
     return int(t[0]), int(t[1])
+
+
+def workspace(layer, name: str, shape, dtype) -> np.ndarray:
+    """A scratch array owned by ``layer``, reused while ``shape`` and ``dtype`` stay the same.
+
+    On a 2-core VM a fresh 100 MB array costs 30-95 ms in page faults against ~12 ms for a reused one.
+    Only *internal* arrays live here (im2col columns and their gradient), never a returned output.
+
+    Invariant that makes the reuse safe: a layer's ``backward`` always pairs with its most recent
+    ``forward`` (the protocol of ``squeezenp.core``: the cache is overwritten by each forward), so the
+    columns a forward writes are only read by the next backward, which runs before the next forward of
+    the same layer overwrites them. Do not call one layer twice in the same graph, nor keep its ``_cache``.
+    """
+    ws = layer.__dict__.setdefault("_workspace", {})
+    buf = ws.get(name)
+    shape = tuple(shape)
+    if buf is None or buf.shape != shape or buf.dtype != dtype:
+        buf = ws[name] = np.empty(shape, dtype=dtype)
+    return buf

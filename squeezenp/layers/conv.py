@@ -20,6 +20,12 @@ Backward, with ``dout[n]`` reshaped to (C_out, OH*OW)::
 A 1x1 convolution with stride 1 and no padding needs no im2col: ``cols[n]`` is ``x[n]`` viewed as
 (C_in, H*W). Most of SqueezeNet's convolutions are of that kind.
 
+Speed (``benchmarks/bench_layers.py``): the columns and their gradient live in per-layer workspaces reused
+from one call to the next (safe because backward always pairs with the most recent forward; see
+``_init.workspace``); the GEMMs go straight to NumPy's BLAS with ``out=``, one per image so the result is
+already NCHW (a single ``W_flat @ cols`` over the whole batch measured no faster and would need a
+transpose); the bias add and its gradient are parallel Numba kernels (``ops.add_bias``, ``ops.bias_grad``).
+
 The im2col/col2im reference and kernel live in ``squeezenp/ops/im2col.py``; tests in
 ``tests/layers/test_conv.py``.
 """
@@ -29,7 +35,7 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input
-from ._init import he_normal, pair
+from ._init import he_normal, pair, workspace
 
 
 class Conv2d(Layer):
@@ -69,13 +75,17 @@ class Conv2d(Layer):
                              f"{self.kernel_size} with padding {self.padding}")
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         W_flat = self.params["weight"].reshape(self.out_channels, -1).astype(x.dtype, copy=False)
+        P = out_shape[2] * out_shape[3]
         if self.is_pointwise:
-            cols = x.reshape(N, C, H * W)
+            cols = np.ascontiguousarray(x).reshape(N, C, H * W)   # no im2col: x[n] is already (C_in, H*W)
         else:
-            cols = ops.im2col(x, kh, kw, sh, sw, ph, pw)
-        out = np.matmul(W_flat, cols)                        # (N, C_out, OH*OW): one GEMM per image
+            # reused across calls (see ``workspace`` for why that is safe): no page faults per step
+            cols = workspace(self, "cols", (N, W_flat.shape[1], P), x.dtype)
+            ops.im2col(x, kh, kw, sh, sw, ph, pw, out=cols)
+        out = np.empty((N, self.out_channels, P), dtype=x.dtype)
+        np.matmul(W_flat, cols, out=out)                     # one BLAS GEMM per image, written NCHW
         if "bias" in self.params:
-            out += self.params["bias"].astype(x.dtype, copy=False)[:, None]
+            ops.add_bias(out, self.params["bias"])
         self._cache = (x.shape, cols, out_shape)
         return out.reshape(out_shape)
 
@@ -83,17 +93,22 @@ class Conv2d(Layer):
         x_shape, cols, out_shape = self._cache if self._cache else (None, None, None)
         check_grad(self, dout, out_shape)
         N = dout.shape[0]
-        d3 = dout.reshape(N, self.out_channels, -1)
+        d3 = np.ascontiguousarray(dout).reshape(N, self.out_channels, -1)
         W_flat = self.params["weight"].reshape(self.out_channels, -1).astype(dout.dtype, copy=False)
-        dW = np.zeros(W_flat.shape, dtype=dout.dtype)
-        for n in range(N):                                   # sum_n dout[n] @ cols[n].T
-            dW += d3[n] @ cols[n].T
+        # dW = sum_n dout[n] @ cols[n].T, accumulated image by image into one small buffer
+        dW = workspace(self, "dW", W_flat.shape, dout.dtype)
+        tmp = workspace(self, "dW_n", W_flat.shape, dout.dtype)
+        np.matmul(d3[0], cols[0].T, out=dW)
+        for n in range(1, N):
+            np.matmul(d3[n], cols[n].T, out=tmp)
+            dW += tmp
         self.grads["weight"][...] = dW.reshape(self.params["weight"].shape)
         if "bias" in self.params:
-            self.grads["bias"][...] = d3.sum(axis=(0, 2))
-        dcols = np.matmul(W_flat.T, d3)                      # (N, C_in*KH*KW, OH*OW)
+            self.grads["bias"][...] = ops.bias_grad(d3)
         if self.is_pointwise:
-            return dcols.reshape(x_shape)
+            return np.matmul(W_flat.T, d3).reshape(x_shape)
+        dcols = workspace(self, "dcols", cols.shape, dout.dtype)
+        np.matmul(W_flat.T, d3, out=dcols)                   # (N, C_in*KH*KW, OH*OW)
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         return ops.col2im(dcols, x_shape, kh, kw, sh, sw, ph, pw)
 

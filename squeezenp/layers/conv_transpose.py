@@ -20,6 +20,9 @@ Backward is a plain convolution of the upstream gradient (im2col instead of col2
     dW_flat  = sum_n x[n] @ dcols[n].T
     dbias    = sum over n, oh, ow of dout
 
+The columns, their gradient and the dW accumulator are per-layer workspaces reused across calls (safe
+because backward pairs with the most recent forward; see ``_init.workspace``).
+
 So ``<conv2d(x), y> == <x, conv_transpose2d(y)>`` for shared weights and settings (the adjoint test in
 ``tests/layers/test_conv_transpose.py``).
 """
@@ -29,7 +32,7 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input
-from ._init import he_normal, pair
+from ._init import he_normal, pair, workspace
 
 
 class ConvTranspose2d(Layer):
@@ -66,10 +69,12 @@ class ConvTranspose2d(Layer):
                              f"for input shape {x.shape}")
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         W_flat = self.params["weight"].reshape(self.in_channels, -1).astype(x.dtype, copy=False)
-        cols = np.matmul(W_flat.T, x.reshape(N, C, H * W))    # (N, C_out*KH*KW, H*W)
+        x = np.ascontiguousarray(x)
+        cols = workspace(self, "cols", (N, W_flat.shape[1], H * W), x.dtype)   # reused; never returned
+        np.matmul(W_flat.T, x.reshape(N, C, H * W), out=cols)   # (N, C_out*KH*KW, H*W)
         out = ops.col2im(cols, out_shape, kh, kw, sh, sw, ph, pw)
         if "bias" in self.params:
-            out += self.params["bias"].astype(x.dtype, copy=False)[None, :, None, None]
+            ops.add_bias(out.reshape(N, self.out_channels, -1), self.params["bias"])
         self._cache = (x, out_shape)
         return out
 
@@ -78,15 +83,19 @@ class ConvTranspose2d(Layer):
         check_grad(self, dout, out_shape)
         N, C, H, W = x.shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        dcols = ops.im2col(dout, kh, kw, sh, sw, ph, pw)      # (N, C_out*KH*KW, H*W)
         W_flat = self.params["weight"].reshape(self.in_channels, -1).astype(dout.dtype, copy=False)
+        dcols = workspace(self, "dcols", (N, W_flat.shape[1], H * W), dout.dtype)
+        ops.im2col(dout, kh, kw, sh, sw, ph, pw, out=dcols)  # (N, C_out*KH*KW, H*W)
         x3 = x.reshape(N, C, H * W)
-        dW = np.zeros(W_flat.shape, dtype=dout.dtype)
-        for n in range(N):                                    # sum_n x[n] @ dcols[n].T
-            dW += x3[n] @ dcols[n].T
+        dW = workspace(self, "dW", W_flat.shape, dout.dtype)
+        tmp = workspace(self, "dW_n", W_flat.shape, dout.dtype)
+        np.matmul(x3[0], dcols[0].T, out=dW)
+        for n in range(1, N):                                 # sum_n x[n] @ dcols[n].T
+            np.matmul(x3[n], dcols[n].T, out=tmp)
+            dW += tmp
         self.grads["weight"][...] = dW.reshape(self.params["weight"].shape)
         if "bias" in self.params:
-            self.grads["bias"][...] = dout.sum(axis=(0, 2, 3))
+            self.grads["bias"][...] = ops.bias_grad(dout.reshape(N, self.out_channels, -1))
         return np.matmul(W_flat, dcols).reshape(x.shape)
 
     def __repr__(self):

@@ -12,13 +12,14 @@ im2col / col2im    ``im2col.im2col_reference``  ``im2col.im2col``
 max pooling        ``pooling.maxpool_*_reference``  ``pooling.maxpool_*``
 batch norm         ``batchnorm.batchnorm_*_reference``  ``batchnorm.batchnorm_*``
 ELU                ``activations.elu_*_reference``  ``activations.elu_*``
+bias add / grad    ``bias.add_bias_reference``, ``bias.bias_grad_reference``  ``bias.add_bias``, ``bias.bias_grad``
 =================  ==========================  ===================================
 """
 from __future__ import annotations
 
 import contextlib
 
-from . import activations, batchnorm, im2col as _im2col, pooling
+from . import activations, batchnorm, bias, im2col as _im2col, pooling
 from .im2col import conv_output_size
 from .pooling import pool_output_size
 
@@ -67,9 +68,11 @@ batchnorm_forward = _dispatch(batchnorm, "batchnorm_forward")
 batchnorm_backward = _dispatch(batchnorm, "batchnorm_backward")
 elu_forward = _dispatch(activations, "elu_forward")
 elu_backward = _dispatch(activations, "elu_backward")
+add_bias = _dispatch(bias, "add_bias")
+bias_grad = _dispatch(bias, "bias_grad")
 relu_forward = activations.relu_forward
 relu_backward = activations.relu_backward
 
 __all__ = ["set_backend", "get_backend", "reference_backend", "conv_output_size", "pool_output_size",
            "im2col", "col2im", "maxpool_forward", "maxpool_backward", "batchnorm_forward",
-           "batchnorm_backward", "elu_forward", "elu_backward", "relu_forward", "relu_backward"]
+           "batchnorm_backward", "elu_forward", "elu_backward", "add_bias", "bias_grad", "relu_forward", "relu_backward"]
