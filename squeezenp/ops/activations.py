@@ -46,6 +46,34 @@ def relu_backward_reference(dout, x):
 # --------------------------------------------------------------------------------------------------
 # Numba kernels (same signatures)
 # --------------------------------------------------------------------------------------------------
+# fastmath without 'reassoc', so the two-constant range reduction below is not folded into one product
+_FAST = {"nnan", "ninf", "nsz", "contract", "arcp"}
+
+
+@njit(parallel=True, cache=True, fastmath=_FAST)
+def _elu_forward_kernel_f32(x, alpha, out):
+    """float32 ELU with an inline, vectorisable expm1 (LLVM has no SIMD ``expm1``; a libm call per
+    element was ~20x slower). For t = min(max(x, -20), 0):
+
+        n = round(t / ln 2),  r = t - n ln 2  (|r| <= ln2/2, ln 2 split in two for exactness)
+        expm1(t) = 2^n * expm1(r) + (2^n - 1),  expm1(r) by its degree-7 Taylor polynomial (error < 2e-8)
+
+    2^n (n in [-29, 0]) is the integer ``1 << (n + 29)`` times 2^-29, both exact in float32. When n = 0
+    this is the polynomial itself, so small |x| keeps full relative accuracy (as ``np.expm1``); at
+    x <= -20, expm1 is -1 to float32 precision. Measured max relative error vs float64 expm1: 1.2e-7.
+    """
+    for i in prange(x.size):
+        v = x[i]
+        t = min(max(v, np.float32(-20.0)), np.float32(0.0))
+        nf = np.floor(t * np.float32(1.4426950408889634) + np.float32(0.5))
+        r = (t - nf * np.float32(0.693359375)) - nf * np.float32(-2.12194440e-4)
+        p = r * (np.float32(1.0) + r * (np.float32(1 / 2) + r * (np.float32(1 / 6) + r * (
+            np.float32(1 / 24) + r * (np.float32(1 / 120) + r * (np.float32(1 / 720) + r * np.float32(1 / 5040)))))))
+        s = np.float32(np.int32(1) << (np.int32(nf) + np.int32(29))) * np.float32(2.0 ** -29)
+        em1 = p * s + (s - np.float32(1.0))
+        out[i] = v if v > 0 else alpha * em1
+
+
 @njit(parallel=True, cache=True, fastmath=True)
 def _elu_forward_kernel(x, alpha, out):
     for i in prange(x.size):
@@ -64,7 +92,8 @@ def elu_forward(x, alpha, out=None):
     x = np.ascontiguousarray(x)
     if out is None:
         out = np.empty_like(x)
-    _elu_forward_kernel(x.reshape(-1), x.dtype.type(alpha), out.reshape(-1))
+    kernel = _elu_forward_kernel_f32 if x.dtype == np.float32 else _elu_forward_kernel
+    kernel(x.reshape(-1), x.dtype.type(alpha), out.reshape(-1))
     return out
 
 
