@@ -67,3 +67,16 @@ def test_relu_matches_definition(shape, dtype, seed):
     np.testing.assert_array_equal(dx, np.where(x > 0, dout, 0))
     np.testing.assert_array_equal(x, copies[0])
     np.testing.assert_array_equal(dout, copies[1])
+
+
+def test_elu_forward_kernel_relative_accuracy_on_a_grid():
+    """The float32 kernel's own expm1 must keep full relative accuracy for tiny |x| and saturate at -alpha."""
+    neg = -np.concatenate([np.logspace(-30, 2, 2000), np.linspace(0, 40, 2001)])
+    for dtype, rtol in ((np.float32, 5e-7), (np.float64, 1e-14)):
+        x = np.concatenate([neg, -neg]).astype(dtype)
+        for alpha in (1.0, 0.3):
+            fast, ref = elu_forward(x, alpha), elu_forward_reference(x, alpha)
+            assert fast.dtype == dtype
+            np.testing.assert_allclose(fast, ref, rtol=rtol, atol=0)
+            exact = np.where(x > 0, x.astype(np.float64), alpha * np.expm1(x.astype(np.float64)))
+            np.testing.assert_allclose(fast, exact, rtol=2 * rtol, atol=0)
