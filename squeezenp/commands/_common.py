@@ -1,0 +1,64 @@
+"""Options shared by several subcommands, and the conversions from parsed arguments."""
+from __future__ import annotations
+
+import argparse
+
+from ..pipeline import DataOptions
+from ..train import TrainConfig
+
+DEFAULTS = TrainConfig()
+
+
+def positive_int(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return v
+
+
+def add_data_options(p: argparse.ArgumentParser, default_size: int = 227) -> None:
+    g = p.add_argument_group("data")
+    g.add_argument("--data", metavar="DIR", help="image folder ROOT/{train,val[,test]}/{COVID,NonCOVID}, or "
+                   "with --layout upstream the folder holding CT_COVID/ and CT_NonCOVID/; default: synthetic "
+                   "CT phantoms")
+    g.add_argument("--layout", choices=["folder", "upstream"], default="folder")
+    g.add_argument("--splits", metavar="DIR", help="the Data-split name lists (layout upstream)")
+    g.add_argument("--arrangement", type=int, choices=[1, 2], default=1,
+                   help="the paper's data arrangement (Table 1 or Table 2); default 1")
+    g.add_argument("--second-source", metavar="DIR", help="a second folder of COVID images (Test-2 in "
+                   "arrangement 1; mixed in 60/20/20 in arrangement 2)")
+    g.add_argument("--input-size", type=positive_int, default=default_size, help=f"default {default_size}")
+    g.add_argument("--no-augment", action="store_true", help="skip the x4 augmentation of the training set")
+    g.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed) instead of stopping")
+    g.add_argument("--limit", type=positive_int, help="at most this many images per class per split")
+    g.add_argument("--phantoms", type=positive_int, default=150, help="phantoms per class when no --data")
+    g.add_argument("--phantom-size", type=positive_int, default=96)
+
+
+def add_train_options(p: argparse.ArgumentParser, epochs: int = DEFAULTS.epochs) -> None:
+    g = p.add_argument_group("training (sgdm: v <- m v - lr (g + l2 w); w <- w + v)")
+    g.add_argument("--epochs", type=positive_int, default=epochs, help=f"default {epochs}")
+    g.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size)
+    g.add_argument("--lr", type=float, default=DEFAULTS.lr, help=f"initial learning rate, default {DEFAULTS.lr} "
+                   "(the paper's Table 3, experiment 4)")
+    g.add_argument("--momentum", type=float, default=DEFAULTS.momentum)
+    g.add_argument("--l2", type=float, default=DEFAULTS.l2)
+    g.add_argument("--lr-drop-factor", type=float, default=DEFAULTS.lr_drop_factor)
+    g.add_argument("--lr-drop-period", type=positive_int, default=DEFAULTS.lr_drop_period)
+    g.add_argument("--select", choices=["best", "last"], default="best",
+                   help="keep the best validation epoch (default) or the last")
+    g.add_argument("--seed", type=int, default=0)
+
+
+def data_options(args, phantom_dir=None) -> DataOptions:
+    return DataOptions(data=args.data, layout=args.layout, splits_dir=args.splits, arrangement=args.arrangement,
+                       second_source=args.second_source, input_size=args.input_size,
+                       augment=not args.no_augment, on_error="skip" if args.skip_bad else "raise",
+                       seed=args.seed, limit=args.limit, phantoms_per_class=args.phantoms,
+                       phantom_size=args.phantom_size, phantom_dir=phantom_dir)
+
+
+def train_config(args) -> TrainConfig:
+    return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
+                       l2=args.l2, lr_drop_factor=args.lr_drop_factor, lr_drop_period=args.lr_drop_period,
+                       seed=args.seed, select=args.select)

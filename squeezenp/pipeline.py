@@ -1,0 +1,222 @@
+"""The paper's pipeline as plain functions, shared by the command line, the search and the reproduction.
+
+    DataOptions --prepare_datasets--> {split: ArrayDataset} --train_model--> model, TrainResult
+                                                           --evaluate_model--> metrics, predictions
+
+Data sources: an image folder ``ROOT/{train,val,test}/{COVID,NonCOVID}``, the upstream COVID-CT layout
+(class folders plus ``Data-split`` name lists), or, with no data given, synthetic CT phantoms written to an
+image folder first so that they go through the very same loading code as real files.
+"""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from . import data as D
+from .atomic import atomic_write_json, atomic_write_text
+from .train import TrainConfig, binary_metrics, fit, format_table5, predict_proba
+
+Log = Callable[[str], None]
+
+
+@dataclasses.dataclass
+class DataOptions:
+    """Where the images come from and how they become tensors.
+
+    ``data=None`` means synthetic phantoms (``phantoms_per_class`` per class, ``phantom_size`` pixels,
+    written under ``phantom_dir``). ``limit`` keeps at most that many images per class in each split
+    (for quick runs and tests).
+    """
+    data: str | Path | None = None
+    layout: str = "folder"                 # "folder" or "upstream"
+    splits_dir: str | Path | None = None   # the Data-split lists, for layout="upstream"
+    arrangement: int = 1
+    second_source: str | Path | None = None
+    input_size: int = 227
+    augment: bool = True
+    on_error: str = "raise"                # or "skip"
+    seed: int = 0
+    limit: int | None = None
+    phantoms_per_class: int = 150
+    phantom_size: int = 96
+    phantom_dir: str | Path | None = None
+
+    def __post_init__(self):
+        if self.layout not in ("folder", "upstream"):
+            raise ValueError(f"layout must be 'folder' or 'upstream', got {self.layout!r}")
+        if self.arrangement not in (1, 2):
+            raise ValueError(f"arrangement must be 1 or 2, got {self.arrangement!r}")
+        if self.arrangement == 2 and self.second_source is None:
+            raise ValueError("arrangement 2 mixes in a second COVID source: give second_source (--second-source)")
+        if self.input_size < 16:
+            raise ValueError(f"input_size must be at least 16 pixels, got {self.input_size}")
+
+
+def scan_splits(opts: DataOptions, log: Log | None = None) -> tuple[dict, dict]:
+    """Resolve the data source and the arrangement into ``({split: Split}, counts)``."""
+    if opts.data is None:
+        root = Path(opts.phantom_dir or "squeezenp-phantoms")
+        if not (root / "train").is_dir():
+            if log:
+                log(f"writing {2 * opts.phantoms_per_class} synthetic CT phantoms to {root}")
+            D.write_phantom_folder(root, opts.phantoms_per_class, opts.phantom_size, opts.seed)
+        splits = D.scan_image_folder(root)
+    elif opts.layout == "upstream":
+        if opts.splits_dir is None:
+            raise ValueError("layout 'upstream' needs the Data-split folder (--splits)")
+        splits = D.scan_upstream_layout(opts.data, opts.splits_dir)
+    else:
+        splits = D.scan_image_folder(opts.data)
+    if opts.arrangement == 1:
+        arr = D.arrangement1(splits, opts.seed, opts.second_source)
+    else:
+        arr = D.arrangement2(splits, opts.second_source, opts.seed)
+    chosen = dict(arr.splits)
+    if opts.limit is not None:
+        rng = np.random.default_rng([opts.seed, 7])
+        for name, s in chosen.items():
+            keep = np.concatenate([rng.permutation(np.flatnonzero(s.labels == c))[:opts.limit] for c in (0, 1)])
+            chosen[name] = s.subset(np.sort(keep))
+    return chosen, {k: s.counts() for k, s in chosen.items()}
+
+
+def augment_dataset(ds: D.ArrayDataset, channels: int, seed: int) -> D.ArrayDataset:
+    """The paper's x4 augmentation on the gray images of ``ds`` (rotation, scaling, noise), re-normalised."""
+    mean, std = D.NORMALISATION["mean"], D.NORMALISATION["std"]
+    gray = np.clip(ds.images[:, 0] * std + mean, 0.0, 1.0)          # back to [0, 1] intensities
+    aug, labels = D.augment_x4(gray, ds.labels, np.random.default_rng([seed, 11]))
+    x = ((aug - mean) / std).astype(np.float32)[:, None]
+    x = np.ascontiguousarray(np.broadcast_to(x, (len(x), channels) + x.shape[2:]))
+    paths = None if ds.paths is None else list(ds.paths) * 4
+    return D.ArrayDataset(x, labels, paths)
+
+
+def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = print):
+    """Decode every split; augment the training split x4 when ``opts.augment``.
+
+    Returns ``(datasets, counts, errors)``: ``{split: ArrayDataset}``, the class counts per split as used
+    (after augmentation for "train"; key "train_distinct" holds the count before it), and the files skipped.
+    """
+    splits, counts = scan_splits(opts, log)
+    datasets, errors = {}, []
+    t0 = time.monotonic()
+    for name, split in splits.items():
+        ds, errs = D.load_split(split, (opts.input_size, opts.input_size), channels, opts.on_error)
+        errors += errs
+        datasets[name] = ds
+    if errors and log:
+        log(f"skipped {len(errors)} unreadable file(s):")
+        for p, msg in errors:
+            log(f"  {msg}")
+    counts = {k: _counts(d.labels) for k, d in datasets.items()}
+    if opts.augment:
+        counts["train_distinct"] = counts["train"]
+        datasets["train"] = augment_dataset(datasets["train"], channels, opts.seed)
+        counts["train"] = _counts(datasets["train"].labels)
+    if log:
+        log(f"loaded {sum(len(d) for d in datasets.values())} images at {opts.input_size}x{opts.input_size} "
+            f"in {time.monotonic() - t0:.1f}s: " + ", ".join(f"{k} {c['total']}" for k, c in counts.items()))
+    return datasets, counts, errors
+
+
+def _counts(labels) -> dict:
+    labels = np.asarray(labels)
+    return {"COVID": int((labels == 1).sum()), "NonCOVID": int((labels == 0).sum()), "total": int(len(labels))}
+
+
+def train_model(model, datasets: dict, config: TrainConfig, out_dir: str | Path | None = None,
+                resume: bool = False, log: Log | None = print):
+    """Fit ``model`` on ``datasets['train']``, validating on ``datasets['val']``; checkpoint in ``out_dir``."""
+    tr, va = datasets["train"], datasets.get("val")
+    ck = Path(out_dir) / "checkpoint.npz" if out_dir else None
+    return fit(model, (tr.images, tr.labels), (va.images, va.labels) if va is not None else None,
+               config, checkpoint=ck, resume=resume, log=log)
+
+
+def evaluate_model(model, datasets: dict, splits=None, batch_size: int = 32) -> tuple[dict, list[dict]]:
+    """Metrics per split and one prediction row per image (COVID = positive class)."""
+    metrics, rows = {}, []
+    for name in splits or [k for k in datasets if k != "train"]:
+        ds = datasets[name]
+        prob = predict_proba(model, ds.images, batch_size)[:, 1]
+        metrics[name] = binary_metrics(ds.labels, prob)
+        for i in range(len(ds)):
+            rows.append({"split": name, "path": str(ds.paths[i]) if ds.paths else "", "label": int(ds.labels[i]),
+                         "probability_covid": float(prob[i]), "prediction": int(prob[i] >= 0.5)})
+    return metrics, rows
+
+
+def write_predictions_csv(path, rows: list[dict]) -> Path:
+    buf = io.StringIO()
+    fields = ["split", "path", "label", "probability_covid", "prediction"]
+    w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
+    w.writeheader()
+    w.writerows(rows)
+    return atomic_write_text(path, buf.getvalue())
+
+
+def write_history_csv(path, history: list[dict]) -> Path:
+    buf = io.StringIO()
+    keys = list(dict.fromkeys(k for h in history for k in h))
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    w.writerows(history)
+    return atomic_write_text(path, buf.getvalue())
+
+
+def write_evaluation(out_dir, metrics: dict, rows: list[dict], extra: dict | None = None) -> str:
+    """``metrics.json``, ``predictions.csv``; returns the Table 5 style text."""
+    out = Path(out_dir)
+    atomic_write_json(out / "metrics.json", {**(extra or {}), "metrics": metrics})
+    write_predictions_csv(out / "predictions.csv", rows)
+    return format_table5(metrics)
+
+
+def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig, out_dir: str | Path,
+                   resume: bool = False, pretrained: str | Path | None = None, log: Log | None = print,
+                   datasets: dict | None = None, counts: dict | None = None) -> dict:
+    """Prepare data, train, evaluate and write the report folder; returns the summary that is saved.
+
+    Writes into ``out_dir``: ``checkpoint.npz`` (every epoch), ``model.npz`` (the selected epoch),
+    ``history.csv`` / ``history.json``, ``metrics.json``, ``predictions.csv``, ``counts.json``, and the
+    figures of :mod:`squeezenp.figures` when that module is available.
+    """
+    from . import models
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    if datasets is None:
+        datasets, counts, errors = prepare_datasets(data_opts, channels=3, log=log)
+        if errors:
+            atomic_write_json(out / "skipped_files.json", [{"path": str(p), "error": m} for p, m in errors])
+    model = models.create(model_name, num_classes=2, input_size=data_opts.input_size, seed=config.seed,
+                          pretrained=pretrained)
+    if log:
+        log(f"training {model_name} ({model.num_parameters():,} parameters) for {config.epochs} epochs on "
+            f"{len(datasets['train'])} images")
+    result = train_model(model, datasets, config, out, resume, log)
+    models.save_model(model, out / "model.npz")
+    write_history_csv(out / "history.csv", result.history)
+    metrics, rows = evaluate_model(model, datasets)
+    summary = {"model": model_name, "parameters": model.num_parameters(), "config": dataclasses.asdict(config),
+               "data": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(data_opts).items()},
+               "counts": counts, "best_epoch": result.best_epoch, "seconds": result.seconds,
+               "history": result.history}
+    table = write_evaluation(out, metrics, rows, summary)
+    atomic_write_json(out / "history.json", result.history)
+    try:
+        from . import figures
+    except ImportError:
+        figures = None
+    if figures is not None:
+        figures.write_training_figures(out, result.history, metrics, rows)
+    if log:
+        log(f"selected epoch {result.best_epoch} of {config.epochs} ({result.seconds:.0f}s)\n{table}")
+        log(f"report written to {out}")
+    summary["metrics"] = metrics
+    return summary
