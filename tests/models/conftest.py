@@ -9,5 +9,5 @@ def weights_path():
     p = default_pretrained_path()
     if p is None:
         pytest.skip(f"ImageNet weights absent: no weights/squeezenet1_1_imagenet.npz under the shared folder "
-                    f"(looked at $SQUEEZENP_SHARED, then <repo>/../shared; found {shared_dir()})")
+                    f"(looked at $SQUEEZENP_SHARED if set, else <repo>/../shared; shared folder found: {shared_dir()})")
     return p
