@@ -45,7 +45,9 @@ def run(args) -> int:
                                  on_error="skip" if args.skip_bad else "raise")
     for p, msg in errors:
         print(f"skipped: {msg}", file=sys.stderr)
-    prob = predict_proba(model, x, args.batch_size)[:, 1] if len(x) else []
+    if not kept:
+        raise ValueError(f"none of the {len(paths)} input image(s) could be read")
+    prob = predict_proba(model, x, args.batch_size)[:, 1]
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["path", "probability_covid", "prediction"])

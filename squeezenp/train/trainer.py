@@ -189,13 +189,15 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
         for b in range(nb):
             idx = order[b * bs:(b + 1) * bs]
             xb, yb = x_tr[idx], y_tr[idx]
-            logits = model.forward(xb, training=True)
-            loss = loss_fn.forward(logits, yb)
-            if not math.isfinite(loss):
-                raise TrainingDiverged(f"training diverged: loss is {loss} at epoch {epoch + 1}, batch {b + 1} "
-                                       f"(lr={config.lr:g}, momentum={config.momentum:g}, l2={config.l2:g})")
-            model.backward(loss_fn.backward())
-            opt.step(model)
+            with np.errstate(over="ignore", invalid="ignore"):   # divergence is detected just below
+                logits = model.forward(xb, training=True)
+                loss = loss_fn.forward(logits, yb)
+                if not math.isfinite(loss):
+                    raise TrainingDiverged(f"training diverged: loss is {loss} at epoch {epoch + 1}, batch "
+                                           f"{b + 1} (lr={config.lr:g}, momentum={config.momentum:g}, "
+                                           f"l2={config.l2:g})")
+                model.backward(loss_fn.backward())
+                opt.step(model)
             tot_loss += loss * len(idx)
             tot_correct += int((logits.argmax(1) == yb).sum())
             seen += len(idx)
