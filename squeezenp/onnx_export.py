@@ -285,5 +285,27 @@ def export_onnx(model, path, opset: int = DEFAULT_OPSET, logits: bool = True, in
     return atomic_write(path, lambda f: f.write(data))
 
 
-__all__ = ["export_onnx", "build_onnx_model", "metadata", "require_onnx", "OnnxUnavailableError",
+def verify_onnx(model, path, x) -> dict[str, float]:
+    """Run the exported file in onnxruntime on ``x`` (N, C, H, W) and compare with ``model``.
+
+    Returns ``{"probabilities": max abs difference, "logits": ... (if the file outputs them)}``.
+    Raises ImportError if onnxruntime is absent (``pip install onnxruntime``).
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        raise ImportError(f"verifying an ONNX export needs onnxruntime: pip install onnxruntime ({e})") from None
+    from .layers import softmax
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    names = [o.name for o in sess.get_outputs()]
+    got = dict(zip(names, sess.run(None, {INPUT_NAME: x})))
+    logits = model.forward(x, training=False)
+    diff = {PROBS_NAME: float(np.max(np.abs(got[PROBS_NAME] - softmax(logits))))}
+    if LOGITS_NAME in got:
+        diff[LOGITS_NAME] = float(np.max(np.abs(got[LOGITS_NAME] - logits)))
+    return diff
+
+
+__all__ = ["export_onnx", "verify_onnx", "build_onnx_model", "metadata", "require_onnx", "OnnxUnavailableError",
            "DEFAULT_OPSET", "INPUT_NAME", "PROBS_NAME", "LOGITS_NAME"]
