@@ -1,0 +1,86 @@
+"""One trial of the search: train a network with given (lr, momentum, L2) and score it.
+
+    score = 1 - validation accuracy of the selected epoch        (minimised by the optimiser)
+
+A trial whose loss becomes NaN or infinite (``TrainingDiverged``) is a *failed* trial with the worst score,
+1.0, so the search records it and goes on. ``run_trial`` is a plain function of picklable arguments: the
+same code runs in the search process, in a local process pool and on Dask workers.
+
+Tests: ``tests/search/test_objective.py``.
+"""
+from __future__ import annotations
+
+import math
+import os
+import time
+
+THREAD_VARS = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_limits = None   # the threadpoolctl limiter, kept alive for the life of the worker
+
+
+def limit_threads(n: int) -> dict:
+    """Limit this process to ``n`` compute threads: BLAS/OpenMP (threadpoolctl) and Numba.
+
+    Sets the environment variables too, which is what counts for libraries not loaded yet. Call it at the
+    start of a worker (the ``initializer`` of the process pool, or the first thing a Dask task does).
+    Numba's ``set_num_threads`` applies to the calling thread, the one that runs the trials.
+    Returns what is in effect: ``{"numba": k, "blas": [threads per BLAS/OpenMP library]}``.
+    """
+    global _limits
+    for var in THREAD_VARS:
+        os.environ[var] = str(n)
+    from threadpoolctl import threadpool_info, threadpool_limits
+    _limits = threadpool_limits(limits=n)
+    import numba
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    return {"numba": numba.get_num_threads(), "blas": [i["num_threads"] for i in threadpool_info()]}
+
+
+def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int = 0, batch_size: int = 32,
+              input_size: int | None = None, init_state: dict | None = None, threads: int | None = None,
+              lr_drop_factor: float = 0.8, lr_drop_period: int = 5, return_state: bool = True) -> dict:
+    """Train ``model_name`` on ``data`` with ``params`` = {lr, momentum, l2}; return the trial's result.
+
+    Parameters
+    ----------
+    data : ``{"train": (x, y), "val": (x, y)}``, x (N, 3, H, W) float32 (NumPy arrays or read-only memmaps)
+    init_state : initial weights (the ImageNet ones for experiment 3); None = the network's seeded init
+    threads : limit the trial to this many threads (see ``limit_threads``); None leaves them as they are
+
+    Returns
+    -------
+    dict with ``status`` ("ok" or "failed"), ``score``, ``val_accuracy``, ``val_loss``, ``best_epoch``,
+    ``seconds``, ``error`` and, for an ok trial with ``return_state``, ``state`` (the selected epoch's weights).
+    """
+    if threads:
+        limit_threads(threads)
+    from .. import models
+    from ..train import TrainConfig, TrainingDiverged, fit
+    x_tr, y_tr = data["train"]
+    x_va, y_va = data["val"]
+    size = input_size or x_tr.shape[-1]
+    model = models._build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed)
+    if init_state is not None:
+        model.load_state_dict(init_state)
+    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=params["lr"], momentum=params["momentum"],
+                         l2=params["l2"], lr_drop_factor=lr_drop_factor, lr_drop_period=lr_drop_period, seed=seed)
+    t0 = time.monotonic()
+    try:
+        res = fit(model, (x_tr, y_tr), (x_va, y_va), config, log=None)
+    except TrainingDiverged as e:
+        return failed(str(e), time.monotonic() - t0)
+    best = next(h for h in res.history if h["epoch"] == res.best_epoch)
+    va, vl = best.get("val_accuracy", float("nan")), best.get("val_loss", float("nan"))
+    if not (math.isfinite(va) and math.isfinite(vl)):
+        return failed(f"non-finite validation result (accuracy {va}, loss {vl})", time.monotonic() - t0)
+    out = {"status": "ok", "score": 1.0 - va, "val_accuracy": va, "val_loss": vl, "best_epoch": res.best_epoch,
+           "seconds": time.monotonic() - t0, "error": ""}
+    if return_state:
+        out["state"] = model.state_dict()
+    return out
+
+
+def failed(message: str, seconds: float) -> dict:
+    """The record of a failed trial: the worst score, 1.0."""
+    return {"status": "failed", "score": 1.0, "val_accuracy": None, "val_loss": None, "best_epoch": None,
+            "seconds": seconds, "error": message}

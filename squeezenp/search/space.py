@@ -1,0 +1,59 @@
+"""The search space of the paper's Bayesian optimisation: initial learning rate, momentum and L2.
+
+Polsinelli et al. (2020) tuned these three sgdm hyperparameters with Matlab's ``bayesopt`` (30 evaluations,
+20 epochs each). The paper does not print its bounds, so ours are documented defaults chosen to contain the
+values it reports (Table 3, experiment 4: lr 0.007132, momentum 0.87589, L2 9.532e-07):
+
+    learning rate  [1e-4, 1e-1]   log-uniform
+    momentum       [0.5, 0.99]    uniform
+    L2             [1e-10, 1e-2]  log-uniform   (Matlab's example range for L2Regularization)
+
+Tests: ``tests/search/test_space.py``.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+# experiment number -> network name (the paper's numbering, Tables 3-5)
+EXPERIMENTS = {1: "squeezenet", 2: "squeezenet_bypass", 3: "squeezenet_bypass_transfer", 4: "proposed"}
+PARAM_NAMES = ("lr", "momentum", "l2")
+
+
+@dataclasses.dataclass(frozen=True)
+class SearchSpace:
+    """Bounds ``(low, high)`` of each hyperparameter; ``lr`` and ``l2`` are searched on a log scale."""
+    lr: tuple[float, float] = (1e-4, 1e-1)
+    momentum: tuple[float, float] = (0.5, 0.99)
+    l2: tuple[float, float] = (1e-10, 1e-2)
+
+    def __post_init__(self):
+        for name in PARAM_NAMES:
+            lo, hi = getattr(self, name)
+            if not lo < hi:
+                raise ValueError(f"search space: {name} bounds must satisfy low < high, got ({lo}, {hi})")
+            if name in ("lr", "l2") and lo <= 0:
+                raise ValueError(f"search space: {name} is log-uniform, its low bound must be > 0, got {lo}")
+            if name == "momentum" and not (0 <= lo and hi < 1):
+                raise ValueError(f"search space: momentum bounds must lie in [0, 1), got ({lo}, {hi})")
+
+    def dimensions(self) -> list:
+        """The skopt dimensions, in the order of ``PARAM_NAMES``."""
+        from skopt.space import Real
+        return [Real(*self.lr, prior="log-uniform", name="lr"),
+                Real(*self.momentum, prior="uniform", name="momentum"),
+                Real(*self.l2, prior="log-uniform", name="l2")]
+
+    def contains(self, params: dict) -> bool:
+        return all(getattr(self, k)[0] <= params[k] <= getattr(self, k)[1] for k in PARAM_NAMES)
+
+    def as_dict(self) -> dict:
+        return {k: list(getattr(self, k)) for k in PARAM_NAMES}
+
+
+def to_params(x) -> dict:
+    """A skopt point ``[lr, momentum, l2]`` as a dict of plain floats."""
+    return {k: float(v) for k, v in zip(PARAM_NAMES, x)}
+
+
+def to_point(params: dict) -> list[float]:
+    return [float(params[k]) for k in PARAM_NAMES]

@@ -1,0 +1,71 @@
+"""The trial record of one search: ``trials.json`` / ``trials.csv`` and ``search.json``, written atomically.
+
+Every completed trial is appended and both files are rewritten (temporary file, fsync, ``os.replace``) before
+the search moves on, so after Ctrl-C, a kill or a power loss the folder holds exactly the trials that
+finished. ``search.json`` holds the settings that define the search (network, epochs, bounds, data, seed);
+resuming with different settings is refused instead of mixing two searches in one record.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from ..atomic import atomic_write_json, atomic_write_text
+
+CSV_FIELDS = ["trial", "lr", "momentum", "l2", "val_accuracy", "val_loss", "score", "best_epoch", "seconds",
+              "status", "error"]
+
+
+class TrialStore:
+    """The trials of one experiment in ``folder``; ``trials`` is the list of completed trial dicts."""
+
+    def __init__(self, folder):
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.json_path, self.csv_path = self.folder / "trials.json", self.folder / "trials.csv"
+        self.meta_path = self.folder / "search.json"
+        self.trials: list[dict] = []
+        if self.json_path.exists():
+            try:
+                self.trials = json.loads(self.json_path.read_text())["trials"]
+            except (ValueError, KeyError, TypeError) as e:
+                raise ValueError(f"{self.json_path}: cannot be read as a trial record ({e})") from None
+
+    def check_settings(self, settings: dict) -> None:
+        """Write ``settings`` on a new search; on a resumed one, refuse if they differ from the stored ones."""
+        settings = json.loads(json.dumps(settings, default=str))
+        if self.meta_path.exists():
+            old = json.loads(self.meta_path.read_text())
+            if old != settings:
+                diff = {k: (old.get(k), settings.get(k)) for k in set(old) | set(settings)
+                        if old.get(k) != settings.get(k)}
+                raise ValueError(f"{self.folder} holds a search with other settings {diff} (stored, given); "
+                                 f"use another --out or the same options to resume it")
+        elif self.trials:
+            raise ValueError(f"{self.folder}: trials.json exists but search.json is missing; use another --out")
+        else:
+            atomic_write_json(self.meta_path, settings)
+
+    def append(self, trial: dict) -> None:
+        self.trials.append(trial)
+        self.write()
+
+    def write(self) -> None:
+        atomic_write_json(self.json_path, {"trials": self.trials})
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(self.trials)
+        atomic_write_text(self.csv_path, buf.getvalue())
+
+    def best(self) -> dict | None:
+        """The best completed trial: lowest score, ties broken by the lower validation loss, then the earlier."""
+        ok = [t for t in self.trials if t["status"] == "ok"]
+        return min(ok, key=best_key) if ok else None
+
+
+def best_key(trial: dict) -> tuple:
+    vl = trial.get("val_loss")
+    return (trial["score"], vl if vl is not None else float("inf"), trial["trial"])
