@@ -180,7 +180,7 @@ def write_evaluation(out_dir, metrics: dict, rows: list[dict], extra: dict | Non
 
 def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig, out_dir: str | Path,
                    resume: bool = False, pretrained: str | Path | None = None, log: Log | None = print,
-                   datasets: dict | None = None, counts: dict | None = None) -> dict:
+                   datasets: dict | None = None, counts: dict | None = None, init: str | Path | None = None) -> dict:
     """Prepare data, train, evaluate and write the report folder; returns the summary that is saved.
 
     Writes into ``out_dir``: ``checkpoint.npz`` (every epoch), ``model.npz`` (the selected epoch),
@@ -194,8 +194,14 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
         datasets, counts, errors = prepare_datasets(data_opts, channels=3, log=log)
         if errors:
             atomic_write_json(out / "skipped_files.json", [{"path": str(p), "error": m} for p, m in errors])
-    model = models.create(model_name, num_classes=2, input_size=data_opts.input_size, seed=config.seed,
-                          pretrained=pretrained)
+    if init is not None:   # start from saved weights, e.g. the best model of a search (squeezenp tune)
+        model = models.load_model(init)
+        if model.config["name"] != model_name or model.config["input_size"] != data_opts.input_size:
+            raise ValueError(f"--init {init} holds {model.config['name']} at {model.config['input_size']} px, "
+                             f"not {model_name} at {data_opts.input_size} px")
+    else:
+        model = models.create(model_name, num_classes=2, input_size=data_opts.input_size, seed=config.seed,
+                              pretrained=pretrained)
     if log:
         log(f"training {model_name} ({model.num_parameters():,} parameters) for {config.epochs} epochs on "
             f"{len(datasets['train'])} images")
@@ -203,7 +209,7 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
     models.save_model(model, out / "model.npz")
     write_history_csv(out / "history.csv", result.history)
     metrics, rows = evaluate_model(model, datasets)
-    summary = {"model": model_name, "parameters": model.num_parameters(), "config": dataclasses.asdict(config),
+    summary = {"model": model_name, "init": str(init) if init else None, "parameters": model.num_parameters(), "config": dataclasses.asdict(config),
                "data": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(data_opts).items()},
                "counts": counts, "best_epoch": result.best_epoch, "seconds": result.seconds,
                "history": result.history}

@@ -12,6 +12,8 @@ def register(sub) -> None:
                                    "epoch, evaluate on every split and write a report folder.")
     p.add_argument("--model", choices=available(), default="proposed")
     p.add_argument("--pretrained", metavar="NPZ", help="torchvision-named SqueezeNet 1.1 ImageNet weights")
+    p.add_argument("--init", metavar="MODEL_NPZ", help="start from these saved weights (e.g. the best model "
+                   "of squeezenp tune) instead of a fresh initialisation")
     p.add_argument("--out", default="runs/train", help="report folder (default runs/train)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
     add_data_options(p)
@@ -21,5 +23,5 @@ def register(sub) -> None:
 
 def run(args) -> int:
     run_experiment(args.model, data_options(args, phantom_dir=f"{args.out}/phantoms"), train_config(args),
-                   args.out, resume=args.resume, pretrained=args.pretrained)
+                   args.out, resume=args.resume, pretrained=args.pretrained, init=args.init)
     return 0
