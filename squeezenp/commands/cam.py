@@ -1,0 +1,109 @@
+"""``squeezenp cam``: class activation maps of one or more trained models over CT images, as PNG.
+
+    squeezenp cam MODEL.npz IMAGE... --out DIR [--class covid|noncovid|predicted] [--model OTHER.npz ...]
+
+Leading positional arguments ending in ``.npz`` (or a comma-separated list of them) are models, the rest are
+image files or folders. Writes one overlay per image and model (``<image>_cam.png``, or
+``<image>_<model>_cam.png`` with several models), a grid ``cam_grid.png`` laid out like Figures 4 and 5 of
+Polsinelli et al. (2020) (rows: images; columns: original, then one CAM per model) and ``cam_summary.json``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .predict import expand_inputs
+
+
+def register(sub) -> None:
+    p = sub.add_parser("cam", help="class activation maps of trained models over images (PNG overlays + grid)",
+                       description="Overlay each model's class activation map (viridis, 0..1) on each CT image; "
+                                   "write one PNG per image and model and a grid of all of them.")
+    p.add_argument("paths", nargs="+", metavar="MODEL.npz IMAGE",
+                   help="model file(s) (.npz, also comma-separated), then image files or folders")
+    p.add_argument("--model", action="append", default=[], metavar="NPZ", help="another model (repeatable)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--class", dest="target", default="predicted", choices=["predicted", "covid", "noncovid"],
+                   help="which class's map to draw (default: each image's predicted class)")
+    p.add_argument("--alpha", type=float, default=0.45, help="opacity of the map over the slice (default 0.45)")
+    p.add_argument("--size", type=int, default=256, help="side of each overlay in pixels (default 256)")
+    p.add_argument("--grid-rows", type=int, default=8, help="at most this many images in the grid (default 8)")
+    p.set_defaults(func=run)
+
+
+def split_models(paths, extra=()) -> tuple[list[Path], list[str]]:
+    """Leading ``.npz`` arguments (comma lists allowed) and ``--model`` values -> models; the rest -> images."""
+    models, k = [], 0
+    while k < len(paths) and all(s.lower().endswith(".npz") for s in paths[k].split(",") if s):
+        models += [s for s in paths[k].split(",") if s]
+        k += 1
+    models += list(extra)
+    if not models:
+        raise ValueError("no model given: the first argument (or --model) must be a .npz model file")
+    if k == len(paths):
+        raise ValueError("no image given after the model file(s)")
+    for m in models:
+        if not Path(m).is_file():
+            raise ValueError(f"model file {m!r} does not exist")
+    return [Path(m) for m in models], list(paths[k:])
+
+
+def _titles(models, paths) -> list[str]:
+    names = [m.config.get("name", "model") for m in models]
+    if len(set(names)) < len(names):   # the same network twice: tell them apart by file name
+        names = [f"{n} ({p.stem})" for n, p in zip(names, paths)]
+    return names
+
+
+def run(args) -> int:
+    import numpy as np
+
+    from ..atomic import atomic_write_json
+    from ..cam import class_activation_maps
+    from ..data import load_grayscale, load_image
+    from ..figures import cam_grid, write_cam_image
+    from ..models import load_model
+
+    if not 0.0 <= args.alpha <= 1.0:
+        raise ValueError(f"--alpha must be in [0, 1], got {args.alpha}")
+    if args.size < 16:
+        raise ValueError(f"--size must be at least 16, got {args.size}")
+    model_paths, inputs = split_models(args.paths, args.model)
+    images = expand_inputs(inputs)
+    models = [load_model(p) for p in model_paths]
+    titles = _titles(models, model_paths)
+    grays = [load_grayscale(p) for p in images]   # raises a one-line ImageLoadError naming a bad file
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    stems, seen = [], {}
+    for p in images:                               # unique output names even for equal stems in other folders
+        n = seen.get(p.stem, 0)
+        seen[p.stem] = n + 1
+        stems.append(p.stem if n == 0 else f"{p.stem}_{n}")
+
+    maps, probs, summary = [], [], []
+    for model, title, mpath in zip(models, titles, model_paths):
+        size = int(model.config["input_size"])
+        ch = int(model.config.get("in_channels", 3))
+        x = np.stack([load_image(p, (size, size), ch) for p in images])
+        res = class_activation_maps(model, x, args.target)
+        maps.append(res.maps)
+        probs.append(res.probabilities[:, 1])
+        for i, p in enumerate(images):
+            cls = "COVID" if res.classes[i] == 1 else "NonCOVID"
+            name = f"{stems[i]}_cam.png" if len(models) == 1 else f"{stems[i]}_{_safe(title)}_cam.png"
+            write_cam_image(out / name, grays[i], res.maps[i],
+                            f"{p.name} | {title} | map: {cls} | P(COVID) {res.probabilities[i, 1]:.2f}",
+                            args.alpha, args.size)
+            summary.append({"image": str(p), "model": str(mpath), "network": title, "class": cls,
+                            "probability_covid": float(res.probabilities[i, 1]), "png": str(out / name)})
+    rows = list(range(min(len(images), max(1, args.grid_rows))))
+    cam_grid([grays[i] for i in rows], [m[rows] for m in maps], titles, out / "cam_grid.png",
+             row_labels=[images[i].name for i in rows], probabilities=[pr[rows] for pr in probs], alpha=args.alpha)
+    atomic_write_json(out / "cam_summary.json", {"class": args.target, "maps": summary})
+    print(f"{len(summary)} CAM image(s) and {out / 'cam_grid.png'} written to {out}")
+    return 0
+
+
+def _safe(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in text)
