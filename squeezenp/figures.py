@@ -115,19 +115,20 @@ def legend_bar(height: int, bar_width: int = 14, fnt=None, label: str | None = N
 
 
 def cam_figure(gray, cam, title: str = "", alpha: float = 0.45, size: int = 256, mask=None) -> Image.Image:
-    """One image: title line, the overlay (``size`` px square) and a 0..1 colour bar at its right."""
+    """One image: title lines ("\n"-separated), the overlay (``size`` px square) and a 0..1 colour bar at its right."""
     fnt = font(12)
     ov = overlay(gray, cam, alpha, size)
     if mask is not None:
         ov = _outline(ov, mask)
     bar = legend_bar(size, fnt=font(11))
-    title_h = 22 if title else 4
+    lines = [t for t in str(title).split("\n") if t] if title else []
+    title_h = 6 + 16 * len(lines) if lines else 4
     img = Image.new("RGB", (size + bar.size[0] + 12, size + title_h + 6), WHITE)
     img.paste(ov, (6, title_h))
     img.paste(bar, (size + 10, title_h))
-    if title:
-        d = ImageDraw.Draw(img)
-        _text(d, (6, 4), _fit(d, title, fnt, img.size[0] - 12), fnt)
+    d = ImageDraw.Draw(img)
+    for k, line in enumerate(lines):
+        _text(d, (6, 4 + 16 * k), _fit(d, line, fnt, img.size[0] - 12), fnt)
     return img
 
 
@@ -329,8 +330,11 @@ def _finite_range(*arrays, pad=0.05, floor=None, ceil=None):
     if len(vals) == 0:
         return (0.0, 1.0), False
     lo, hi = float(vals.min()), float(vals.max())
-    span = hi - lo if hi > lo else max(abs(hi), 1.0) * 0.1
-    lo, hi = lo - pad * span, hi + pad * span
+    if hi > lo:
+        lo, hi = lo - pad * (hi - lo), hi + pad * (hi - lo)
+    else:                                  # one value (e.g. a single epoch): a window around it
+        half = max(abs(hi), 1.0) * 0.05
+        lo, hi = lo - half, hi + half
     if floor is not None:
         lo = max(lo, floor)
     if ceil is not None:
@@ -395,7 +399,8 @@ def confusion_image(cm, split: str = "", class_names=("NonCOVID", "COVID"), size
     L, T = 96, 52
     c = (size - L - 16) // 2
     total = np.nansum(a)
-    _text(d, (size // 2, 14), f"Confusion matrix{' - ' + split if split else ''} (n={int(total)})", fnt, anchor="mm")
+    n_text = f"n={int(total)}" if np.isfinite(a).any() else "no data"
+    _text(d, (size // 2, 14), f"Confusion matrix{' - ' + split if split else ''} ({n_text})", fnt, anchor="mm")
     _text(d, (L + c, T - 14), "predicted", fnt, anchor="mm")
     for i in range(2):
         for j in range(2):
@@ -403,7 +408,7 @@ def confusion_image(cm, split: str = "", class_names=("NonCOVID", "COVID"), size
             s = share[i, j]
             fill = cmap_color(s) if np.isfinite(s) else (200, 200, 200)
             d.rectangle([x, y, x + c - 2, y + c - 2], fill=fill)
-            ink = BLACK if np.isfinite(s) and s > 0.55 else WHITE
+            ink = BLACK if not np.isfinite(s) or s > 0.55 else WHITE
             count = "-" if not np.isfinite(a[i, j]) else f"{int(a[i, j])}"
             _text(d, (x + c // 2, y + c // 2 - 10), count, big, fill=ink, anchor="mm")
             _text(d, (x + c // 2, y + c // 2 + 12), "-" if not np.isfinite(s) else f"{100 * s:.0f}% of row",

@@ -51,7 +51,11 @@ def _titles(models, paths) -> list[str]:
     names = [m.config.get("name", "model") for m in models]
     if len(set(names)) < len(names):   # the same network twice: tell them apart by file name
         names = [f"{n} ({p.stem})" for n, p in zip(names, paths)]
-    return names
+    seen, out = {}, []
+    for n in names:                     # the same file twice: number the repeats
+        seen[n] = seen.get(n, 0) + 1
+        out.append(n if seen[n] == 1 else f"{n} #{seen[n]}")
+    return out
 
 
 def run(args) -> int:
@@ -93,7 +97,7 @@ def run(args) -> int:
             cls = "COVID" if res.classes[i] == 1 else "NonCOVID"
             name = f"{stems[i]}_cam.png" if len(models) == 1 else f"{stems[i]}_{_safe(title)}_cam.png"
             write_cam_image(out / name, grays[i], res.maps[i],
-                            f"{p.name} | {title} | map: {cls} | P(COVID) {res.probabilities[i, 1]:.2f}",
+                            f"{p.name}\n{title}: map of {cls}, P(COVID) {res.probabilities[i, 1]:.2f}",
                             args.alpha, args.size)
             summary.append({"image": str(p), "model": str(mpath), "network": title, "class": cls,
                             "probability_covid": float(res.probabilities[i, 1]), "png": str(out / name)})
