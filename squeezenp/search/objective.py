@@ -14,14 +14,16 @@ import math
 import os
 import time
 
-THREAD_VARS = ("NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+# Not NUMBA_NUM_THREADS: Numba re-reads its config, and a value other than the one its thread pool was launched
+# with is an error; ``numba.set_num_threads`` is the supported way to use fewer threads.
+THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _limits = None   # the threadpoolctl limiter, kept alive for the life of the worker
 
 
 def limit_threads(n: int) -> dict:
     """Limit this process to ``n`` compute threads: BLAS/OpenMP (threadpoolctl) and Numba.
 
-    Sets the environment variables too, which is what counts for libraries not loaded yet. Call it at the
+    Sets the BLAS/OpenMP environment variables too, which is what counts for libraries not loaded yet. Call it at the
     start of a worker (the ``initializer`` of the process pool, or the first thing a Dask task does).
     Numba's ``set_num_threads`` applies to the calling thread, the one that runs the trials.
     Returns what is in effect: ``{"numba": k, "blas": [threads per BLAS/OpenMP library]}``.
@@ -29,10 +31,10 @@ def limit_threads(n: int) -> dict:
     global _limits
     for var in THREAD_VARS:
         os.environ[var] = str(n)
+    import numba
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))   # first: it may load libgomp
     from threadpoolctl import threadpool_info, threadpool_limits
     _limits = threadpool_limits(limits=n)
-    import numba
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     return {"numba": numba.get_num_threads(), "blas": [i["num_threads"] for i in threadpool_info()]}
 
 
