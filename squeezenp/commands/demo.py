@@ -34,6 +34,9 @@ def run(args) -> int:
                       l2=DEMO["l2"], seed=args.seed)
     summary = run_experiment("proposed", opts, cfg, args.out, resume=args.resume)
     write_augmentation_samples(opts, f"{args.out}/augmentations.png")
+    from ..cam import write_demo_cam_report     # CAM localisation on the val/test COVID phantoms + a CAM grid
+    from ..models import load_model
+    write_demo_cam_report(load_model(f"{args.out}/model.npz"), args.out, opts.phantom_dir, DEMO["input_size"])
     acc = summary["metrics"]["val"]["accuracy"]
     print(f"demo: validation accuracy {acc:.3f} ({'ok' if acc >= 0.9 else 'below the 0.9 target'})")
     return 0 if np.isfinite(acc) else 1
