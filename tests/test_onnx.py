@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -228,9 +229,10 @@ def no_onnx(monkeypatch):
 
 def test_missing_onnx_says_how_to_install(tmp_path, no_onnx, capsys):
     model = _network("squeezenet")
-    with pytest.raises(OnnxUnavailableError, match=r"ONNX export needs the 'onnx' package: pip install squeezenp\[onnx\]"):
+    hint = r"needs the 'onnx' package: pip install squeezenp\[onnx\]"
+    with pytest.raises(OnnxUnavailableError, match="ONNX export " + hint):
         export_onnx(model, tmp_path / "m.onnx")
-    with pytest.raises(ImportError, match=r"ONNX import needs the 'onnx' package: pip install squeezenp\[onnx\]"):
+    with pytest.raises(ImportError, match="ONNX import " + hint):
         import_onnx_squeezenet(model, tmp_path / "m.onnx")
     assert main(["export", "squeezenet", "--input-size", "40", "--onnx", str(tmp_path / "c.onnx")]) == 1
     assert "pip install squeezenp[onnx]" in capsys.readouterr().err
@@ -350,6 +352,11 @@ def _widen_fire4_squeeze(m):
             t.CopyFrom(numpy_helper.from_array(np.zeros((33, 128, 1, 1), np.float32), t.name))
 
 
+def _swap_concat(m):
+    concat = next(n for n in m.graph.node if n.op_type == "Concat")
+    concat.input[0], concat.input[1] = concat.input[1], concat.input[0]
+
+
 def _stride_expand(m):
     convs = [n for n in m.graph.node if n.op_type == "Conv"]
     for a in convs[3].attribute:
@@ -365,6 +372,7 @@ def _stride_expand(m):
     ("fewer", r"with 26 Conv nodes .* found 23 Conv nodes"),
     ("proposed", r"with 26 Conv nodes .* found 27 Conv nodes .*ConvTranspose"),
     ("shape", r"fire4.squeeze1x1.weight: expected \(32, 128, 1, 1\), found \(33, 128, 1, 1\)"),
+    ("concat", r"fire2: expected the Concat to put expand1x1 before expand3x3"),
     ("pads", r"fire2.expand3x3\): pads \[1, 1, 1, 1\] expected, found \[0, 0, 0, 0\]"),
 ])
 def test_bad_or_foreign_files_raise_value_error(exported, tmp_path, kind, match):
@@ -380,6 +388,7 @@ def test_bad_or_foreign_files_raise_value_error(exported, tmp_path, kind, match)
         "proposed": lambda: exported["proposed"][1].read_bytes(),
         "shape": lambda: _rebuild(path, _widen_fire4_squeeze),
         "pads": lambda: _rebuild(path, _stride_expand),
+        "concat": lambda: _rebuild(path, _swap_concat),
     }[kind]())
     model = create("squeezenet", input_size=SIZE, seed=5)
     before = {k: v.copy() for k, v in model.state_dict().items()}
@@ -403,3 +412,49 @@ def test_print_max_differences():
     """Not a check: with ``pytest -s`` prints the largest differences measured above (for docs/onnx.md)."""
     for name, d in sorted(MAX_DIFF.items()):
         print(f"max |onnxruntime - squeezenp| {name}: {d:.2e}")
+
+
+def test_import_of_a_torch_export_of_a_hand_built_squeezenet(tmp_path):
+    """torchvision's squeezenet1_1 written out (torchvision itself is not needed), exported by torch.onnx
+    (initializers named ``features.3.squeeze.weight``), imported by structure; outputs equal torch's."""
+    torch = pytest.importorskip("torch", reason="torch is not installed (optional: pip install torch==2.13.0)")
+    nn = torch.nn
+
+    class Fire(nn.Module):
+        def __init__(self, c, s, e1, e3):
+            super().__init__()
+            self.squeeze, self.expand1x1 = nn.Conv2d(c, s, 1), nn.Conv2d(s, e1, 1)
+            self.expand3x3 = nn.Conv2d(s, e3, 3, padding=1)
+
+        def forward(self, x):
+            x = torch.relu(self.squeeze(x))
+            return torch.cat([torch.relu(self.expand1x1(x)), torch.relu(self.expand3x3(x))], 1)
+
+    pool = lambda: nn.MaxPool2d(3, 2, ceil_mode=True)   # noqa: E731
+    features = nn.Sequential(nn.Conv2d(3, 64, 3, stride=2), nn.ReLU(), pool(), Fire(64, 16, 64, 64),
+                             Fire(128, 16, 64, 64), pool(), Fire(128, 32, 128, 128), Fire(256, 32, 128, 128),
+                             pool(), Fire(256, 48, 192, 192), Fire(384, 48, 192, 192), Fire(384, 64, 256, 256),
+                             Fire(512, 64, 256, 256))
+    classifier = nn.Sequential(nn.Dropout(0.5), nn.Conv2d(512, 2, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                               nn.Flatten())
+    torch.manual_seed(0)
+    net = nn.Sequential()
+    net.features, net.classifier = features, classifier      # torchvision's state-dict names
+    with torch.no_grad():
+        classifier[1].weight.mul_(20.0)
+        classifier[1].bias.fill_(1.0)
+    net.eval()
+    x = torch.from_numpy(_phantom_batch(1, 72)).float()     # 72: the ceil-mode pools round up (8 -> 4)
+    path = tmp_path / "torch_squeezenet.onnx"
+    with warnings.catch_warnings():   # "legacy TorchScript-based ONNX export": the new one needs onnxscript
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (x,), str(path), input_names=["x"], output_names=["y"], opset_version=17,
+                          dynamo=False)
+    assert any(t.name == "features.3.squeeze.weight" for t in onnx.load(str(path)).graph.initializer)
+    ours = create("squeezenet", input_size=72, seed=5)
+    report = import_onnx_squeezenet(ours, path)
+    assert len(report["loaded"]) == 52
+    with torch.no_grad():
+        ref = net(x).numpy()
+    assert np.abs(ref).max() > 0.1
+    np.testing.assert_allclose(ours.forward(x.numpy(), training=False), ref, rtol=0, atol=TOL)
