@@ -27,7 +27,11 @@ import time
 import tracemalloc
 from pathlib import Path
 
-import numpy as np
+# before NumPy/Numba load their thread pools (as squeezenp/__init__ does): idle OpenMP threads sleep instead of
+# spinning, so Numba's parallel kernels and the BLAS GEMMs stop stealing each other's two cores
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # run from a checkout without installing
 
@@ -115,7 +119,7 @@ def main(argv=None):
     import numba
     print(f"squeezenp models, {args.size}x{args.size}x3 float32, batches {args.batches}, best of {repeats}; "
           f"numpy {np.__version__}, numba {numba.__version__} ({numba.get_num_threads()} threads), "
-          f"{os.cpu_count()} CPUs")
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} (above the CPU count: timings unreliable)")
     mem_batch = max(args.batches)
     head = f"{'network':28s} {'params':>10s} {'GFLOPs/img':>10s}"
     for n in args.batches:
