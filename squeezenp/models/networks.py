@@ -50,15 +50,14 @@ def layer_rng(seed: int, name: str) -> np.random.Generator:
 
 
 def default_preprocessing(in_channels: int, input_size: int) -> dict:
-    """How images must be prepared for these networks (read by the data pipeline and the CLI)."""
-    if in_channels == 3:
-        mean, std = list(IMAGENET_MEAN), list(IMAGENET_STD)
-    else:   # grey (or other) inputs: the channel average of the ImageNet statistics
-        mean, std = [round(float(np.mean(IMAGENET_MEAN)), 3)] * in_channels, \
-            [round(float(np.mean(IMAGENET_STD)), 3)] * in_channels
+    """How images are prepared for these networks: the data pipeline's one grayscale representation
+    (``squeezenp.data.images``), resized, normalised with ``NORMALISATION`` and replicated to every channel.
+    (ImageNet's own RGB statistics, ``IMAGENET_MEAN``/``IMAGENET_STD``, are only for the ImageNet check.)"""
+    from ..data.images import NORMALISATION
     return {"size": [int(input_size), int(input_size)], "layout": "NCHW",
-            "channels": "RGB" if in_channels == 3 else f"{in_channels}-channel",
-            "scale": "divide by 255 -> [0, 1]", "mean": mean, "std": std}
+            "channels": f"grayscale replicated to {in_channels}",
+            "scale": "luma in [0, 1] (alpha dropped)", "resize": "bilinear, to size (aspect not kept)",
+            "mean": [NORMALISATION["mean"]] * in_channels, "std": [NORMALISATION["std"]] * in_channels}
 
 
 class CropOrPad2d(Layer):
