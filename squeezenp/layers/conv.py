@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input
-from ._init import he_normal, pair, workspace
+from ._init import he_normal, matmul_per_image, pair, workspace
 
 
 class Conv2d(Layer):
@@ -83,7 +83,7 @@ class Conv2d(Layer):
             cols = workspace(self, "cols", (N, W_flat.shape[1], P), x.dtype)
             ops.im2col(x, kh, kw, sh, sw, ph, pw, out=cols)
         out = np.empty((N, self.out_channels, P), dtype=x.dtype)
-        np.matmul(W_flat, cols, out=out)                     # one BLAS GEMM per image, written NCHW
+        matmul_per_image(W_flat, cols, out)                  # one BLAS GEMM per image, written NCHW
         if "bias" in self.params:
             ops.add_bias(out, self.params["bias"])
         self._cache = (x.shape, cols, out_shape)
@@ -106,9 +106,10 @@ class Conv2d(Layer):
         if "bias" in self.params:
             self.grads["bias"][...] = ops.bias_grad(d3)
         if self.is_pointwise:
-            return np.matmul(W_flat.T, d3).reshape(x_shape)
+            dx = np.empty((N, self.in_channels, d3.shape[2]), dtype=dout.dtype)
+            return matmul_per_image(W_flat.T, d3, dx).reshape(x_shape)
         dcols = workspace(self, "dcols", cols.shape, dout.dtype)
-        np.matmul(W_flat.T, d3, out=dcols)                   # (N, C_in*KH*KW, OH*OW)
+        matmul_per_image(W_flat.T, d3, dcols)                # (N, C_in*KH*KW, OH*OW)
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
         return ops.col2im(dcols, x_shape, kh, kw, sh, sw, ph, pw)
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input
-from ._init import he_normal, pair, workspace
+from ._init import he_normal, matmul_per_image, pair, workspace
 
 
 class ConvTranspose2d(Layer):
@@ -71,7 +71,7 @@ class ConvTranspose2d(Layer):
         W_flat = self.params["weight"].reshape(self.in_channels, -1).astype(x.dtype, copy=False)
         x = np.ascontiguousarray(x)
         cols = workspace(self, "cols", (N, W_flat.shape[1], H * W), x.dtype)   # reused; never returned
-        np.matmul(W_flat.T, x.reshape(N, C, H * W), out=cols)   # (N, C_out*KH*KW, H*W)
+        matmul_per_image(W_flat.T, x.reshape(N, C, H * W), cols)   # (N, C_out*KH*KW, H*W)
         out = ops.col2im(cols, out_shape, kh, kw, sh, sw, ph, pw)
         if "bias" in self.params:
             ops.add_bias(out.reshape(N, self.out_channels, -1), self.params["bias"])
@@ -96,7 +96,8 @@ class ConvTranspose2d(Layer):
         self.grads["weight"][...] = dW.reshape(self.params["weight"].shape)
         if "bias" in self.params:
             self.grads["bias"][...] = ops.bias_grad(dout.reshape(N, self.out_channels, -1))
-        return np.matmul(W_flat, dcols).reshape(x.shape)
+        dx = np.empty((N, C, H * W), dtype=dout.dtype)
+        return matmul_per_image(W_flat, dcols, dx).reshape(x.shape)
 
     def __repr__(self):
         return (f"ConvTranspose2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
