@@ -233,6 +233,7 @@ class _Axes:
             if len(self.xt) < 2:
                 self.xt = np.array([math.floor(xlim[0]), math.floor(xlim[0]) + 1.0])
         self.yt = nice_ticks(*ylim, n=5)
+        self.points = []   # pixel positions of the data drawn, for placing the legend
         self.x0, self.x1 = min(self.xt[0], xlim[0]), max(self.xt[-1], xlim[1])
         self.y0, self.y1 = float(self.yt[0]), float(self.yt[-1])
         if self.x1 <= self.x0:
@@ -273,6 +274,7 @@ class _Axes:
         """A polyline through the finite points; a NaN breaks it. Markers show isolated (e.g. single) points."""
         xs, ys = np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64)
         ok = np.isfinite(xs) & np.isfinite(ys)
+        self.points += [self.px(x, y) for x, y in zip(xs[ok], ys[ok])]
         seg = []
         for x, y, good in zip(xs, ys, ok):
             if good:
@@ -301,15 +303,31 @@ class _Axes:
                 self.d.line([xa + t0 * (xb - xa), ya + t0 * (yb - ya), xa + t1 * (xb - xa), ya + t1 * (yb - ya)],
                             fill=colour, width=width)
 
-    def legend(self, entries, where="upper right"):
-        """Boxed legend of (label, colour, dashed) entries inside the plot area."""
+    def legend(self, entries, where="best"):
+        """Boxed legend of (label, colour, dashed) entries inside the plot area; "best" picks the corner whose
+        box covers the fewest data points (on a tie, the first of upper right, lower right, upper/lower left)."""
         if not entries:
             return
         d, f = self.d, self.small
         w = max(text_size(d, e[0], f)[0] for e in entries) + 34
         h = 16 * len(entries) + 6
-        x = self.R - w - 6 if "right" in where else self.L + 6
-        y = self.T + 6 if "upper" in where else self.B - h - 6
+
+        def corner(name):
+            return (self.R - w - 6 if "right" in name else self.L + 6, self.T + 6 if "upper" in name else self.B - h - 6)
+
+        if where == "best":
+            pts = np.array(self.points).reshape(-1, 2)
+            # samples along the segments too, so a line crossing the box counts, not only its markers
+            if len(pts) > 1:
+                t = np.linspace(0, 1, 12)[:, None, None]
+                pts = (pts[:-1] + t * (pts[1:] - pts[:-1])).reshape(-1, 2)
+
+            def covered(name):
+                x, y = corner(name)
+                return int(((pts[:, 0] >= x - 4) & (pts[:, 0] <= x + w + 4) &
+                            (pts[:, 1] >= y - 4) & (pts[:, 1] <= y + h + 4)).sum())
+            where = min(("upper right", "lower right", "upper left", "lower left"), key=covered)
+        x, y = corner(where)
         d.rectangle([x, y, x + w, y + h], fill=WHITE, outline=(160, 160, 160))
         for i, (label, colour, dash) in enumerate(entries):
             cy = y + 11 + 16 * i
@@ -342,7 +360,7 @@ def _finite_range(*arrays, pad=0.05, floor=None, ceil=None):
     return (lo, hi), True
 
 
-def line_panel(img, box, series, title, xlabel, ylabel, floor=None, ceil=None, where="upper right"):
+def line_panel(img, box, series, title, xlabel, ylabel, floor=None, ceil=None, where="best"):
     """Draw line ``series`` [(label, xs, ys, colour, dashed)] as one panel of ``img`` inside ``box``."""
     xs_all = [s[1] for s in series]
     (x0, x1), _ = _finite_range(*xs_all, pad=0.0)
@@ -377,7 +395,7 @@ def training_curves(history, size=(900, 340)) -> Image.Image:
     line_panel(img, (W // 2, 0, W, H), [
         ("training", ep, _column(history, "train_accuracy"), TRAIN_COLOUR, False),
         ("validation", ep, _column(history, "val_accuracy"), VAL_COLOUR, True)],
-        "Accuracy", "epoch", "accuracy", floor=0.0, ceil=1.0, where="lower right")
+        "Accuracy", "epoch", "accuracy", floor=0.0, ceil=1.0)
     return img
 
 

@@ -190,10 +190,13 @@ def test_cam_command_writes_overlays_and_grid(phantoms, tiny_model, tmp_path, ca
     assert [m["class"] for m in summary["maps"]] == ["COVID", "COVID"]
     # two models (a comma list and --model): one column each in the grid
     out2 = tmp_path / "cams2"
-    assert main(["cam", f"{tiny_model},{tiny_model}", imgs[0], "--model", str(tiny_model), "--out", str(out2)]) == 0
+    assert main(["cam", f"{tiny_model},{tiny_model}", imgs[0], "--model", str(tiny_model), "--out", str(out2),
+                 "--masks", str(phantoms), "--grid-cell", "64"]) == 0
     assert len(list(out2.glob("*_cam.png"))) == 3
     with Image.open(out2 / "cam_grid.png") as g2, Image.open(out / "cam_grid.png") as g1:
-        assert g2.size[0] > g1.size[0]
+        assert g1.size[0] - 2 * (160 + 6) == g2.size[0] - 4 * (64 + 6)      # 2 columns of 160 px, 4 of 64 px
+        red = (np.asarray(g2.convert("RGB")) == (255, 60, 60)).all(axis=2)
+        assert red.sum() > 5                                               # the lesion outline (--masks)
 
 
 def test_cam_command_missing_image_is_a_one_line_error(tiny_model, phantoms, tmp_path, capsys):

@@ -27,6 +27,9 @@ def register(sub) -> None:
     p.add_argument("--alpha", type=float, default=0.45, help="opacity of the map over the slice (default 0.45)")
     p.add_argument("--size", type=int, default=256, help="side of each overlay in pixels (default 256)")
     p.add_argument("--grid-rows", type=int, default=8, help="at most this many images in the grid (default 8)")
+    p.add_argument("--grid-cell", type=int, default=160, help="side of each grid cell in pixels (default 160)")
+    p.add_argument("--masks", metavar="DIR", help="folder searched (recursively) for lesion masks with the "
+                   "images' file names (a phantom folder: its masks/ subfolder); outlined in red in the grid")
     p.set_defaults(func=run)
 
 
@@ -69,8 +72,10 @@ def run(args) -> int:
 
     if not 0.0 <= args.alpha <= 1.0:
         raise ValueError(f"--alpha must be in [0, 1], got {args.alpha}")
-    if args.size < 16:
-        raise ValueError(f"--size must be at least 16, got {args.size}")
+    if args.size < 16 or args.grid_cell < 16:
+        raise ValueError(f"--size and --grid-cell must be at least 16, got {args.size} and {args.grid_cell}")
+    if args.masks and not Path(args.masks).is_dir():
+        raise ValueError(f"--masks folder {args.masks!r} does not exist")
     model_paths, inputs = split_models(args.paths, args.model)
     images = expand_inputs(inputs)
     models = [load_model(p) for p in model_paths]
@@ -102,8 +107,19 @@ def run(args) -> int:
             summary.append({"image": str(p), "model": str(mpath), "network": title, "class": cls,
                             "probability_covid": float(res.probabilities[i, 1]), "png": str(out / name)})
     rows = list(range(min(len(images), max(1, args.grid_rows))))
+    masks = None
+    if args.masks:
+        from ..cam import load_mask
+        root = Path(args.masks)
+        root = root / "masks" if (root / "masks").is_dir() else root   # a phantom folder: ROOT/masks/...
+        found = {}
+        for m in sorted(root.rglob("*")):
+            if m.is_file():
+                found.setdefault(m.name, m)
+        masks = [load_mask(found[images[i].name]) if images[i].name in found else None for i in rows]
     cam_grid([grays[i] for i in rows], [m[rows] for m in maps], titles, out / "cam_grid.png",
-             row_labels=[images[i].name for i in rows], probabilities=[pr[rows] for pr in probs], alpha=args.alpha)
+             row_labels=[images[i].name for i in rows], probabilities=[pr[rows] for pr in probs], alpha=args.alpha,
+             masks=masks, cell=args.grid_cell)
     atomic_write_json(out / "cam_summary.json", {"class": args.target, "maps": summary})
     print(f"{len(summary)} CAM image(s) and {out / 'cam_grid.png'} written to {out}")
     return 0
