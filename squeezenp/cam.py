@@ -102,7 +102,8 @@ def upsample(maps, size) -> np.ndarray:
         return maps.copy()
     out = np.empty((len(maps), H, W))
     for i, m in enumerate(maps):
-        out[i] = np.asarray(Image.fromarray(m.astype(np.float32), mode="F").resize((W, H), Image.Resampling.BILINEAR))
+        im = Image.fromarray(np.ascontiguousarray(m, dtype=np.float32))   # mode "F"
+        out[i] = np.asarray(im.resize((W, H), Image.Resampling.BILINEAR))
     return out
 
 

@@ -64,7 +64,7 @@ def _gray_uint8(gray) -> np.ndarray:
 
 def _resize(a: np.ndarray, size: int) -> np.ndarray:
     """float (h, w) -> float (size, size), bilinear."""
-    im = Image.fromarray(np.asarray(a, dtype=np.float32), mode="F")
+    im = Image.fromarray(np.ascontiguousarray(a, dtype=np.float32))
     return np.asarray(im.resize((size, size), Image.Resampling.BILINEAR), dtype=np.float64)
 
 
@@ -78,7 +78,7 @@ def overlay(gray, cam, alpha: float = 0.45, size: int | None = None) -> Image.Im
     side = int(size or max(g.shape))
     g, c = _resize(g, side), _resize(np.nan_to_num(np.asarray(cam, dtype=np.float64)), side)
     rgb = (1.0 - alpha) * np.clip(g, 0, 1)[..., None] * 255 + alpha * viridis_uint8(np.clip(c, 0, 1))
-    return Image.fromarray(np.rint(np.clip(rgb, 0, 255)).astype(np.uint8), mode="RGB")
+    return Image.fromarray(np.rint(np.clip(rgb, 0, 255)).astype(np.uint8))
 
 
 def gray_image(gray, size: int) -> Image.Image:
@@ -313,7 +313,8 @@ class _Axes:
         h = 16 * len(entries) + 6
 
         def corner(name):
-            return (self.R - w - 6 if "right" in name else self.L + 6, self.T + 6 if "upper" in name else self.B - h - 6)
+            return (self.R - w - 6 if "right" in name else self.L + 6,
+                    self.T + 6 if "upper" in name else self.B - h - 6)
 
         if where == "best":
             pts = np.array(self.points).reshape(-1, 2)

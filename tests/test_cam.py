@@ -178,7 +178,8 @@ def test_demo_cam_report(phantoms, tmp_path):
 
 
 def test_cam_command_writes_overlays_and_grid(phantoms, tiny_model, tmp_path, capsys):
-    imgs = [str(phantoms / "val" / "COVID" / "COVID_00003.png"), str(phantoms / "val" / "NonCOVID" / "NonCOVID_00003.png")]
+    imgs = [str(phantoms / "val" / "COVID" / "COVID_00003.png"),
+            str(phantoms / "val" / "NonCOVID" / "NonCOVID_00003.png")]
     out = tmp_path / "cams"
     assert main(["cam", str(tiny_model), *imgs, "--out", str(out), "--class", "covid", "--size", "96"]) == 0
     pngs = sorted(p.name for p in out.glob("*.png"))
