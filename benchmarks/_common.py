@@ -1,0 +1,135 @@
+"""Shared by the benchmark scripts: the malloc environment, thread control, machine facts, timing.
+
+Every benchmark process runs with ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000`` (glibc keeps
+freed large blocks instead of unmapping them; without it page faults on fresh 100 MB arrays ate up to 40% of
+a step here). ``reexec_with_malloc_env()`` restarts the script with them if they are missing, before NumPy
+loads. ``OPENBLAS_CORETYPE`` is left as found. ``OMP_WAIT_POLICY`` defaults to PASSIVE, as ``squeezenp``
+itself sets it (``bench_threads.py`` measures why).
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
+REPO = Path(__file__).resolve().parents[1]
+PAPER_SECONDS = {"laptop (no GPU)": 7.81, "workstation": 1.25}      # per image, Polsinelli et al. 2020
+
+
+def reexec_with_malloc_env() -> None:
+    """Restart this script with MALLOC_ENV unless already set (call before importing NumPy)."""
+    if any(os.environ.get(k) != v for k, v in MALLOC_ENV.items()) and os.environ.get("_BENCH_REEXEC") != "1":
+        env = dict(os.environ, **MALLOC_ENV, _BENCH_REEXEC="1")
+        os.execve(sys.executable, [sys.executable] + sys.argv, env)
+
+
+def bench_env(extra=None) -> dict:
+    """Environment for a benchmark subprocess: ours plus MALLOC_ENV and the repository on the path."""
+    env = dict(os.environ, **MALLOC_ENV, _BENCH_REEXEC="1")
+    env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra or {})
+    return env
+
+
+def run_json(script: str, args, extra_env=None, timeout=3600) -> dict:
+    """Run ``benchmarks/<script> --json ...`` in a fresh process; return its last stdout line parsed as JSON,
+    or ``{"error": ...}``."""
+    cmd = [sys.executable, str(REPO / "benchmarks" / script), "--json", *map(str, args)]
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, env=bench_env(extra_env), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timeout after {timeout} s: {' '.join(cmd)}"}
+    lines = [ln for ln in res.stdout.strip().splitlines() if ln.startswith("{")]
+    if res.returncode != 0 or not lines:
+        tail = (res.stderr.strip().splitlines() or ["no output"])[-1]
+        return {"error": f"exit {res.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
+def set_threads(n: int) -> None:
+    """Numba and BLAS thread counts for this process (OpenMP of torch is set by the torch runner)."""
+    import numba
+    from threadpoolctl import threadpool_limits
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    threadpool_limits(n)
+
+
+def thread_info() -> dict:
+    """The Numba and BLAS/OpenMP thread counts this process runs with."""
+    import numba
+    info = {"numba_threads": numba.get_num_threads(), "NUMBA_NUM_THREADS": numba.config.NUMBA_NUM_THREADS}
+    try:
+        info["numba_threading_layer"] = numba.threading_layer()
+    except ValueError:
+        info["numba_threading_layer"] = "not yet chosen"
+    try:
+        from threadpoolctl import threadpool_info
+        info["pools"] = [f"{p['user_api']}:{p['internal_api']} {p.get('version') or ''} "
+                         f"{p.get('architecture') or ''} x{p['num_threads']}".replace("  ", " ")
+                         for p in threadpool_info()]
+    except ImportError:
+        info["pools"] = ["threadpoolctl not installed: BLAS threads unknown"]
+    return info
+
+
+def machine_info() -> dict:
+    cpu, flags = platform.processor() or "?", ""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        fields = dict(ln.split(":", 1) for ln in out.splitlines() if ":" in ln)
+        cpu = fields.get("Model name", cpu).strip()
+        flags = fields.get("Flags", "")
+    except OSError:
+        pass
+    simd = [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+                        "avx512_bf16") if f in flags.split()]
+    import numpy as np
+    import numba
+    return {"cpu": cpu, "cores": cores(), "simd": simd, "python": platform.python_version(),
+            "numpy": np.__version__, "numba": numba.__version__, "platform": platform.platform(),
+            "env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "OMP_WAIT_POLICY",
+                                                   "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}}
+
+
+def load_average() -> float:
+    return round(os.getloadavg()[0], 2)
+
+
+def best_of(fn, repeats: int, min_time: float = 0.0) -> float:
+    """Best wall time of ``repeats`` calls (at least ``repeats``; more until ``min_time`` s have passed).
+    Best-of, not mean: on a shared machine other processes only ever add time."""
+    times, start = [], time.perf_counter()
+    while len(times) < repeats or time.perf_counter() - start < min_time:
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return min(times)
+
+
+def networks_all():
+    import squeezenp.models as M
+    return M.available()
+
+
+def build(name, size=227, seed=0):
+    """A network from its seeded initialisation. The transfer network has squeezenet_bypass's architecture
+    and cost, so no ImageNet weights file is needed to time it."""
+    import squeezenp.models as M
+    return M._build(name, num_classes=2, input_size=size, seed=seed)
+
+
+def emit(result: dict, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(result))
+    else:
+        print(json.dumps(result, indent=1))
