@@ -11,7 +11,7 @@ from .. import data as D
 from ..pipeline import DataOptions, run_experiment, scan_splits
 from ..train import TrainConfig
 
-DEMO = dict(input_size=64, phantoms_per_class=150, phantom_size=64, epochs=8, batch_size=32,
+DEMO = dict(input_size=64, phantoms_per_class=300, phantom_size=64, epochs=10, batch_size=32,
             lr=0.01, momentum=0.9, l2=1e-4)
 
 
