@@ -40,14 +40,3 @@ def workspace(layer, name: str, shape, dtype) -> np.ndarray:
         buf = ws[name] = np.empty(shape, dtype=dtype)
     return buf
 
-
-def matmul_per_image(A, B, out):
-    """``out[n] = A @ B[n]`` for every image n, one BLAS GEMM each; returns ``out``.
-
-    Written out as a loop because ``np.matmul(A, B, out=out)`` with a 2-D ``A`` broadcast over a 3-D ``B``
-    measured up to 2x slower here with NumPy 2.4 (fire2 expand1x1 at batch 32, 1 BLAS thread: 7.3 ms
-    against 3.4 ms), and never faster.
-    """
-    for n in range(B.shape[0]):
-        np.matmul(A, B[n], out=out[n])
-    return out

@@ -23,7 +23,9 @@ A 1x1 convolution with stride 1 and no padding needs no im2col: ``cols[n]`` is `
 Speed (``benchmarks/bench_layers.py``): the columns and their gradient live in per-layer workspaces reused
 from one call to the next (safe because backward always pairs with the most recent forward; see
 ``_init.workspace``); the GEMMs go straight to NumPy's BLAS with ``out=``, one per image so the result is
-already NCHW (a single ``W_flat @ cols`` over the whole batch measured no faster and would need a
+already NCHW, the images split over squeezenp's threads with a single-threaded BLAS under each
+(``_gemm.py`` says why: a 2-thread OpenBLAS on many small GEMMs was up to 15x slower on this loaded 2-core
+machine; a single ``W_flat @ cols`` over the whole batch measured no faster and would need a
 transpose); the bias add and its gradient are parallel Numba kernels (``ops.add_bias``, ``ops.bias_grad``).
 
 The im2col/col2im reference and kernel live in ``squeezenp/ops/im2col.py``; tests in
@@ -35,7 +37,8 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input
-from ._init import he_normal, matmul_per_image, pair, workspace
+from ._gemm import _workers, matmul_per_image, matmul_sum_per_image
+from ._init import he_normal, pair, workspace
 
 
 class Conv2d(Layer):
@@ -97,11 +100,8 @@ class Conv2d(Layer):
         W_flat = self.params["weight"].reshape(self.out_channels, -1).astype(dout.dtype, copy=False)
         # dW = sum_n dout[n] @ cols[n].T, accumulated image by image into one small buffer
         dW = workspace(self, "dW", W_flat.shape, dout.dtype)
-        tmp = workspace(self, "dW_n", W_flat.shape, dout.dtype)
-        np.matmul(d3[0], cols[0].T, out=dW)
-        for n in range(1, N):
-            np.matmul(d3[n], cols[n].T, out=tmp)
-            dW += tmp
+        tmp = workspace(self, "dW_n", (max(1, min(_workers(), N)), 2) + W_flat.shape, dout.dtype)
+        matmul_sum_per_image(d3, cols, dW, tmp)
         self.grads["weight"][...] = dW.reshape(self.params["weight"].shape)
         if "bias" in self.params:
             self.grads["bias"][...] = ops.bias_grad(d3)

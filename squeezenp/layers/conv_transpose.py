@@ -32,7 +32,8 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input
-from ._init import he_normal, matmul_per_image, pair, workspace
+from ._gemm import _workers, matmul_per_image, matmul_sum_per_image
+from ._init import he_normal, pair, workspace
 
 
 class ConvTranspose2d(Layer):
@@ -88,11 +89,8 @@ class ConvTranspose2d(Layer):
         ops.im2col(dout, kh, kw, sh, sw, ph, pw, out=dcols)  # (N, C_out*KH*KW, H*W)
         x3 = x.reshape(N, C, H * W)
         dW = workspace(self, "dW", W_flat.shape, dout.dtype)
-        tmp = workspace(self, "dW_n", W_flat.shape, dout.dtype)
-        np.matmul(x3[0], dcols[0].T, out=dW)
-        for n in range(1, N):                                 # sum_n x[n] @ dcols[n].T
-            np.matmul(x3[n], dcols[n].T, out=tmp)
-            dW += tmp
+        tmp = workspace(self, "dW_n", (max(1, min(_workers(), N)), 2) + W_flat.shape, dout.dtype)
+        matmul_sum_per_image(x3, dcols, dW, tmp)              # sum_n x[n] @ dcols[n].T
         self.grads["weight"][...] = dW.reshape(self.params["weight"].shape)
         if "bias" in self.params:
             self.grads["bias"][...] = ops.bias_grad(dout.reshape(N, self.out_channels, -1))
