@@ -5,6 +5,7 @@ import numpy as np
 
 from .. import data as D
 from ._common import add_data_options
+from ..pipeline import scan_splits
 
 
 def register(sub) -> None:

@@ -10,11 +10,11 @@ The loaded model is float32 (the dtype training and inference use). Tests in ``t
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from ..atomic import atomic_write
 
 CONFIG_KEY = "__config__"
 _REQUIRED = ("name", "num_classes", "input_size", "in_channels")
@@ -31,18 +31,7 @@ def save_model(model, path) -> Path:
     if CONFIG_KEY in arrays:
         raise ValueError(f"save_model: a state-dict key may not be named {CONFIG_KEY!r}")
     arrays[CONFIG_KEY] = np.array(json.dumps(model.config, sort_keys=True))
-    folder = path.parent if str(path.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda f: np.savez(f, **arrays))
     return path
 
 

@@ -15,27 +15,15 @@ Tests in ``tests/models/test_pretrained.py``.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from ..data.shared import ENV_VAR, shared_dir
+
 WEIGHTS_FILE = "squeezenet1_1_imagenet.npz"
-ENV_VAR = "SQUEEZENP_SHARED"
-_REPO = Path(__file__).resolve().parents[2]     # squeezenp/models/pretrained.py -> repo root
 
 _TV_FIRES = dict(zip((3, 4, 6, 7, 9, 10, 11, 12), (f"fire{i}" for i in range(2, 10))))
-
-
-def shared_dir() -> Path | None:
-    """``$SQUEEZENP_SHARED`` if set (no fallback when it is set but missing), else ``<repo>/../shared``."""
-    env = os.environ.get(ENV_VAR)
-    if env:
-        p = Path(env).expanduser()
-        return p if p.is_dir() else None
-    p = _REPO.parent / "shared"
-    return p if p.is_dir() else None
-
 
 def default_pretrained_path() -> Path | None:
     """``<shared>/weights/squeezenet1_1_imagenet.npz`` if it exists, else None."""
@@ -44,7 +32,6 @@ def default_pretrained_path() -> Path | None:
         return None
     p = root / "weights" / WEIGHTS_FILE
     return p if p.is_file() else None
-
 
 def torchvision_name_map() -> dict[str, str]:
     """torchvision ``squeezenet1_1`` state-dict key -> squeezenp key (52 entries)."""
@@ -55,7 +42,6 @@ def torchvision_name_map() -> dict[str, str]:
             for k in ("weight", "bias"):
                 m[f"features.{idx}.{tv}.{k}"] = f"{fire}.{ours}.{k}"
     return m
-
 
 def load_torchvision_squeezenet(model, npz_path) -> dict:
     """Copy the ImageNet weights into ``model`` (any of the four networks), in place.
