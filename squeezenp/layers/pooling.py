@@ -40,6 +40,9 @@ class MaxPool2d(Layer):
         if x.shape[2] < self.kernel_size or x.shape[3] < self.kernel_size:
             raise ValueError(f"MaxPool2d: input of shape {x.shape} is smaller than the "
                              f"{self.kernel_size}x{self.kernel_size} window")
+        if not self._is_training(training):             # inference: no argmax, no cache
+            self._cache = None
+            return ops.maxpool_forward_values(x, self.kernel_size, self.stride, self.ceil_mode)
         out, argmax = ops.maxpool_forward(x, self.kernel_size, self.stride, self.ceil_mode)
         self._cache = (x.shape, argmax)
         return out

@@ -9,7 +9,7 @@ that both paths give the same numbers.
 operation          reference                   kernel
 =================  ==========================  ===================================
 im2col / col2im    ``im2col.im2col_reference``  ``im2col.im2col``
-max pooling        ``pooling.maxpool_*_reference``  ``pooling.maxpool_*``
+max pooling        ``pooling.maxpool_*_reference``  ``pooling.maxpool_*`` (``_values``: inference, no argmax)
 batch norm         ``batchnorm.batchnorm_*_reference``  ``batchnorm.batchnorm_*``
 ELU                ``activations.elu_*_reference``  ``activations.elu_*``
 bias add / grad    ``bias.add_bias_reference``, ``bias.bias_grad_reference``  ``bias.add_bias``, ``bias.bias_grad``
@@ -64,6 +64,7 @@ im2col = _dispatch(_im2col, "im2col")
 col2im = _dispatch(_im2col, "col2im")
 maxpool_forward = _dispatch(pooling, "maxpool_forward")
 maxpool_backward = _dispatch(pooling, "maxpool_backward")
+maxpool_forward_values = _dispatch(pooling, "maxpool_forward_values")
 batchnorm_forward = _dispatch(batchnorm, "batchnorm_forward")
 batchnorm_backward = _dispatch(batchnorm, "batchnorm_backward")
 elu_forward = _dispatch(activations, "elu_forward")
@@ -74,5 +75,5 @@ relu_forward = activations.relu_forward
 relu_backward = activations.relu_backward
 
 __all__ = ["set_backend", "get_backend", "reference_backend", "conv_output_size", "pool_output_size",
-           "im2col", "col2im", "maxpool_forward", "maxpool_backward", "batchnorm_forward",
+           "im2col", "col2im", "maxpool_forward", "maxpool_forward_values", "maxpool_backward", "batchnorm_forward",
            "batchnorm_backward", "elu_forward", "elu_backward", "add_bias", "bias_grad", "relu_forward", "relu_backward"]

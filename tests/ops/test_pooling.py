@@ -100,3 +100,17 @@ def test_maxpool_backward_kernel_matches_reference(case, dtype, seed):
     np.testing.assert_array_equal(dout, dout_copy)
     # every upstream entry lands somewhere: the totals agree
     np.testing.assert_allclose(fast.sum(axis=(2, 3)), dout.sum(axis=(2, 3)), rtol=1e-5, atol=1e-5)
+
+
+@SETTINGS
+@given(case=pool_cases(), dtype=float_dtypes, seed=seeds)
+@example(case=PoolCase(2, 3, 7, 6, 2, 3, True), dtype="float32", seed=1)   # stride > kernel, ceil
+@example(case=PoolCase(1, 1, 5, 5, 1, 3, True), dtype="float64", seed=2)   # last window dropped
+def test_maxpool_forward_values_kernel_matches_reference(case, dtype, seed):
+    from squeezenp.ops.pooling import maxpool_forward_values, maxpool_forward_values_reference
+    x = np.random.default_rng(seed).standard_normal(case.x_shape).astype(dtype)
+    ref = maxpool_forward_values_reference(x, case.K, case.S, case.ceil_mode)
+    out = maxpool_forward_values(x, case.K, case.S, case.ceil_mode)
+    assert out.dtype == x.dtype and out.shape == ref.shape
+    np.testing.assert_array_equal(out, ref)
+    np.testing.assert_array_equal(out, maxpool_oracle(x, case.K, case.S, case.ceil_mode))
