@@ -1,0 +1,218 @@
+"""The paper's experiment end to end (issue 9), resumable stage by stage.
+
+    for each arrangement (1; 2 when a second COVID source is given), in OUT/arrangement{a}/:
+      search/          Bayesian search of the four experiments (squeezenp.search.tune; resumes per trial)
+      counts.json      Tables 1/2: the images actually used per split (train after the x4 augmentation)
+      retrain/experiment{k}/   the winner trained further from the best trial's weights, checkpointed every
+                       epoch and resumed by the trainer; metrics.json holds every evaluated split (val, test1...)
+      timing.json      Table 6: file -> probability, batch 1, per network
+      cam_grid.png     Figures 4/5: validation COVID images x the four trained networks
+    OUT/report.md      every table with the paper's values beside ours (squeezenp.reproduce.report)
+
+Resuming: re-run the same command. Finished trials are not re-run, a finished retraining (``retrain.json``
+matching its configuration) is skipped and an interrupted one continues after its last saved epoch;
+evaluation, timing, CAM and the report are cheap and recomputed. A run folder holds one preset and one data
+source (``reproduce.json``); other options are refused.
+Tests: ``tests/reproduce/test_reproduce.py``.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import platform
+import time
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ..atomic import atomic_write_json
+from ..pipeline import DataOptions, prepare_datasets, run_experiment
+from ..search import EXPERIMENTS, TuneSettings, tune
+from ..train import TrainConfig
+from .presets import Preset
+
+Log = Callable[[str], None]
+Hook = Callable[[str, int, int | None], None]   # (stage, arrangement, experiment); stages: search, retrain, arrangement
+
+
+def _jsonable(d: dict) -> dict:
+    return json.loads(json.dumps(d, default=str))
+
+
+def data_options(base: DataOptions, preset: Preset, arrangement: int, out: Path) -> DataOptions:
+    """The preset's size/limit applied to the user's data options, for ``arrangement``."""
+    return dataclasses.replace(
+        base, arrangement=arrangement, input_size=preset.input_size, limit=preset.limit, augment=preset.augment,
+        phantoms_per_class=preset.phantoms_per_class, phantom_size=preset.phantom_size,
+        phantom_dir=(base.phantom_dir or out / "phantoms") if base.data is None else base.phantom_dir)
+
+
+def check_identity(out: Path, identity: dict) -> None:
+    """Write ``reproduce.json`` on a new run; refuse to resume a run made with another preset or data."""
+    path = out / "reproduce.json"
+    identity = _jsonable(identity)
+    if path.exists():
+        old = json.loads(path.read_text()).get("identity")
+        if old != identity:
+            diff = sorted(k for k in set(old or {}) | set(identity) if (old or {}).get(k) != identity.get(k))
+            raise ValueError(f"{out} holds a reproduction with other {', '.join(diff)}; use another --out or "
+                             f"the same options to resume it")
+    else:
+        atomic_write_json(path, {"identity": identity, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+                                 "host": platform.node(), "python": platform.python_version()})
+
+
+def reproduce(base: DataOptions, preset: Preset, out, second_source=None, jobs: int = 1,
+              threads_per_trial: int | None = None, scheduler=None, pretrained=None, log: Log | None = print,
+              hook: Hook | None = None) -> Path:
+    """Run (or resume) the whole reproduction into ``out``; returns the path of ``report.md``.
+
+    ``base``: where the data come from (``data``/``layout``/``splits_dir``/``on_error``/``seed``; ``data=None``
+    means phantoms); the preset sets the size, the limit and the augmentation. ``hook(stage, a, k)`` is called
+    after each experiment's search ("search"), each retraining ("retrain") and each arrangement
+    ("arrangement", k None): progress reports, and interruption in the tests.
+    """
+    from .report import write_report
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    second_source = second_source if second_source is not None else base.second_source
+    arrangements = [1, 2] if second_source is not None else [1]
+    base = dataclasses.replace(base, second_source=second_source)
+    check_identity(out, {"preset": preset.as_dict(), "data": dataclasses.asdict(data_options(base, preset, 1, out)),
+                         "arrangements": arrangements})
+    if threads_per_trial:                 # retraining runs here: the same thread budget as one trial
+        from ..search import limit_threads
+        limit_threads(threads_per_trial)
+    for a in arrangements:
+        opts = data_options(base, preset, a, out)
+        run_arrangement(a, opts, preset, out / f"arrangement{a}", jobs, threads_per_trial, scheduler, pretrained,
+                        log, hook)
+        if hook:
+            hook("arrangement", a, None)
+    return write_report(out, log=log)
+
+
+def run_arrangement(a: int, opts: DataOptions, preset: Preset, folder: Path, jobs=1, threads_per_trial=None,
+                    scheduler=None, pretrained=None, log: Log | None = print, hook: Hook | None = None) -> dict:
+    """Search, retrain, evaluate, time and draw the CAMs of the four networks on arrangement ``a``."""
+    settings = TuneSettings(calls=preset.calls, epochs=preset.search_epochs, batch_size=preset.batch_size,
+                            seed=opts.seed, jobs=jobs, threads_per_trial=threads_per_trial, scheduler=scheduler,
+                            n_initial_points=preset.n_initial_points, lr_drop_factor=preset.lr_drop_factor,
+                            lr_drop_period=preset.lr_drop_period, pretrained=pretrained)
+
+    def on_trial(k, trial):
+        if hook and trial["trial"] >= preset.calls:
+            hook("search", a, k)
+    if log:
+        log(f"arrangement {a}: Bayesian search, {preset.calls} calls x {preset.search_epochs} epochs per network")
+    summaries = tune(list(EXPERIMENTS), opts, settings, folder / "search", log=log, on_trial=on_trial)
+
+    datasets, counts, errors = prepare_datasets(opts, channels=3, log=log)
+    atomic_write_json(folder / "counts.json", {"arrangement": a, "counts": counts,
+                                               "skipped_files": [str(p) for p, _ in errors]})
+    trained = {}
+    for k in EXPERIMENTS:
+        trained[k] = retrain(k, summaries[k], opts, preset, datasets, counts, folder / "retrain" / f"experiment{k}",
+                             pretrained, log)
+        if hook:
+            hook("retrain", a, k)
+    from .. import models
+    nets = {k: models.load_model(p) for k, p in trained.items()}
+    val = datasets.get("val")
+    if val is None or not len(val) or val.paths is None:
+        raise ValueError("the timing and CAM stages need validation images read from files")
+    atomic_write_json(folder / "timing.json", {"image": str(val.paths[0]), "repeats": preset.timing_repeats,
+                                               "networks": {k: classification_time(m, val.paths[0],
+                                                                                   preset.timing_repeats)
+                                                            for k, m in nets.items()}})
+    write_cam_grid(nets, val, folder / "cam_grid.png", preset.cam_images,
+                   Path(opts.phantom_dir) if opts.data is None else None)
+    return summaries
+
+
+def retrain_config(summary: dict, preset: Preset, seed: int) -> TrainConfig:
+    return TrainConfig(epochs=preset.retrain_epochs, batch_size=preset.batch_size, lr=summary["lr"],
+                       momentum=summary["momentum"], l2=summary["l2"], lr_drop_factor=preset.lr_drop_factor,
+                       lr_drop_period=preset.lr_drop_period, seed=seed)
+
+
+def retrain(k: int, summary: dict, opts: DataOptions, preset: Preset, datasets: dict, counts: dict, folder: Path,
+            pretrained=None, log: Log | None = print) -> Path:
+    """Train experiment ``k``'s winner ``preset.retrain_epochs`` more epochs from the best trial's weights.
+
+    Returns the path of the trained ``model.npz``. Skipped when ``retrain.json`` records the same
+    configuration; otherwise resumes from ``checkpoint.npz`` (written after every epoch).
+    """
+    if summary.get("best_trial") is None:
+        raise RuntimeError(f"experiment {k} ({EXPERIMENTS[k]}): every search trial failed, nothing to retrain")
+    config = retrain_config(summary, preset, opts.seed)
+    init = summary.get("best_model")      # None when best_model.npz does not match the best trial: fresh start
+    ident = _jsonable({"config": dataclasses.asdict(config), "init": init, "best_trial": summary["best_trial"]})
+    done = folder / "retrain.json"
+    if done.exists() and json.loads(done.read_text()).get("identity") == ident and (folder / "model.npz").exists():
+        if log:
+            log(f"experiment {k} ({EXPERIMENTS[k]}): retraining already done, skipped")
+        return folder / "model.npz"
+    if log:
+        log(f"experiment {k} ({EXPERIMENTS[k]}): retraining {config.epochs} epochs from "
+            f"{'trial ' + str(summary['best_trial']) if init else 'a fresh initialisation'} (lr {config.lr:.4g}, "
+            f"momentum {config.momentum:.4g}, L2 {config.l2:.4g})")
+    res = run_experiment(EXPERIMENTS[k], opts, config, folder, resume=True, pretrained=pretrained, log=log,
+                         datasets=datasets, counts=counts, init=init)
+    atomic_write_json(done, {"identity": ident, "best_epoch": res["best_epoch"], "seconds": res["seconds"],
+                             "parameters": res["parameters"], "metrics": res["metrics"]})
+    return folder / "model.npz"
+
+
+def classification_time(model, path, repeats: int = 5) -> dict:
+    """Table 6: seconds from the file path to P(COVID), batch 1 (decode, resize, normalise, forward, softmax).
+
+    One warm-up call first (Numba kernels), then ``repeats`` timed calls; median and minimum.
+    """
+    import numba
+
+    from ..data import load_image
+    size = int(model.config["input_size"])
+
+    def classify():
+        x = load_image(path, (size, size), model.in_channels)
+        return model.predict_proba(x[None])[0, 1]
+    classify()
+    times = []
+    for _ in range(max(1, int(repeats))):
+        t0 = time.perf_counter()
+        classify()
+        times.append(time.perf_counter() - t0)
+    return {"network": model.name, "parameters": model.num_parameters(), "input_size": size,
+            "seconds_median": float(np.median(times)), "seconds_min": float(np.min(times)), "repeats": len(times),
+            "threads": numba.get_num_threads()}
+
+
+def write_cam_grid(nets: dict, val, path: Path, n: int, phantom_root: Path | None = None) -> Path:
+    """Figures 4/5: the first ``n`` validation COVID images, original then each network's COVID map."""
+    from ..cam import class_activation_maps, load_mask
+    from ..data import load_grayscale, load_image
+    from ..figures import cam_grid
+    idx = [i for i in range(len(val)) if int(val.labels[i]) == 1][:max(1, n)]
+    if not idx:
+        raise ValueError("no COVID image in the validation split for the CAM figure")
+    files = [Path(val.paths[i]) for i in idx]
+    grays = [load_grayscale(p) for p in files]
+    maps, probs, titles = [], [], []
+    for k, m in nets.items():
+        size = int(m.config["input_size"])
+        x = np.stack([load_image(p, (size, size), m.in_channels) for p in files])
+        res = class_activation_maps(m, x, "covid")
+        maps.append(res.maps)
+        probs.append(res.probabilities[:, 1])
+        titles.append(f"{k}: {m.name}")
+    masks = None
+    if phantom_root is not None:
+        found = [phantom_root / "masks" / "val" / "COVID" / p.name for p in files]
+        masks = [load_mask(f) if f.is_file() else None for f in found]
+    cam_grid(grays, maps, titles, path, row_labels=[p.name for p in files], probabilities=probs, masks=masks)
+    atomic_write_json(path.with_suffix(".json"), {"images": [str(p) for p in files], "class": "covid",
+                                                   "networks": titles,
+                                                   "probability_covid": [pr.tolist() for pr in probs]})
+    return path
