@@ -17,6 +17,7 @@ Usage::
 
     python benchmarks/bench_layers.py            # full run (a few minutes)
     python benchmarks/bench_layers.py --quick    # fewer shapes and repeats
+    python benchmarks/bench_layers.py --network proposed   # every conv of the network vs its GEMM, aggregate
 """
 from __future__ import annotations
 
@@ -162,6 +163,80 @@ def _ran_parallel():
 
 
 # --------------------------------------------------------------------------------------------------
+def network_conv_efficiency(name="proposed", batch=32, size=227, repeat=5):
+    """Every Conv2d of one network at its real input shape (evaluation forward, batch ``batch``) against a bare
+    NumPy float32 GEMM of the size it reduces to (M = C_out, K = C_in*KH*KW, N = batch*OH*OW), timed in the same
+    loop. The GEMM is timed with the BLAS on all cores and on one thread, and the faster counts (the stricter
+    reference). Returns per-layer rows and the aggregate: total conv GFLOP / total conv time as a fraction of
+    total GEMM GFLOP / total GEMM time."""
+    from threadpoolctl import threadpool_limits
+    import squeezenp.models as M
+    model = M._build(name, num_classes=2, input_size=size)
+    shapes = {}
+    convs = [(n, l) for n, l in model.named_layers() if isinstance(l, Conv2d)]
+    for lname, layer in convs:
+        def rec(x, training=None, _f=layer.forward, _n=lname):
+            shapes[_n] = x.shape
+            return _f(x, training=training)
+        layer.forward = rec
+    rng = np.random.default_rng(0)
+    model.forward(rng.standard_normal((1, 3, size, size), dtype=np.float32), training=False)
+    rows, tot = [], {"conv_s": 0.0, "gemm_s": 0.0, "gflop": 0.0}
+    for lname, layer in convs:
+        del layer.forward                                  # back to the class method
+        xs = (batch,) + shapes[lname][1:]
+        x = rng.standard_normal(xs, dtype=np.float32)
+        oshape = layer.output_shape(xs)
+        kh, kw = layer.kernel_size
+        Mg, K, Nc = layer.out_channels, layer.in_channels * kh * kw, batch * oshape[2] * oshape[3]
+        gemm = make_gemm(Mg, K, Nc, rng)
+        layer.forward(x, training=False)
+        gemm()
+        fwd, gm_all, gm_one = [], [], []
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            layer.forward(x, training=False)
+            fwd.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            gemm()
+            gm_all.append(time.perf_counter() - t0)
+            with threadpool_limits(1, user_api="blas"):
+                t0 = time.perf_counter()
+                gemm()
+                gm_one.append(time.perf_counter() - t0)
+        gf = 2.0 * Mg * K * Nc / 1e9
+        f, g = min(fwd), min(min(gm_all), min(gm_one))
+        rows.append({"layer": lname, "input": list(xs), "gflop": gf, "conv_ms": f * 1e3, "gemm_ms": g * 1e3,
+                     "gemm_all_cores_ms": min(gm_all) * 1e3, "gemm_1_thread_ms": min(gm_one) * 1e3,
+                     "fraction_of_gemm_rate": g / f})
+        tot["conv_s"] += f
+        tot["gemm_s"] += g
+        tot["gflop"] += gf
+        del x
+    agg = {"network": name, "batch": batch, "conv_gflops_per_s": tot["gflop"] / tot["conv_s"],
+           "gemm_gflops_per_s": tot["gflop"] / tot["gemm_s"], "fraction_of_gemm_rate": tot["gemm_s"] / tot["conv_s"],
+           "conv_ms_total": tot["conv_s"] * 1e3, "gemm_ms_total": tot["gemm_s"] * 1e3, "layers": rows}
+    return agg
+
+
+def main_network(args):
+    import json
+    res = network_conv_efficiency(args.network, args.batch, args.size, args.repeat or (2 if args.quick else 5))
+    res["load"] = round(os.getloadavg()[0], 2)
+    if args.json:
+        print(json.dumps(res))
+        return
+    print(f"{args.network}: every Conv2d (evaluation forward, batch {args.batch}) vs a bare float32 GEMM of its size "
+          f"(best of BLAS on all cores / 1 thread); load {res['load']}")
+    print(f"{'layer':<24}{'input':>22}{'GFLOP':>8}{'conv ms':>9}{'GEMM ms':>9}{'% of GEMM rate':>16}")
+    for r in res["layers"]:
+        print(f"{r['layer']:<24}{str(tuple(r['input'])):>22}{r['gflop']:8.2f}{r['conv_ms']:9.2f}{r['gemm_ms']:9.2f}"
+              f"{100 * r['fraction_of_gemm_rate']:15.0f}%")
+    print(f"aggregate: convs {res['conv_gflops_per_s']:.1f} GFLOP/s, GEMMs {res['gemm_gflops_per_s']:.1f} GFLOP/s -> "
+          f"{100 * res['fraction_of_gemm_rate']:.0f}% of the GEMM rate (target >= 60%: "
+          f"{'MET' if res['fraction_of_gemm_rate'] >= 0.6 else 'NOT MET'})")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
@@ -169,7 +244,11 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=227)
     ap.add_argument("--repeat", type=int, default=None, help="timed repeats (default 10, quick 4)")
     ap.add_argument("--ct-out", type=int, default=64, help="C_out of the 512->C k4 s4 ConvTranspose2d")
+    ap.add_argument("--network", default=None, help="only the aggregate over this network's Conv2d layers")
+    ap.add_argument("--json", action="store_true", help="with --network: one JSON line")
     args = ap.parse_args(argv)
+    if args.network:
+        return main_network(args)
     repeat = args.repeat or (4 if args.quick else 10)
     N = args.batch
     rng = np.random.default_rng(0)
