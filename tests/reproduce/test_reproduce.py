@@ -1,0 +1,152 @@
+"""squeezenp reproduce end to end on the tiny preset (32-px phantoms, 2 calls, 1 + 1 epochs): every output and
+table, the paper columns, resume after interruptions without redoing finished trials or retrainings, refusal of
+other options, arrangement 2 with a second source, and the generated section of docs/reproduction.md."""
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from squeezenp import cli
+from squeezenp.data import write_phantom_folder
+from squeezenp.models import default_pretrained_path
+from squeezenp.pipeline import DataOptions
+from squeezenp.reproduce import PRESETS, fill_markdown, reproduce, run as run_module
+from squeezenp.reproduce.report import BEGIN, END
+from squeezenp.search import distributed
+
+pytestmark = pytest.mark.skipif(default_pretrained_path() is None,
+                                reason="experiment 3 needs the shared ImageNet weights")
+TINY = PRESETS["tiny"]
+TABLES = ["Table 1", "Table 3", "Table 5", "Table 6", "Table 7", "Figure 4"]
+REPO = Path(__file__).resolve().parents[2]
+
+
+def count_trials(monkeypatch):
+    calls = []
+    real = distributed.run_trial
+
+    def wrapped(**kw):
+        calls.append((kw["model_name"], kw["params"]))
+        return real(**kw)
+    monkeypatch.setattr(distributed, "run_trial", wrapped)
+    return calls
+
+
+def count_retrains(monkeypatch):
+    calls = []
+    real = run_module.run_experiment
+
+    def wrapped(name, *a, **kw):
+        calls.append(name)
+        return real(name, *a, **kw)
+    monkeypatch.setattr(run_module, "run_experiment", wrapped)
+    return calls
+
+
+def tables(md: str) -> dict:
+    """{heading: header row of the table under it}."""
+    out, heading = {}, None
+    for line in md.splitlines():
+        if line.startswith("#"):
+            heading = line
+        elif line.startswith("| ") and heading and heading not in out:
+            out[heading] = line
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert cli.main(["reproduce", "--preset", "tiny", "--out", str(out)]) == 0
+    return out
+
+
+def test_tiny_run_writes_every_stage_and_table(tiny_run):
+    a1 = tiny_run / "arrangement1"
+    for k in (1, 2, 3, 4):
+        assert len(json.loads((a1 / "search" / f"experiment{k}" / "trials.json").read_text())["trials"]) == 2
+        r = json.loads((a1 / "retrain" / f"experiment{k}" / "retrain.json").read_text())
+        assert {"val", "test1"} <= set(r["metrics"]) and r["identity"]["init"].endswith("best_model.npz")
+        assert (a1 / "retrain" / f"experiment{k}" / "checkpoint.npz").is_file()
+    timing = json.loads((a1 / "timing.json").read_text())["networks"]
+    assert sorted(timing) == ["1", "2", "3", "4"] and all(t["seconds_median"] > 0 for t in timing.values())
+    assert (a1 / "cam_grid.png").stat().st_size > 1000
+    md = (tiny_run / "report.md").read_text()
+    heads = tables(md)
+    for t in TABLES[:-1]:
+        head = next(v for k, v in heads.items() if t in k)
+        assert "(paper)" in head, t                                   # the paper's column beside ours
+    assert "](arrangement1/cam_grid.png)" in md and "Figure 4" in md
+    assert "0.8300" in md and "7.81" in md and "0.007132" in md and "0.6746 (derived)" in md
+    assert "n/a" in md and "nan" not in md.lower().replace("noncovid", "")
+
+
+def test_rerun_of_a_finished_run_repeats_nothing(tiny_run, monkeypatch):
+    trials, retrains = count_trials(monkeypatch), count_retrains(monkeypatch)
+    before = (tiny_run / "arrangement1" / "retrain" / "experiment4" / "model.npz").stat().st_mtime_ns
+    reproduce(DataOptions(), TINY, tiny_run, log=None)
+    assert trials == [] and retrains == []
+    assert (tiny_run / "arrangement1" / "retrain" / "experiment4" / "model.npz").stat().st_mtime_ns == before
+
+
+def test_interrupted_run_resumes_without_redoing_finished_work(tmp_path, monkeypatch):
+    trials, retrains = count_trials(monkeypatch), count_retrains(monkeypatch)
+
+    def stop_at(where):
+        def hook(stage, a, k):
+            if (stage, a, k) == where:
+                raise KeyboardInterrupt
+        return hook
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(DataOptions(), TINY, tmp_path, log=None, hook=stop_at(("search", 1, 2)))
+    assert len(trials) == 4 and retrains == []                         # experiments 1 and 2 searched
+    first = json.loads((tmp_path / "arrangement1/search/experiment1/trials.json").read_text())
+    with pytest.raises(KeyboardInterrupt):
+        reproduce(DataOptions(), TINY, tmp_path, log=None, hook=stop_at(("retrain", 1, 1)))
+    assert [m for m, _ in trials[4:]] == ["squeezenet_bypass_transfer"] * 2 + ["proposed"] * 2
+    assert retrains == ["squeezenet"]
+    report = reproduce(DataOptions(), TINY, tmp_path, log=None)
+    assert len(trials) == 8                                            # no trial ran twice
+    assert retrains == ["squeezenet", "squeezenet_bypass", "squeezenet_bypass_transfer", "proposed"]
+    assert json.loads((tmp_path / "arrangement1/search/experiment1/trials.json").read_text()) == first
+    assert "Table 7" in report.read_text()
+
+
+def test_other_options_are_refused(tmp_path):
+    run_module.check_identity(tmp_path, {"preset": TINY.as_dict(), "data": {}, "arrangements": [1]})
+    other = dataclasses.replace(TINY, calls=3)
+    with pytest.raises(ValueError, match="preset"):
+        reproduce(DataOptions(), other, tmp_path, log=None)
+
+
+def test_second_source_runs_arrangement_2(tmp_path):
+    extra = tmp_path / "extra"
+    write_phantom_folder(extra, 10, 40, seed=5)
+    out = tmp_path / "run"
+    reproduce(DataOptions(), TINY, out, second_source=extra / "train" / "COVID", log=None)
+    md = (out / "report.md").read_text()
+    for t in ("Table 2", "Table 4", "Figure 5", "Test-2 (second source)"):
+        assert t in md
+    r = json.loads((out / "arrangement1/retrain/experiment4/retrain.json").read_text())
+    assert "test2" in r["metrics"] and (out / "arrangement2" / "cam_grid.png").is_file()
+
+
+def test_fill_markdown_replaces_only_the_generated_section(tiny_run, tmp_path):
+    doc = tmp_path / "docs" / "reproduction.md"
+    doc.parent.mkdir()
+    doc.write_text(f"# Title\n\nkept\n\n{BEGIN}\nold placeholder\n{END}\n\ntail kept\n")
+    fill_markdown(doc, tiny_run)
+    text = doc.read_text()
+    assert text.startswith("# Title\n\nkept\n") and text.endswith(f"{END}\n\ntail kept\n")
+    assert "old placeholder" not in text and "#### Table 5" in text
+    link = re.search(r"\]\(([^)]*cam_grid\.png)\)", text).group(1)
+    assert (doc.parent / link).resolve() == (tiny_run / "arrangement1" / "cam_grid.png").resolve()
+
+
+def test_docs_have_a_generated_section_and_the_presets():
+    text = (REPO / "docs" / "reproduction.md").read_text()
+    assert BEGIN in text and END in text
+    q = PRESETS["quick"]
+    assert f"{q.calls} calls" in text and f"{q.input_size}x{q.input_size}" in text
