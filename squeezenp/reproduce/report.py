@@ -47,7 +47,8 @@ def counts_table(counts: dict) -> list[str]:
     rows = []
     for split in sorted(counts, key=lambda s: list(SPLIT_NAMES).index(s) if s in SPLIT_NAMES else 99):
         c = counts[split]
-        rows.append([SPLIT_NAMES.get(split, split), str(c["COVID"]), NA, str(c["NonCOVID"]), NA, str(c["total"]), NA])
+        rows.append([SPLIT_NAMES.get(split, split), str(c["COVID"]), NA, str(c["NonCOVID"]), NA, str(c["total"]),
+                     NA])
     return _table(["split", "COVID (ours)", "COVID (paper)", "NonCOVID (ours)", "NonCOVID (paper)",
                    "total (ours)", "total (paper)"], rows)
 

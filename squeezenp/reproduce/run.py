@@ -81,9 +81,10 @@ def reproduce(base: DataOptions, preset: Preset, out, second_source=None, jobs: 
     base = dataclasses.replace(base, second_source=second_source)
     check_identity(out, {"preset": preset.as_dict(), "data": dataclasses.asdict(data_options(base, preset, 1, out)),
                          "arrangements": arrangements})
-    if threads_per_trial:                 # retraining runs here: the same thread budget as one trial
+    retrain_threads = threads_per_trial or (1 if jobs > 1 else None)
+    if retrain_threads:   # retraining runs here with a trial's thread budget: one per core (docs/search.md)
         from ..search import limit_threads
-        limit_threads(threads_per_trial)
+        limit_threads(retrain_threads)
     for a in arrangements:
         opts = data_options(base, preset, a, out)
         run_arrangement(a, opts, preset, out / f"arrangement{a}", jobs, threads_per_trial, scheduler, pretrained,
