@@ -71,6 +71,23 @@ class Conv2d(Layer):
 
     def forward(self, x, training=None):
         check_input(self, x, 4, self.in_channels)
+        out_shape = self.output_shape(x.shape)
+        out = np.empty((x.shape[0], self.out_channels, out_shape[2] * out_shape[3]), dtype=x.dtype)
+        cols = self._gemm_into(x, out)
+        if "bias" in self.params:
+            ops.add_bias(out, self.params["bias"])
+        self._cache = (x.shape, cols, out_shape)
+        return out.reshape(out_shape)
+
+    def forward_gemm_into(self, x, out):
+        """Inference helper for fused callers (``Fire``): ``out[n] = W_flat @ cols[n]`` **without** the bias,
+        written into ``out`` (N, C_out, OH*OW), which may be a channel slice of a larger output (each image's
+        slice must be contiguous). Keeps no cache; the caller adds bias and activation (``ops.scale_bias_act``)."""
+        check_input(self, x, 4, self.in_channels)
+        self._gemm_into(x, out)
+        return out
+
+    def _gemm_into(self, x, out):
         N, C, H, W = x.shape
         out_shape = self.output_shape(x.shape)
         if out_shape[2] < 1 or out_shape[3] < 1:
@@ -85,12 +102,8 @@ class Conv2d(Layer):
             # reused across calls (see ``workspace`` for why that is safe): no page faults per step
             cols = workspace(self, "cols", (N, W_flat.shape[1], P), x.dtype)
             ops.im2col(x, kh, kw, sh, sw, ph, pw, out=cols)
-        out = np.empty((N, self.out_channels, P), dtype=x.dtype)
         matmul_per_image(W_flat, cols, out)                  # one BLAS GEMM per image, written NCHW
-        if "bias" in self.params:
-            ops.add_bias(out, self.params["bias"])
-        self._cache = (x.shape, cols, out_shape)
-        return out.reshape(out_shape)
+        return cols
 
     def backward(self, dout):
         x_shape, cols, out_shape = self._cache if self._cache else (None, None, None)

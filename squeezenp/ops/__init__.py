@@ -13,6 +13,7 @@ max pooling        ``pooling.maxpool_*_reference``  ``pooling.maxpool_*`` (``_va
 batch norm         ``batchnorm.batchnorm_*_reference``  ``batchnorm.batchnorm_*``
 ELU                ``activations.elu_*_reference``  ``activations.elu_*``
 bias add / grad    ``bias.add_bias_reference``, ``bias.bias_grad_reference``  ``bias.add_bias``, ``bias.bias_grad``
+fused (inference)  ``bias.scale_bias_act_reference``  ``bias.scale_bias_act``
 =================  ==========================  ===================================
 """
 from __future__ import annotations
@@ -71,9 +72,10 @@ elu_forward = _dispatch(activations, "elu_forward")
 elu_backward = _dispatch(activations, "elu_backward")
 add_bias = _dispatch(bias, "add_bias")
 bias_grad = _dispatch(bias, "bias_grad")
+scale_bias_act = _dispatch(bias, "scale_bias_act")
 relu_forward = activations.relu_forward
 relu_backward = activations.relu_backward
 
 __all__ = ["set_backend", "get_backend", "reference_backend", "conv_output_size", "pool_output_size",
            "im2col", "col2im", "maxpool_forward", "maxpool_forward_values", "maxpool_backward", "batchnorm_forward",
-           "batchnorm_backward", "elu_forward", "elu_backward", "add_bias", "bias_grad", "relu_forward", "relu_backward"]
+           "batchnorm_backward", "elu_forward", "elu_backward", "add_bias", "bias_grad", "scale_bias_act", "relu_forward", "relu_backward"]

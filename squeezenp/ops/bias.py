@@ -12,6 +12,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
+from .activations import elu_scalar_f32
+
+ACTIVATIONS = {None: 0, "identity": 0, "relu": 1, "elu": 2}
+
 
 # --------------------------------------------------------------------------------------------------
 # Readable references
@@ -19,6 +23,21 @@ from numba import njit, prange
 def add_bias_reference(out, bias):
     """In place: ``out[n, c, p] += bias[c]`` for ``out`` of shape (N, C, P). Returns ``out``."""
     out += bias.astype(out.dtype, copy=False)[None, :, None]
+    return out
+
+
+def scale_bias_act_reference(out, scale, bias, activation=None, alpha=1.0):
+    """In place, for inference: ``out[n, c, p] = act(scale[c] * out[n, c, p] + bias[c])``, ``act`` one of
+    None (identity), "relu", "elu" (with ``alpha``). ``out`` (N, C, P), any strides (a channel slice of a larger
+    output is fine); ``scale`` None means 1. One pass instead of three: a convolution's bias, an evaluation-mode
+    batch norm folded into ``scale``/``bias``, and the activation. Returns ``out``."""
+    code = ACTIVATIONS[activation]
+    y = out * (1 if scale is None else scale.astype(out.dtype)[None, :, None]) + bias.astype(out.dtype)[None, :, None]
+    if code == 1:
+        y = np.maximum(y, 0)
+    elif code == 2:
+        y = np.where(y > 0, y, alpha * np.expm1(np.minimum(y, 0)))
+    out[...] = y
     return out
 
 
@@ -51,6 +70,50 @@ def _row_sums_kernel(dout, rows):
         for p in range(P):
             s += dout[n, c, p]
         rows[n, c] = s
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _scale_bias_act_kernel_f32(out, scale, bias, code, alpha):
+    N, C, P = out.shape
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc - n * C
+        a, b = scale[c], bias[c]
+        if code == 0:
+            for p in range(P):
+                out[n, c, p] = a * out[n, c, p] + b
+        elif code == 1:
+            for p in range(P):
+                out[n, c, p] = max(a * out[n, c, p] + b, np.float32(0.0))
+        else:
+            for p in range(P):
+                out[n, c, p] = elu_scalar_f32(a * out[n, c, p] + b, alpha)
+
+
+@njit(parallel=True, cache=True)
+def _scale_bias_act_kernel(out, scale, bias, code, alpha):
+    N, C, P = out.shape
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc - n * C
+        a, b = scale[c], bias[c]
+        for p in range(P):
+            v = a * out[n, c, p] + b
+            if code == 1:
+                v = max(v, 0.0)
+            elif code == 2 and v <= 0:
+                v = alpha * np.expm1(v)
+            out[n, c, p] = v
+
+
+def scale_bias_act(out, scale, bias, activation=None, alpha=1.0):
+    """Numba twin of :func:`scale_bias_act_reference` (in place, any strides)."""
+    dt = out.dtype.type
+    sc = np.ones(out.shape[1], dtype=out.dtype) if scale is None else np.ascontiguousarray(scale, dtype=out.dtype)
+    b = np.ascontiguousarray(bias, dtype=out.dtype)
+    kernel = _scale_bias_act_kernel_f32 if out.dtype == np.float32 else _scale_bias_act_kernel
+    kernel(out, sc, b, ACTIVATIONS[activation], dt(alpha))
+    return out
 
 
 def add_bias(out, bias):

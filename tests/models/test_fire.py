@@ -74,3 +74,26 @@ def test_gradients(cls):
         analytic = fire.children[name].grads["weight"].copy()
         num = numerical_grad(lambda _: fire.forward(x, training=True), W, dout)
         np.testing.assert_allclose(analytic, num, rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("custom", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_inference_matches_layer_by_layer(custom, dtype):
+    """Fire's fused evaluation path (GEMMs into slices + scale_bias_act) gives the layer-by-layer numbers."""
+    from squeezenp.models.fire import CustomFire, Fire
+    fire = (CustomFire if custom else Fire)(8, 4, 5, 6, rng=0, dtype=dtype)
+    rng = np.random.default_rng(1)
+    for _, v in fire.named_buffers():
+        v[...] = rng.uniform(0.5, 1.5, v.shape)
+    for _, p, _ in fire.named_parameters():
+        p[...] = rng.standard_normal(p.shape)
+    x = rng.standard_normal((3, 8, 7, 9)).astype(dtype)
+    assert fire._fusable()
+    fused = fire.forward(x, training=False)
+    fire.expand1x1.forward = fire.expand1x1.forward          # instance attribute: forces the layer path
+    assert not fire._fusable()
+    plain = fire.forward(x, training=False)
+    del fire.expand1x1.forward
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(fused, plain, rtol=tol, atol=tol)
+    assert fused.shape == plain.shape and fused.dtype == plain.dtype

@@ -1,0 +1,28 @@
+"""The fused inference kernel scale * x + bias -> activation (squeezenp/ops/bias.py) against its reference."""
+import numpy as np
+import pytest
+
+from squeezenp.ops.bias import scale_bias_act, scale_bias_act_reference
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", [None, "relu", "elu"])
+@pytest.mark.parametrize("with_scale", [False, True])
+@pytest.mark.parametrize("strided", [False, True])
+def test_scale_bias_act_kernel_matches_reference(dtype, activation, with_scale, strided):
+    rng = np.random.default_rng(3)
+    full = (rng.standard_normal((3, 11, 37)) * 4).astype(dtype)
+    full[0, 0, :5] = [-30.0, -1e-8, 0.0, 1e-8, 25.0]
+    x = full[:, 2:9] if strided else full[:, :7].copy()      # a channel slice of a larger output, or contiguous
+    C = x.shape[1]
+    scale = rng.uniform(0.2, 2.0, C).astype(dtype) if with_scale else None
+    bias = rng.standard_normal(C).astype(dtype)
+    ref = scale_bias_act_reference(x.copy(), scale, bias, activation, 0.7)
+    before = full.copy()
+    got = scale_bias_act(x, scale, bias, activation, 0.7)
+    assert got is x
+    tol = 2e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(got, ref, rtol=tol, atol=tol)
+    if strided:    # channels outside the slice untouched
+        np.testing.assert_array_equal(full[:, :2], before[:, :2])
+        np.testing.assert_array_equal(full[:, 9:], before[:, 9:])
