@@ -83,7 +83,7 @@ class Fire(Layer):
 
         squeeze1x1 GEMM -> one pass of (bias, [batch norm folded into scale/shift], activation), in place;
         expand1x1 and expand3x3 GEMMs write straight into the two channel slices of one preallocated output,
-        each followed by one in-place pass of (bias, activation). Same numbers as the layer-by-layer path
+        then one in-place pass of (bias, activation) over all of it. Same numbers as the layer-by-layer path
         (``tests/models/test_fire.py``)."""
         from .. import ops
         check_input(self, x, 4, self.in_channels)
@@ -104,9 +104,12 @@ class Fire(Layer):
             ops.scale_bias_act(s, None, b, act, alpha)
         s4 = s.reshape(N, self.squeeze_channels, H, W)
         out = np.empty((N, self.out_channels, H * W), dtype=x.dtype)
-        for conv, part in ((self.expand1x1, out[:, :self.e1]), (self.expand3x3, out[:, self.e1:])):
-            conv.forward_gemm_into(s4, part)
-            ops.scale_bias_act(part, None, conv.params["bias"], act, alpha)
+        self.expand1x1.forward_gemm_into(s4, out[:, :self.e1])
+        self.expand3x3.forward_gemm_into(s4, out[:, self.e1:])
+        # one pass over the whole (contiguous) output for both branches: a pass over each channel slice alone
+        # measured 6x slower for ELU (Numba cannot vectorise the strided view)
+        bias = np.concatenate([self.expand1x1.params["bias"], self.expand3x3.params["bias"]]).astype(x.dtype)
+        ops.scale_bias_act(out, None, bias, act, alpha)
         return out.reshape(N, self.out_channels, H, W)
 
     def backward(self, dout):
