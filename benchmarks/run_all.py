@@ -269,7 +269,10 @@ def main(argv=None):
                                                              "layers", "threads_policy"])
     a = ap.parse_args(argv)
     q = ["--quick"] if a.quick else []
-    res = {"quick": a.quick, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": C.machine_info(),
+    machine = C.machine_info()
+    child_env = C.bench_env()          # what every benchmark subprocess runs with
+    machine["env"] = {k: child_env.get(k) for k in machine["env"]}
+    res = {"quick": a.quick, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
            "command": "python benchmarks/run_all.py " + " ".join(sys.argv[1:]), "load_first": C.load_average()}
     plan = [("classify", "bench_classify.py", q), ("throughput", "bench_throughput.py", q),
             ("reference", "bench_reference.py", q + (["--networks", "proposed"] if a.quick else [])),
