@@ -3,9 +3,9 @@
 Teaches: who owns the cores. A convolution at batch N is N independent GEMMs (one per image, written straight
 into the NCHW output). Handing each one to a multi-threaded OpenBLAS makes its threads meet at a barrier after
 every small GEMM; on this 2-core VM, with other processes running, a descheduled BLAS thread stalls the other
-one, and the proposed CNN's batch-8 inference measured 2.6 img/s with 2 BLAS threads against 39 img/s with one
-(``benchmarks/bench_throughput.py``; ``benchmarks/bench_threads.py`` shows the same kind of fight between
-Numba's and the BLAS's threads). So the images are split over ``numba.get_num_threads()`` Python threads (NumPy
+one: during development (load average ~5, the previous per-image loop, Numba on 2 threads) the proposed CNN's
+batch-8 inference measured 2.6 img/s with 2 BLAS threads against 50 img/s with one.
+(``benchmarks/bench_threads.py`` shows the related fight between Numba's and the BLAS's threads.) So the images are split over ``numba.get_num_threads()`` Python threads (NumPy
 releases the GIL inside ``matmul``), each calling the BLAS with one thread; when there are fewer images than
 threads (batch-1 inference), the rows of ``A`` are split instead. The BLAS thread count is set to 1 only for
 the duration of the call (``threadpoolctl``) and restored after.
