@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input
-from ._gemm import _workers, matmul_per_image, matmul_sum_per_image
+from ._gemm import _workers, im2col_matmul_per_image, matmul_per_image, matmul_sum_per_image
 from ._init import he_normal, pair, workspace
 
 
@@ -101,7 +101,9 @@ class Conv2d(Layer):
         else:
             # reused across calls (see ``workspace`` for why that is safe): no page faults per step
             cols = workspace(self, "cols", (N, W_flat.shape[1], P), x.dtype)
-            ops.im2col(x, kh, kw, sh, sw, ph, pw, out=cols)
+            # each image unfolded and multiplied on one thread, its columns still in cache
+            im2col_matmul_per_image(W_flat, x, (kh, kw, sh, sw, ph, pw), cols, out)
+            return cols
         matmul_per_image(W_flat, cols, out)                  # one BLAS GEMM per image, written NCHW
         return cols
 

@@ -137,6 +137,27 @@ def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, OH, OW, x):
                                 x[n, c, h, w] += cols[n, row, base + ow]
 
 
+@njit(cache=True)
+def im2col_image(x, kh, kw, sh, sw, ph, pw, OH, OW, cols):
+    """One image, serial: ``cols (C*kh*kw, OH*OW)`` from ``x (C, H, W)``. For callers that run images on
+    their own threads and want each image's columns still in cache for its GEMM (``layers/_gemm.py``)."""
+    C, H, W = x.shape
+    for c in range(C):
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                for oh in range(OH):
+                    h = oh * sh + i - ph
+                    base = oh * OW
+                    if h < 0 or h >= H:
+                        for ow in range(OW):
+                            cols[row, base + ow] = 0
+                        continue
+                    for ow in range(OW):
+                        w = ow * sw + j - pw
+                        cols[row, base + ow] = x[c, h, w] if 0 <= w < W else 0
+
+
 def im2col(x, kh, kw, sh, sw, ph, pw, out=None):
     """Numba twin of :func:`im2col_reference`."""
     N, C, H, W = x.shape

@@ -39,3 +39,21 @@ def test_blas_threads_restored():
     A = np.ones((4, 3), np.float32)
     _gemm.matmul_per_image(A, np.ones((3, 3, 5), np.float32), np.empty((3, 4, 5), np.float32))
     assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == before
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("N,C,H,W,geometry", [(1, 2, 5, 6, (3, 3, 1, 1, 1, 1)), (4, 3, 9, 7, (3, 2, 2, 1, 0, 2)),
+                                              (5, 4, 8, 8, (4, 4, 4, 4, 0, 0)), (3, 1, 6, 5, (1, 3, 3, 2, 2, 1))])
+def test_im2col_matmul_per_image(threads, N, C, H, W, geometry):
+    from squeezenp.ops.im2col import conv_output_size, im2col_reference
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    kh, kw, sh, sw, ph, pw = geometry
+    P = conv_output_size(H, kh, sh, ph) * conv_output_size(W, kw, sw, pw)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((N, C, H, W), dtype=np.float32)
+    A = rng.standard_normal((6, C * kh * kw), dtype=np.float32)
+    cols = np.full((N, C * kh * kw, P), np.nan, np.float32)            # stale contents must be overwritten
+    got = _gemm.im2col_matmul_per_image(A, x, geometry, cols, np.empty((N, 6, P), np.float32))
+    ref_cols = im2col_reference(x, *geometry)
+    np.testing.assert_array_equal(cols, ref_cols)                      # backward reads these columns
+    np.testing.assert_allclose(got, np.matmul(A, ref_cols), rtol=1e-5, atol=1e-4)
