@@ -92,27 +92,31 @@ def col2im_reference(cols, x_shape, kh, kw, sh, sw, ph, pw, out=None):
 # --------------------------------------------------------------------------------------------------
 # Numba kernels (same signatures)
 # --------------------------------------------------------------------------------------------------
+@njit(cache=True)
+def im2col_image(x, kh, kw, sh, sw, ph, pw, OH, OW, cols):
+    """One image, serial: ``cols (C*kh*kw, OH*OW)`` from ``x (C, H, W)``. For callers that run images on
+    their own threads and want each image's columns still in cache for its GEMM (``layers/_gemm.py``)."""
+    C, H, W = x.shape
+    for c in range(C):
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                for oh in range(OH):
+                    h = oh * sh + i - ph
+                    base = oh * OW
+                    if h < 0 or h >= H:
+                        for ow in range(OW):
+                            cols[row, base + ow] = 0
+                        continue
+                    for ow in range(OW):
+                        w = ow * sw + j - pw
+                        cols[row, base + ow] = x[c, h, w] if 0 <= w < W else 0
+
+
 @njit(parallel=True, cache=True, fastmath=False)
 def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, OH, OW, cols):
-    N, C, H, W = x.shape
-    for n in prange(N):
-        for c in range(C):
-            for i in range(kh):
-                for j in range(kw):
-                    row = (c * kh + i) * kw + j
-                    for oh in range(OH):
-                        h = oh * sh + i - ph
-                        base = oh * OW
-                        if h < 0 or h >= H:
-                            for ow in range(OW):
-                                cols[n, row, base + ow] = 0
-                            continue
-                        for ow in range(OW):
-                            w = ow * sw + j - pw
-                            if 0 <= w < W:
-                                cols[n, row, base + ow] = x[n, c, h, w]
-                            else:
-                                cols[n, row, base + ow] = 0
+    for n in prange(x.shape[0]):        # one thread per image
+        im2col_image(x[n], kh, kw, sh, sw, ph, pw, OH, OW, cols[n])
 
 
 @njit(parallel=True, cache=True, fastmath=False)
@@ -135,27 +139,6 @@ def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, OH, OW, x):
                             w = ow * sw + j - pw
                             if 0 <= w < W:
                                 x[n, c, h, w] += cols[n, row, base + ow]
-
-
-@njit(cache=True)
-def im2col_image(x, kh, kw, sh, sw, ph, pw, OH, OW, cols):
-    """One image, serial: ``cols (C*kh*kw, OH*OW)`` from ``x (C, H, W)``. For callers that run images on
-    their own threads and want each image's columns still in cache for its GEMM (``layers/_gemm.py``)."""
-    C, H, W = x.shape
-    for c in range(C):
-        for i in range(kh):
-            for j in range(kw):
-                row = (c * kh + i) * kw + j
-                for oh in range(OH):
-                    h = oh * sh + i - ph
-                    base = oh * OW
-                    if h < 0 or h >= H:
-                        for ow in range(OW):
-                            cols[row, base + ow] = 0
-                        continue
-                    for ow in range(OW):
-                        w = ow * sw + j - pw
-                        cols[row, base + ow] = x[c, h, w] if 0 <= w < W else 0
 
 
 def im2col(x, kh, kw, sh, sw, ph, pw, out=None):
