@@ -26,7 +26,8 @@ from one call to the next (safe because backward always pairs with the most rece
 already NCHW, the images split over squeezenp's threads with a single-threaded BLAS under each
 (``_gemm.py`` says why: a 2-thread OpenBLAS on many small GEMMs was up to 15x slower on this loaded 2-core
 machine; a single ``W_flat @ cols`` over the whole batch measured no faster and would need a
-transpose); the bias add and its gradient are parallel Numba kernels (``ops.add_bias``, ``ops.bias_grad``).
+transpose); with im2col, each thread unfolds an image and multiplies it at once, while its columns are
+still in cache (``_gemm.im2col_matmul_per_image``); the bias add and its gradient are parallel Numba kernels (``ops.add_bias``, ``ops.bias_grad``).
 
 The im2col/col2im reference and kernel live in ``squeezenp/ops/im2col.py``; tests in
 ``tests/layers/test_conv.py``.
