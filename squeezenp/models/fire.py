@@ -87,6 +87,8 @@ class Fire(Layer):
         (``tests/models/test_fire.py``)."""
         from .. import ops
         check_input(self, x, 4, self.in_channels)
+        for child in self.children.values():    # no caches: a backward after this must fail, not reuse old ones
+            child._cache = None
         N, _, H, W = x.shape
         act = "elu" if self.custom else "relu"
         alpha = self.act_s.alpha if self.custom else 1.0

@@ -97,3 +97,13 @@ def test_fused_inference_matches_layer_by_layer(custom, dtype):
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(fused, plain, rtol=tol, atol=tol)
     assert fused.shape == plain.shape and fused.dtype == plain.dtype
+
+
+def test_backward_after_a_fused_inference_forward_is_an_error_not_stale_gradients():
+    fire = CustomFire(8, 4, 6, 6, rng=0)
+    x = np.random.default_rng(0).standard_normal((2, 8, 5, 5)).astype(np.float32)
+    out = fire.forward(x, training=True)
+    fire.backward(np.ones_like(out))
+    out = fire.forward(x, training=False)                  # fused path, keeps no caches
+    with pytest.raises(RuntimeError, match="backward"):
+        fire.backward(np.ones_like(out))
