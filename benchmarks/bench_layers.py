@@ -99,6 +99,10 @@ def bench_layer(layer, x, dout, repeat, gemm=None):
         gemm()
     fwd, bwd, gm = [], [], []
     for _ in range(repeat):                 # blocks of back-to-back calls, alternated (see network_conv_efficiency)
+        # OpenBLAS's worker threads busy-wait for about 0.1 s after a multi-threaded call (its THREAD_TIMEOUT);
+        # without this pause the layer would be timed next to a spinning BLAS thread left by the reference
+        # GEMM, a cost no squeezenp path pays (its GEMMs run on one-thread BLAS, see layers/_gemm.py)
+        time.sleep(0.2)
         for _ in range(3):
             t0 = time.perf_counter()
             layer.forward(x, training=True)
