@@ -103,6 +103,9 @@ def bench_layer(layer, x, dout, repeat, gemm=None):
         # without this pause the layer would be timed next to a spinning BLAS thread left by the reference
         # GEMM, a cost no squeezenp path pays (its GEMMs run on one-thread BLAS, see layers/_gemm.py)
         time.sleep(0.2)
+        for _ in range(2):                  # untimed: the first calls after an idle pause run slow on this VM
+            layer.forward(x, training=True)
+            layer.backward(dout)
         for _ in range(3):
             t0 = time.perf_counter()
             layer.forward(x, training=True)
