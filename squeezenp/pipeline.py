@@ -125,6 +125,16 @@ def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = pri
     return datasets, counts, errors
 
 
+def write_augmentation_grid(opts: DataOptions, path, n: int = 4, seed: int | None = None) -> Path:
+    """A PNG grid of ``n`` random training images (resized to the input size) and their x4 augmentations."""
+    train = scan_splits(opts)[0]["train"]
+    seed = opts.seed if seed is None else seed
+    pick = np.random.default_rng(seed).permutation(len(train))[:n]
+    gray = np.stack([D.to_network_input(D.load_grayscale(train.paths[i]), opts.input_size, 1)[0] for i in pick])
+    gray = np.clip(gray * D.NORMALISATION["std"] + D.NORMALISATION["mean"], 0.0, 1.0)   # back to [0, 1]
+    return D.augmentation_grid(gray, np.random.default_rng(seed), path, n=len(pick))
+
+
 def _counts(labels) -> dict:
     labels = np.asarray(labels)
     return {"COVID": int((labels == 1).sum()), "NonCOVID": int((labels == 0).sum()), "total": int(len(labels))}

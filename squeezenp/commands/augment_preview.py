@@ -1,11 +1,8 @@
 """``squeezenp augment-preview``: a grid PNG of training images and their x4 augmentations."""
 from __future__ import annotations
 
-import numpy as np
-
-from .. import data as D
+from ..pipeline import write_augmentation_grid
 from ._common import add_data_options
-from ..pipeline import scan_splits
 
 
 def register(sub) -> None:
@@ -20,12 +17,6 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ._common import data_options
-    opts = data_options(args, phantom_dir="squeezenp-phantoms")
-    splits, _ = scan_splits(opts)
-    train = splits["train"]
-    pick = np.random.default_rng(args.seed).permutation(len(train))[:args.n]
-    gray = np.stack([D.to_network_input(D.load_grayscale(train.paths[i]), opts.input_size, 1)[0] for i in pick])
-    gray = np.clip(gray * D.NORMALISATION["std"] + D.NORMALISATION["mean"], 0, 1)
-    path = D.augmentation_grid(gray, np.random.default_rng(args.seed), args.out, n=len(pick))
+    path = write_augmentation_grid(data_options(args, phantom_dir="squeezenp-phantoms"), args.out, args.n, args.seed)
     print(f"written {path}")
     return 0

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import data as D
-from ..pipeline import DataOptions, run_experiment, scan_splits
+from ..pipeline import DataOptions, run_experiment, write_augmentation_grid
 from ..train import TrainConfig
 
 DEMO = dict(input_size=64, phantoms_per_class=300, phantom_size=64, epochs=10, batch_size=32,
@@ -33,7 +32,7 @@ def run(args) -> int:
     cfg = TrainConfig(epochs=args.epochs, batch_size=DEMO["batch_size"], lr=DEMO["lr"], momentum=DEMO["momentum"],
                       l2=DEMO["l2"], seed=args.seed)
     summary = run_experiment("proposed", opts, cfg, args.out, resume=args.resume)
-    write_augmentation_samples(opts, f"{args.out}/augmentations.png")
+    write_augmentation_grid(opts, f"{args.out}/augmentations.png")
     from ..cam import write_demo_cam_report     # CAM localisation on the val/test COVID phantoms + a CAM grid
     from ..models import load_model
     write_demo_cam_report(load_model(f"{args.out}/model.npz"), args.out, opts.phantom_dir, DEMO["input_size"])
@@ -41,10 +40,3 @@ def run(args) -> int:
     print(f"demo: validation accuracy {acc:.3f} ({'ok' if acc >= 0.9 else 'below the 0.9 target'})")
     return 0 if np.isfinite(acc) else 1
 
-
-def write_augmentation_samples(opts: DataOptions, path, n: int = 4) -> None:
-    """A grid of a few training phantoms and their x4 augmentations, for the report folder."""
-    train = scan_splits(opts)[0]["train"]
-    pick = np.random.default_rng(opts.seed).permutation(len(train))[:n]
-    gray = np.stack([D.load_grayscale(train.paths[i]) for i in pick])
-    D.augmentation_grid(gray, np.random.default_rng(opts.seed), path, n=n)
