@@ -27,7 +27,8 @@ already NCHW, the images split over squeezenp's threads with a single-threaded B
 (``_gemm.py`` says why: a 2-thread OpenBLAS on many small GEMMs was up to 15x slower on this loaded 2-core
 machine; a single ``W_flat @ cols`` over the whole batch measured no faster and would need a
 transpose); with im2col, each thread unfolds an image and multiplies it at once, while its columns are
-still in cache (``_gemm.im2col_matmul_per_image``); the bias add and its gradient are parallel Numba kernels (``ops.add_bias``, ``ops.bias_grad``).
+still in cache (``_gemm.im2col_matmul_per_image``); the bias is added by the same thread right after each
+image's GEMM, while its output is in cache; the bias gradient is a parallel Numba kernel (``ops.bias_grad``).
 
 The im2col/col2im reference and kernel live in ``squeezenp/ops/im2col.py``; tests in
 ``tests/layers/test_conv.py``.
@@ -74,9 +75,7 @@ class Conv2d(Layer):
         check_input(self, x, 4, self.in_channels)
         out_shape = self.output_shape(x.shape)
         out = np.empty((x.shape[0], self.out_channels, out_shape[2] * out_shape[3]), dtype=x.dtype)
-        cols = self._gemm_into(x, out)
-        if "bias" in self.params:
-            ops.add_bias(out, self.params["bias"])
+        cols = self._gemm_into(x, out, self.params.get("bias"))
         self._cache = (x.shape, cols, out_shape)
         return out.reshape(out_shape)
 
@@ -88,7 +87,7 @@ class Conv2d(Layer):
         self._gemm_into(x, out)
         return out
 
-    def _gemm_into(self, x, out):
+    def _gemm_into(self, x, out, bias=None):
         N, C, H, W = x.shape
         out_shape = self.output_shape(x.shape)
         if out_shape[2] < 1 or out_shape[3] < 1:
@@ -103,9 +102,9 @@ class Conv2d(Layer):
             # reused across calls (see ``workspace`` for why that is safe): no page faults per step
             cols = workspace(self, "cols", (N, W_flat.shape[1], P), x.dtype)
             # each image unfolded and multiplied on one thread, its columns still in cache
-            im2col_matmul_per_image(W_flat, x, (kh, kw, sh, sw, ph, pw), cols, out)
+            im2col_matmul_per_image(W_flat, x, (kh, kw, sh, sw, ph, pw), cols, out, bias)
             return cols
-        matmul_per_image(W_flat, cols, out)                  # one BLAS GEMM per image, written NCHW
+        matmul_per_image(W_flat, cols, out, bias)            # one BLAS GEMM per image, written NCHW
         return cols
 
     def backward(self, dout):

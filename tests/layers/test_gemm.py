@@ -18,6 +18,17 @@ def test_matmul_per_image(threads, N, M, K, P):
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
     got_t = _gemm.matmul_per_image(A.T.copy().T, B, np.empty((N, M, P), np.float32))   # strided A (W.T)
     np.testing.assert_allclose(got_t, ref, rtol=1e-5, atol=1e-4)
+    bias = rng.standard_normal(M, dtype=np.float32)
+    got_b = _gemm.matmul_per_image(A, B, np.full((N, M, P), np.nan, np.float32), bias)
+    np.testing.assert_allclose(got_b, np.matmul(A, B) + bias[:, None], rtol=1e-5, atol=1e-4)
+    np.testing.assert_allclose(_gemm.matmul_per_image_reference(A, B, np.empty((N, M, P), np.float32), bias),
+                               got_b, rtol=1e-5, atol=1e-4)
+
+
+def test_matmul_per_image_rejects_a_bias_of_the_wrong_length():
+    with pytest.raises(ValueError, match="bias of shape"):
+        _gemm.matmul_per_image(np.ones((4, 3), np.float32), np.ones((2, 3, 5), np.float32),
+                               np.empty((2, 4, 5), np.float32), np.ones(3, np.float32))
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -57,3 +68,6 @@ def test_im2col_matmul_per_image(threads, N, C, H, W, geometry):
     ref_cols = im2col_reference(x, *geometry)
     np.testing.assert_array_equal(cols, ref_cols)                      # backward reads these columns
     np.testing.assert_allclose(got, np.matmul(A, ref_cols), rtol=1e-5, atol=1e-4)
+    bias = rng.standard_normal(6, dtype=np.float32)
+    got_b = _gemm.im2col_matmul_per_image(A, x, geometry, cols, np.full((N, 6, P), np.nan, np.float32), bias)
+    np.testing.assert_allclose(got_b, np.matmul(A, ref_cols) + bias[:, None], rtol=1e-5, atol=1e-4)
