@@ -15,6 +15,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 from pathlib import Path
 
 from ..atomic import atomic_write_text
@@ -115,10 +116,58 @@ def sensitivity_table(a: int, retrained: dict) -> list[str]:
                    "sensitivity per M parameters (ours)", "(paper)"], rows)
 
 
-def build_report(run_dir, link_base=None, level: int = 1) -> str:
-    """The report as Markdown; image links relative to ``link_base`` (default ``run_dir``)."""
+def _minutes(seconds) -> str:
+    return NA if seconds is None else f"{seconds / 60:.2f}"
+
+
+def time_table(folder: Path) -> list[str]:
+    """Compute time per network, from the trial records and ``retrain.json`` (seconds of training)."""
+    rows, tot_s, tot_r = [], 0.0, 0.0
+    for k in EXPERIMENTS:
+        trials = (_read(folder / "search" / f"experiment{k}" / "trials.json") or {}).get("trials", [])
+        s = sum(t["seconds"] for t in trials) if trials else None
+        r = (_read(folder / "retrain" / f"experiment{k}" / "retrain.json") or {}).get("seconds")
+        tot_s += s or 0.0
+        tot_r += r or 0.0
+        rows.append([str(k), EXPERIMENTS[k], str(len(trials)), _minutes(s), _minutes(r)])
+    rows.append(["", "all", "", _minutes(tot_s), _minutes(tot_r)])
+    return _table(["exp.", "network", "search trials", "search, minutes of trial time", "retraining, minutes"], rows)
+
+
+def sessions_lines(run: Path) -> list[str]:
+    """The wall-clock sessions of the run (``sessions.json``, one per invocation; resumed runs have several)."""
+    sessions = (_read(run / "sessions.json") or {}).get("sessions", [])
+    if not sessions:
+        return ["No wall-clock sessions recorded (`sessions.json`, written by each invocation since it was added)."]
+    rows = [[x["started"], x["finished"], _minutes(x["seconds"]), "yes" if x["completed"] else "no (interrupted)",
+             f"{x.get('cpu') or '?'}, {x.get('cores', '?')} logical cores, host {x.get('host', '?')}"]
+            for x in sessions]
+    total = sum(x["seconds"] for x in sessions)
+    return _table(["started", "finished", "minutes", "completed", "machine"], rows) + [
+        "", f"Wall-clock time of the recorded sessions: {total / 60:.1f} minutes."]
+
+
+def _figure(png: Path, base: Path, copy_to: Path | None, name: str) -> str | None:
+    """Link to ``png`` relative to ``base``; with ``copy_to``, link a copy made there (docs must not point
+    into a run folder outside the repository)."""
+    if not png.is_file():
+        return None
+    if copy_to is not None:
+        copy_to.mkdir(parents=True, exist_ok=True)
+        target = copy_to / name
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.copyfile(png, tmp)
+        os.replace(tmp, target)
+        png = target
+    return os.path.relpath(png, base).replace(os.sep, "/")
+
+
+def build_report(run_dir, link_base=None, level: int = 1, copy_figures_to=None) -> str:
+    """The report as Markdown; image links relative to ``link_base`` (default ``run_dir``). With
+    ``copy_figures_to``, the figures are copied into that folder and linked there."""
     run = Path(run_dir)
     base = Path(link_base) if link_base is not None else run
+    copy_to = Path(copy_figures_to) if copy_figures_to is not None else None
     h = lambda n: "#" * (level + n)   # noqa: E731
     meta = _read(run / "reproduce.json")
     if meta is None:
@@ -166,16 +215,29 @@ def build_report(run_dir, link_base=None, level: int = 1) -> str:
         lines += sensitivity_table(a, retrained) if retrained else ["No retrained network yet."]
         fig = "Figure 4" if a == 1 else "Figure 5"
         lines += ["", f"{h(2)} {fig} layout: class activation maps (COVID) of the four retrained networks", ""]
-        png = folder / "cam_grid.png"
-        if png.is_file():
-            rel = os.path.relpath(png, base).replace(os.sep, "/")
+        rel = _figure(folder / "cam_grid.png", base, copy_to, f"arrangement{a}_cam_grid.png")
+        if rel:
             lines += [f"![CAM grid, arrangement {a}]({rel})", "",
                       "Rows: validation COVID images; columns: the original, then each network's COVID map with "
                       "its P(COVID). Paper: the article's Figures 4 and 5 (pictures, no values to set beside "
                       "these)."]
         else:
             lines += ["Not drawn yet."]
-        lines += [""]
+        curves = []
+        for k in retrained:
+            for kind in ("training_curves", "confusion_val"):
+                rel = _figure(folder / "retrain" / f"experiment{k}" / f"{kind}.png", base, copy_to,
+                              f"arrangement{a}_experiment{k}_{kind}.png")
+                if rel:
+                    curves.append(f"![{kind.replace('_', ' ')}, experiment {k}]({rel})")
+        if curves:
+            lines += ["", f"{h(2)} Retraining: training curves and validation confusion matrices", "",
+                      "Per network (experiments in order): loss and accuracy per epoch, then the confusion "
+                      "matrix of the selected epoch on the validation split.", ""] + curves
+        lines += ["", f"{h(2)} Time", "", "Compute time from the run's records (a search trial's time is "
+                  "its own training and validation; trials ran side by side with `--jobs`):", ""]
+        lines += time_table(folder) + [""]
+    lines += [f"{h(1)} Sessions and machine", ""] + sessions_lines(run) + [""]
     lines += [f"{h(1)} Notes on the paper's values", ""] + [f"- {n}" for n in PAPER_NOTES]
     if not any("test" in s for a in ident["arrangements"]
                for s in ((_read(run / f"arrangement{a}" / "counts.json") or {}).get("counts") or {})):
@@ -192,13 +254,15 @@ def write_report(run_dir, log=print) -> Path:
 
 
 def fill_markdown(doc, run_dir) -> Path:
-    """Replace the generated section of ``doc`` (between BEGIN and END) with the report of ``run_dir``."""
+    """Replace the generated section of ``doc`` (between BEGIN and END) with the report of ``run_dir``; the
+    figures are copied to ``images/reproduction/`` next to ``doc`` and linked there."""
     doc = Path(doc)
     text = doc.read_text()
     i, j = text.find(BEGIN), text.find(END)
     if i < 0 or j < i:
         raise ValueError(f"{doc}: no generated section (lines {BEGIN!r} ... {END!r})")
-    body = build_report(run_dir, link_base=doc.parent, level=3)
+    body = build_report(run_dir, link_base=doc.parent, level=3,
+                        copy_figures_to=doc.parent / "images" / "reproduction")
     return atomic_write_text(doc, text[:i + len(BEGIN)] + "\n" + body + text[j:])
 
 

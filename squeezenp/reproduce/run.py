@@ -48,6 +48,30 @@ def data_options(base: DataOptions, preset: Preset, arrangement: int, out: Path)
         phantom_dir=(base.phantom_dir or out / "phantoms") if base.data is None else base.phantom_dir)
 
 
+def machine() -> dict:
+    """What the run ran on, for the report: host, CPU model, logical cores, Python."""
+    import os
+    cpu = platform.processor() or ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"host": platform.node(), "cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version()}
+
+
+def record_session(out: Path, started: float, completed: bool) -> None:
+    """Append this invocation's wall-clock time to ``sessions.json`` (a resumed run has several)."""
+    path = out / "sessions.json"
+    sessions = json.loads(path.read_text())["sessions"] if path.is_file() else []
+    sessions.append({"started": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(started)),
+                     "finished": time.strftime("%Y-%m-%d %H:%M:%S"), "seconds": round(time.time() - started, 1),
+                     "completed": completed, **machine()})
+    atomic_write_json(path, {"sessions": sessions})
+
+
 def check_identity(out: Path, identity: dict) -> None:
     """Write ``reproduce.json`` on a new run; refuse to resume a run made with another preset or data."""
     path = out / "reproduce.json"
@@ -85,12 +109,17 @@ def reproduce(base: DataOptions, preset: Preset, out, second_source=None, jobs: 
     if retrain_threads:   # retraining runs here with a trial's thread budget: one per core (docs/search.md)
         from ..search import limit_threads
         limit_threads(retrain_threads)
-    for a in arrangements:
-        opts = data_options(base, preset, a, out)
-        run_arrangement(a, opts, preset, out / f"arrangement{a}", jobs, threads_per_trial, scheduler, pretrained,
-                        log, hook)
-        if hook:
-            hook("arrangement", a, None)
+    started, completed = time.time(), False
+    try:
+        for a in arrangements:
+            opts = data_options(base, preset, a, out)
+            run_arrangement(a, opts, preset, out / f"arrangement{a}", jobs, threads_per_trial, scheduler,
+                            pretrained, log, hook)
+            if hook:
+                hook("arrangement", a, None)
+        completed = True
+    finally:   # also when interrupted: the report adds up the sessions of a resumed run
+        record_session(out, started, completed)
     return write_report(out, log=log)
 
 

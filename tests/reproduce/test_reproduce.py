@@ -81,6 +81,13 @@ def test_tiny_run_writes_every_stage_and_table(tiny_run):
     assert "](arrangement1/cam_grid.png)" in md and "Figure 4" in md
     assert "0.8300" in md and "7.81" in md and "0.007132" in md and "0.6746 (derived)" in md
     assert "n/a" in md and "nan" not in md.lower().replace("noncovid", "")
+    sessions = json.loads((tiny_run / "sessions.json").read_text())["sessions"]
+    assert len(sessions) == 1 and sessions[0]["completed"] and sessions[0]["seconds"] > 0 and sessions[0]["cores"]
+    assert "Sessions and machine" in md and "logical cores" in md
+    time_rows = [line for line in md.splitlines() if line.startswith("| 4 | proposed | 2 |")]
+    cells = [c.strip() for c in time_rows[0].split("|")]
+    seconds4 = json.loads((a1 / "retrain" / "experiment4" / "retrain.json").read_text())["seconds"]
+    assert len(time_rows) == 1 and float(cells[4]) > 0 and cells[5] == f"{seconds4 / 60:.2f}"
 
 
 def test_rerun_of_a_finished_run_repeats_nothing(tiny_run, monkeypatch):
@@ -112,6 +119,8 @@ def test_interrupted_run_resumes_without_redoing_finished_work(tmp_path, monkeyp
     assert retrains == ["squeezenet", "squeezenet_bypass", "squeezenet_bypass_transfer", "proposed"]
     assert json.loads((tmp_path / "arrangement1/search/experiment1/trials.json").read_text()) == first
     assert "Table 7" in report.read_text()
+    sessions = json.loads((tmp_path / "sessions.json").read_text())["sessions"]
+    assert [x["completed"] for x in sessions] == [False, False, True]   # interrupted sessions are counted too
 
 
 def test_other_options_are_refused(tmp_path):
@@ -142,7 +151,11 @@ def test_fill_markdown_replaces_only_the_generated_section(tiny_run, tmp_path):
     assert text.startswith("# Title\n\nkept\n") and text.endswith(f"{END}\n\ntail kept\n")
     assert "old placeholder" not in text and "#### Table 5" in text
     link = re.search(r"\]\(([^)]*cam_grid\.png)\)", text).group(1)
-    assert (doc.parent / link).resolve() == (tiny_run / "arrangement1" / "cam_grid.png").resolve()
+    assert link == "images/reproduction/arrangement1_cam_grid.png"      # a copy beside the doc, not the run folder
+    assert (doc.parent / link).read_bytes() == (tiny_run / "arrangement1" / "cam_grid.png").read_bytes()
+    for k in (1, 4):
+        assert f"](images/reproduction/arrangement1_experiment{k}_training_curves.png)" in text
+        assert (doc.parent / "images" / "reproduction" / f"arrangement1_experiment{k}_training_curves.png").is_file()
 
 
 def test_docs_have_a_generated_section_and_the_presets():
