@@ -16,6 +16,7 @@ def _bounds(text: str) -> tuple[float, float]:
 
 def register(sub) -> None:
     from ..search import SearchSpace
+    from ..search.space import LR_BOUNDS
     d = SearchSpace()
     p = sub.add_parser("tune", help="Bayesian search of lr, momentum and L2 (paper Tables 3-4)",
                        description="Bayesian optimisation (skopt, Gaussian process + expected improvement) of "
@@ -30,11 +31,13 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=positive_int, default=20, help="epochs per trial, default 20")
     p.add_argument("--batch-size", type=positive_int, default=32)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--lr-bounds", type=_bounds, default=d.lr, metavar="LO,HI",
-                   help=f"log-uniform, default {d.lr[0]:g},{d.lr[1]:g}")
-    p.add_argument("--momentum-bounds", type=_bounds, default=d.momentum, metavar="LO,HI",
+    p.add_argument("--lr-bounds", type=_bounds, metavar="LO,HI",
+                   help="log-uniform, for every experiment; default per experiment: "
+                        + ", ".join(f"{k}: {lo:g},{hi:g}" for k, (lo, hi) in LR_BOUNDS.items())
+                        + " (why: squeezenp/search/space.py)")
+    p.add_argument("--momentum-bounds", type=_bounds, metavar="LO,HI",
                    help=f"uniform, default {d.momentum[0]:g},{d.momentum[1]:g}")
-    p.add_argument("--l2-bounds", type=_bounds, default=d.l2, metavar="LO,HI",
+    p.add_argument("--l2-bounds", type=_bounds, metavar="LO,HI",
                    help=f"log-uniform, default {d.l2[0]:g},{d.l2[1]:g}")
     p.add_argument("--pretrained", metavar="NPZ", help="ImageNet weights for experiment 3 (default: shared folder)")
     p.add_argument("--out", default="runs/tune", help="results folder, one experiment{k}/ per network")
@@ -52,7 +55,11 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..search import SearchSpace, TuneSettings, tune
-    space = SearchSpace(lr=args.lr_bounds, momentum=args.momentum_bounds, l2=args.l2_bounds)
+    # bounds given on the command line replace those of each experiment's default space
+    space = {k: v for k, v in (("lr", args.lr_bounds), ("momentum", args.momentum_bounds), ("l2", args.l2_bounds))
+             if v is not None}
+    for k, v in space.items():   # checked here, so a bad bound is reported before any data is read
+        SearchSpace(**{k: v})
     settings = TuneSettings(calls=args.calls, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
                             jobs=args.jobs, threads_per_trial=args.threads_per_trial, scheduler=args.scheduler,
                             n_initial_points=args.initial_points, space=space, pretrained=args.pretrained)

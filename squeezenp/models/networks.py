@@ -233,7 +233,16 @@ class SqueezeNet(Model):
     """Networks 1-3: SqueezeNet v1.1 (Matlab's ``squeezenet``), optionally with simple bypass.
 
     ``forward(x) -> logits`` (N, num_classes) = GAP(ReLU(conv10(dropout(fire9(...))))).
+
+    conv10 starts at weight 0 and bias ``CLASSIFIER_BIAS`` (not torchvision's N(0, 0.01), bias 0): every class
+    map then starts equal and positive, so every ReLU passes gradient and the first step moves the weights along
+    the difference of the class means. With N(0, 0.01) and these ReLU features (pooled mean 1.6 from scratch,
+    13.7 with ImageNet weights, over 512 channels) the class maps start apart by 1 to 13, one of them mostly
+    below zero, and a step too far leaves both at zero for good: constant output, loss ln 2, no gradient.
+    ``examples/classifier_collapse.py`` measures it; ``docs/reproduction.md`` tells the story.
     """
+
+    CLASSIFIER_BIAS = 0.1
 
     def __init__(self, num_classes=2, input_size=227, in_channels=3, seed=0, bypass=False, name=None):
         super().__init__(name or ("squeezenet_bypass" if bypass else "squeezenet"), num_classes, input_size,
@@ -242,8 +251,8 @@ class SqueezeNet(Model):
         self._steps = self._add_trunk(Fire, self.bypass)
         self.add_child("drop9", Dropout(0.5, rng=self._seed("drop9")))
         self.add_child("conv10", Conv2d(512, self.num_classes, 1, rng=self._seed("conv10")))
-        rng = self._seed("conv10.normal")   # torchvision: conv10 ~ N(0, 0.01), bias 0
-        self.conv10.params["weight"][...] = rng.normal(0.0, 0.01, self.conv10.params["weight"].shape)
+        self.conv10.params["weight"][...] = 0.0           # zero classifier, positive bias: see the docstring
+        self.conv10.params["bias"][...] = self.CLASSIFIER_BIAS
         self.add_child("relu_conv10", ReLU())
         self.add_child("pool10", GlobalAvgPool2d())
 

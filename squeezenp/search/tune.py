@@ -27,7 +27,7 @@ from ..atomic import atomic_write_json, atomic_write_text
 from ..train.trainer import format_seconds
 from .distributed import make_runner
 from .paper import PAPER_TABLE, paper_row
-from .space import EXPERIMENTS, PARAM_NAMES, SearchSpace, to_params, to_point
+from .space import EXPERIMENTS, PARAM_NAMES, SearchSpace, default_space, to_params, to_point
 from .store import TrialStore, best_key
 
 Log = Callable[[str], None]
@@ -45,7 +45,7 @@ class TuneSettings:
     scheduler: object = None                 # Dask scheduler address or Client
     n_initial_points: int | None = None
     acq_func: str = "EI"
-    space: SearchSpace = dataclasses.field(default_factory=SearchSpace)
+    space: SearchSpace | dict | None = None  # None: default_space(k); dict: bounds replacing default_space(k)'s
     lr_drop_factor: float = 0.8
     lr_drop_period: int = 5
     pretrained: str | None = None            # ImageNet weights for experiment 3 (default: shared folder)
@@ -57,16 +57,24 @@ class TuneSettings:
     def initial_points(self) -> int:
         return min(self.n_initial_points or 10, self.calls)
 
-    def identity(self) -> dict:
+    def space_for(self, experiment: int) -> SearchSpace:
+        """The space searched for ``experiment``: ``space`` if it is one, else the experiment's default with the
+        bounds given in ``space`` (a dict such as ``{"lr": (1e-5, 1e-2)}``) replaced."""
+        if isinstance(self.space, SearchSpace):
+            return self.space
+        return dataclasses.replace(default_space(experiment), **(self.space or {}))
+
+    def identity(self, experiment: int) -> dict:
         """What defines a search (resuming with anything else is refused); calls may grow, jobs may change."""
         return {"epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed,
-                "n_initial_points": self.initial_points(), "acq_func": self.acq_func, "space": self.space.as_dict(),
+                "n_initial_points": self.initial_points(), "acq_func": self.acq_func,
+                "space": self.space_for(experiment).as_dict(),
                 "lr_drop_factor": self.lr_drop_factor, "lr_drop_period": self.lr_drop_period}
 
 
-def make_optimizer(settings: TuneSettings):
+def make_optimizer(settings: TuneSettings, experiment: int):
     from skopt import Optimizer
-    return Optimizer(settings.space.dimensions(), base_estimator="GP", acq_func=settings.acq_func,
+    return Optimizer(settings.space_for(experiment).dimensions(), base_estimator="GP", acq_func=settings.acq_func,
                      n_initial_points=settings.initial_points(), random_state=settings.seed)
 
 
@@ -126,7 +134,7 @@ def tune(experiments, data_opts, settings: TuneSettings, out, log: Log | None = 
 
 def _identity(k, data_opts, settings) -> dict:
     d = {key: str(v) if isinstance(v, Path) else v for key, v in dataclasses.asdict(data_opts).items()}
-    return {"experiment": k, "network": EXPERIMENTS[k], **settings.identity(), "data": d}
+    return {"experiment": k, "network": EXPERIMENTS[k], **settings.identity(k), "data": d}
 
 
 def _template(name, data_opts, settings):
@@ -141,7 +149,7 @@ def tune_experiment(k: int, store: TrialStore, runner, data_opts, settings: Tune
     """The search for experiment ``k`` (network ``EXPERIMENTS[k]``): resume from ``store``, run, summarise."""
     from .. import models
     name, folder, calls = EXPERIMENTS[k], store.folder, settings.calls
-    opt = make_optimizer(settings)
+    opt = make_optimizer(settings, k)
     if store.trials:
         opt.tell([to_point(t) for t in store.trials], [t["score"] for t in store.trials])
         if log:

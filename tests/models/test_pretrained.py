@@ -38,7 +38,7 @@ def test_transfer_network_replaces_classifier(weights_path):
     rep = m.pretrained_report
     assert len(rep["loaded"]) == 50 and set(rep["skipped"]) == {"conv10.weight", "conv10.bias"}
     assert m.conv10.params["weight"].shape == (2, 512, 1, 1)
-    assert abs(m.conv10.params["weight"].std() - 0.01) < 0.005
+    assert np.all(m.conv10.params["weight"] == 0) and np.all(m.conv10.params["bias"] == np.float32(0.1))
     assert m.config["pretrained"] == str(weights_path)
 
 

@@ -29,3 +29,16 @@ def test_bad_bounds_are_refused(kw):
 def test_experiments_follow_the_papers_numbering():
     assert EXPERIMENTS == {1: "squeezenet", 2: "squeezenet_bypass", 3: "squeezenet_bypass_transfer", 4: "proposed"}
     assert set(PAPER_RESULTS) == {1, 2} and all(set(t) == {1, 2, 3, 4} for t in PAPER_RESULTS.values())
+
+
+def test_each_networks_lr_range_has_its_measured_stability_bound_in_its_upper_part():
+    # bounds measured by examples/classifier_collapse.py (128 px, momentum 0.9), quoted in space.py
+    from squeezenp.search.space import LR_BOUNDS, default_space
+    measured = {1: 2.1e-3, 2: 5.8e-5, 3: 4.8e-5, 4: 1.2e-2}
+    for k, bound in measured.items():
+        lo, hi = LR_BOUNDS[k]
+        assert lo < bound < hi and bound > (lo * hi) ** 0.5, k
+        assert default_space(k).momentum == SearchSpace().momentum and default_space(k).l2 == SearchSpace().l2
+    assert default_space(4).contains(PAPER_RESULTS[1][4])
+    with pytest.raises(ValueError, match="unknown experiment"):
+        default_space(5)

@@ -13,6 +13,7 @@ import pytest
 
 from squeezenp import models
 from squeezenp.search import distributed, tune
+from squeezenp.search import SearchSpace
 from squeezenp.search.tune import surrogate_accuracy
 
 FIELDS = {"trial", "lr", "momentum", "l2", "val_accuracy", "val_loss", "score", "best_epoch", "seconds", "status"}
@@ -147,7 +148,7 @@ def test_dask_local_cluster_runs_the_search(tmp_path, tiny_data, tiny_settings):
 
 def test_surrogate_accuracy_is_one_minus_the_last_gp_mean(tiny_settings):
     from squeezenp.search import make_optimizer
-    opt = make_optimizer(tiny_settings(calls=3))
+    opt = make_optimizer(tiny_settings(calls=3), 4)
     pts = [[1e-3, 0.9, 1e-6], [1e-2, 0.6, 1e-4], [5e-2, 0.8, 1e-8]]
     opt.tell(pts, [0.2, 0.4, 0.3])
     p = {"lr": 1e-3, "momentum": 0.9, "l2": 1e-6}
@@ -161,8 +162,21 @@ def test_cli_options_and_defaults():
     a = build_parser().parse_args(["tune"])
     assert (a.calls, a.epochs, a.experiment, a.arrangement, a.jobs, a.threads_per_trial, a.scheduler) == \
         (30, 20, "4", 1, 1, None, None)
-    assert a.lr_bounds == (1e-4, 1e-1) and a.momentum_bounds == (0.5, 0.99) and a.l2_bounds == (1e-10, 1e-2)
+    assert a.lr_bounds is None and a.momentum_bounds is None and a.l2_bounds is None   # per-experiment defaults
     a = build_parser().parse_args(["tune", "--experiment", "all", "--jobs", "2", "--threads-per-trial", "1",
                                    "--scheduler", "tcp://127.0.0.1:8786", "--lr-bounds", "1e-3,1e-2",
                                    "--arrangement", "2", "--out", "x"])
     assert a.experiment == "all" and a.jobs == 2 and a.lr_bounds == (1e-3, 1e-2) and a.arrangement == 2
+
+
+def test_each_experiment_searches_its_own_default_space_and_given_bounds_replace_it(tiny_settings):
+    from squeezenp.search.space import LR_BOUNDS, default_space
+    s = tiny_settings(calls=3)
+    s.space = None
+    for k in (1, 2, 3, 4):
+        assert s.space_for(k) == default_space(k) and s.space_for(k).lr == LR_BOUNDS[k]
+        assert s.identity(k)["space"]["lr"] == list(LR_BOUNDS[k])
+    s.space = {"momentum": (0.6, 0.9)}
+    assert s.space_for(2).lr == LR_BOUNDS[2] and s.space_for(2).momentum == (0.6, 0.9)
+    s.space = SearchSpace(lr=(1e-3, 1e-2))
+    assert s.space_for(1).lr == s.space_for(4).lr == (1e-3, 1e-2)
