@@ -17,7 +17,7 @@ The proposed CNN has batch norm in every Fire module and no ReLU after conv10: i
 dead map cannot happen.
 
     python examples/classifier_collapse.py                       # real COVID-CT, 128 px
-    python examples/classifier_collapse.py --steps 20 --lr 0.001 --momentum 0.9 --conv10-bias 1.0
+    python examples/classifier_collapse.py --steps 20 --lr 0.001 --momentum 0.9 --torchvision-init
 
 Prints, for each network: the features' mean, lambda, the stability bound, the class maps' pre-activations at
 initialisation and, with ``--steps``, after that many sgdm steps (batch 32) at ``--lr``.
@@ -82,7 +82,10 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=0.001)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--l2", type=float, default=1e-4)
-    p.add_argument("--conv10-bias", type=float, default=None, help="initial conv10 bias (default: 0, as built)")
+    p.add_argument("--conv10-bias", type=float, default=None, help="initial conv10 bias (default: as built)")
+    p.add_argument("--torchvision-init", action="store_true",
+                   help="redraw conv10 as torchvision does, N(0, 0.01) and bias 0 (squeezenp's SqueezeNets start "
+                        "at weight 0 and bias 0.1, the proposed CNN at N(0, 0.01))")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     data = args.data or covid_ct_dir()
@@ -93,6 +96,10 @@ def main(argv=None) -> int:
     probe = train.images[order[:args.probe_images]]
     for name in args.networks.split(","):
         model = models.create(name, num_classes=2, input_size=args.input_size, seed=args.seed)
+        if args.torchvision_init:
+            w = model.conv10.params["weight"]
+            w[...] = np.random.default_rng(args.seed).normal(0.0, 0.01, w.shape)
+            model.conv10.params["bias"][...] = 0.0
         if args.conv10_bias is not None:
             model.conv10.params["bias"][...] = args.conv10_bias
         print(f"{name}:")

@@ -11,8 +11,8 @@ values it reports (Table 3, experiment 4: lr 0.007132, momentum 0.87589, L2 9.53
 The learning rate's range differs per network because sgdm is stable only below a bound set by the
 classifier's input (``examples/classifier_collapse.py``: lr < 2 (1 + momentum) / (0.5 lambda), lambda the largest
 eigenvalue of E[g g^T] over the pooled conv10 inputs g). Measured at 128 px on COVID-CT with momentum 0.9:
-2.1e-3 for network 1, 5.8e-5 for network 2 (its bypass sums grow the features), 4.8e-5 for network 3 (ImageNet
-features), 1.2e-2 for the proposed CNN (batch norm). A range of [1e-4, 1e-1] for all lies wholly above the
+2.0e-3 for network 1, 5.8e-5 for network 2 (its bypass sums grow the features), 4.8e-5 for network 3 (ImageNet
+features), 1.1e-2 for the proposed CNN (batch norm). A range of [1e-4, 1e-1] for all lies wholly above the
 bound of networks 2 and 3: every trial of theirs collapsed to a constant output in our first quick run. So
 each range spans three decades with the measured bound in its upper part.
 
