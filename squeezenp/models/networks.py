@@ -237,8 +237,9 @@ class SqueezeNet(Model):
     conv10 starts at weight 0 and bias ``CLASSIFIER_BIAS`` (not torchvision's N(0, 0.01), bias 0): every class
     map then starts equal and positive, so every ReLU passes gradient and the first step moves the weights along
     the difference of the class means. With N(0, 0.01) and these ReLU features (pooled mean 1.6 from scratch,
-    13.7 with ImageNet weights, over 512 channels) the class maps start apart by 1 to 13, one of them mostly
-    below zero, and a step too far leaves both at zero for good: constant output, loss ln 2, no gradient.
+    13.7 with ImageNet weights, over 512 channels) the class maps start at different levels (about 10 apart with
+    ImageNet features), often mostly below zero, and a step too far leaves both at zero for good: constant
+    output, loss ln 2, no gradient.
     ``examples/classifier_collapse.py`` measures it; ``docs/reproduction.md`` tells the story.
     """
 
