@@ -47,6 +47,9 @@ def add_train_options(p: argparse.ArgumentParser, epochs: int = DEFAULTS.epochs)
     g.add_argument("--lr-drop-period", type=positive_int, default=DEFAULTS.lr_drop_period)
     g.add_argument("--select", choices=["best", "last"], default="best",
                    help="keep the best validation epoch (default) or the last")
+    g.add_argument("--stratified-batches", action="store_true",
+                   help="every batch with the classes in the training set's proportions (default: a uniform "
+                        "shuffle, as the paper's Matlab loop)")
     g.add_argument("--seed", type=int, default=0)
 
 
@@ -61,4 +64,4 @@ def data_options(args, phantom_dir=None) -> DataOptions:
 def train_config(args) -> TrainConfig:
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
                        l2=args.l2, lr_drop_factor=args.lr_drop_factor, lr_drop_period=args.lr_drop_period,
-                       seed=args.seed, select=args.select)
+                       seed=args.seed, select=args.select, stratified_batches=args.stratified_batches)

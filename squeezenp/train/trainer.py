@@ -45,6 +45,7 @@ class TrainConfig:
     seed: int = 0
     class_weights: tuple[float, float] | None = None
     select: str = "best"           # "best" validation epoch, or "last"
+    stratified_batches: bool = False   # every batch with the classes in the training set's proportions
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -134,6 +135,26 @@ def load_checkpoint(path) -> tuple[dict, dict, dict, dict]:
     return split["model"], split["best"], split["velocity"], state
 
 
+def epoch_order(labels: np.ndarray, rng: np.random.Generator, stratified: bool = False) -> np.ndarray:
+    """The order in which an epoch visits the training images.
+
+    Default: a uniform shuffle, as Matlab's ``'Shuffle', 'every-epoch'``. ``stratified``: each class shuffled,
+    then the classes interleaved evenly (the k-th of ``n_c`` images of class c sorts at ``(k + u_c) / n_c``,
+    ``u_c`` uniform), so every run of consecutive images, hence every batch, holds the classes in the training
+    set's proportions, to within one image per class. Why it matters: a batch with more of one class pushes
+    both logits along the features' common mean, by an amount that random batches turn into a random walk;
+    ``docs/reproduction.md``.
+    """
+    n = len(labels)
+    if not stratified:
+        return rng.permutation(n)
+    keys = np.empty(n)
+    for c in np.unique(labels):
+        idx = rng.permutation(np.flatnonzero(labels == c))
+        keys[idx] = (np.arange(len(idx)) + rng.random()) / len(idx)
+    return np.argsort(keys, kind="stable")
+
+
 def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray] | None,
         config: TrainConfig, checkpoint: str | Path | None = None, resume: bool = False,
         log: Callable[[str], None] | None = print) -> TrainResult:
@@ -182,7 +203,7 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
         rng = np.random.default_rng([config.seed, epoch])
         seed_dropout(model, rng)
         opt.lr = piecewise_lr(config.lr, epoch, config.lr_drop_factor, config.lr_drop_period)
-        order = rng.permutation(n)
+        order = epoch_order(y_tr, rng, config.stratified_batches)
         model.train()
         te = time.monotonic()
         tot_loss = tot_correct = seen = 0

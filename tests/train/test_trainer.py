@@ -101,3 +101,29 @@ def test_divergence_raises_a_distinct_error():
     data = toy_data()
     with pytest.raises(TrainingDiverged, match="diverged"):
         fit(tiny_net(), data, data, dataclasses.replace(CFG, lr=1e30, momentum=0.0), log=None)
+
+
+@pytest.mark.parametrize("n0,n1,bs", [(764, 764, 32), (191, 234, 32), (10, 30, 8), (5, 0, 4)])
+def test_stratified_order_keeps_the_class_proportions_in_every_batch(n0, n1, bs):
+    from squeezenp.train.trainer import epoch_order
+    y = np.random.default_rng(0).permutation(np.r_[np.zeros(n0, np.int64), np.ones(n1, np.int64)])
+    order = epoch_order(y, np.random.default_rng(1), stratified=True)
+    assert sorted(order.tolist()) == list(range(len(y)))                    # a permutation
+    share = n1 / (n0 + n1)
+    for b in range(0, len(y) - bs + 1, bs):                                # every full batch
+        ones = int(y[order[b:b + bs]].sum())
+        assert abs(ones - share * bs) <= 1.0 + 1e-9, (b, ones)
+    plain = epoch_order(y, np.random.default_rng(1))
+    np.testing.assert_array_equal(plain, np.random.default_rng(1).permutation(len(y)))   # default unchanged
+    counts = [int(y[plain[b:b + bs]].sum()) for b in range(0, len(y) - bs + 1, bs)]
+    if n0 == n1 == 764:
+        assert max(abs(c - bs / 2) for c in counts) >= 3                    # a uniform shuffle is not stratified
+
+
+def test_stratified_batches_train_and_are_reproducible():
+    x, y = toy_data()
+    cfg = dataclasses.replace(CFG, stratified_batches=True)
+    a, b = tiny_net(), tiny_net()
+    ra, rb = fit(a, (x, y), (x, y), cfg, log=None), fit(b, (x, y), (x, y), cfg, log=None)
+    assert [h["train_loss"] for h in ra.history] == [h["train_loss"] for h in rb.history]
+    assert ra.history[-1]["train_loss"] < ra.history[0]["train_loss"]
