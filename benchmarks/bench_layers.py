@@ -22,6 +22,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
@@ -103,9 +104,14 @@ def bench_layer(layer, x, dout, repeat, gemm=None):
         # without this pause the layer would be timed next to a spinning BLAS thread left by the reference
         # GEMM, a cost no squeezenp path pays (its GEMMs run on one-thread BLAS, see layers/_gemm.py)
         time.sleep(0.2)
-        for _ in range(2):                  # untimed: the first calls after an idle pause run slow on this VM
+        # untimed: calls after an idle pause run slow on this VM for some tens of milliseconds (a fixed 2 calls
+        # was enough for the 10-ms layers, not for the 1-ms ones), so warm up for a time, not a call count
+        warm_until = time.perf_counter() + 0.05
+        for k in itertools.count():
             layer.forward(x, training=True)
             layer.backward(dout)
+            if k >= 1 and time.perf_counter() >= warm_until:
+                break
         for _ in range(3):
             t0 = time.perf_counter()
             layer.forward(x, training=True)
