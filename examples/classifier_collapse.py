@@ -35,35 +35,33 @@ from squeezenp.pipeline import DataOptions, prepare_datasets
 from squeezenp.train import TrainConfig, fit
 
 
-def pooled_features(model, x, batch=32):
-    """g = GAP(features at the input of conv10), (N, C), float64, evaluation mode."""
-    out = []
+def probe_pass(model, x, batch=32):
+    """One evaluation pass over ``x``: the pooled conv10 inputs g = GAP(features), (N, C) float64, and conv10's
+    pre-activation maps (N, classes, H, W)."""
+    g, pre = [], []
     for i in range(0, len(x), batch):
         model.forward(x[i:i + batch], training=False)
-        out.append(model.cam_features.mean(axis=(2, 3)))
-    return np.concatenate(out).astype(np.float64)
-
-
-def class_map_stats(model, x, batch=32):
-    """Per class: mean and std of conv10's pre-activations over images and positions, and the fraction > 0."""
-    pre = []
-    for i in range(0, len(x), batch):
-        model.forward(x[i:i + batch], training=False)
+        g.append(model.cam_features.mean(axis=(2, 3)))
         pre.append(model.conv10.forward(model.cam_features, training=False))
-    pre = np.concatenate(pre)
-    return [(float(pre[:, c].mean()), float(pre[:, c].std()), float((pre[:, c] > 0).mean()))
-            for c in range(pre.shape[1])]
+    return np.concatenate(g).astype(np.float64), np.concatenate(pre)
 
 
-def stiffness(model, x, momentum):
-    g = pooled_features(model, x)
+def stiffness(g, momentum):
+    """Mean of g, lambda = the largest eigenvalue of E[g g^T], and the sgdm stability bound on the learning rate."""
     lam = float(np.linalg.eigvalsh(g.T @ g / len(g))[-1])
     return float(g.mean()), lam, 2 * (1 + momentum) / (0.5 * lam)
 
 
+def class_map_stats(pre):
+    """Per class: mean and std of conv10's pre-activations over images and positions, and the fraction > 0."""
+    return [(float(pre[:, c].mean()), float(pre[:, c].std()), float((pre[:, c] > 0).mean()))
+            for c in range(pre.shape[1])]
+
+
 def report(name, model, probe, momentum, label):
-    mean, lam, lr_max = stiffness(model, probe, momentum)
-    maps = class_map_stats(model, probe)
+    g, pre = probe_pass(model, probe)
+    mean, lam, lr_max = stiffness(g, momentum)
+    maps = class_map_stats(pre)
     print(f"  {label}: pooled features mean {mean:.3f}, lambda {lam:.4g}, sgdm stable for lr < {lr_max:.3g} "
           f"(momentum {momentum})")
     for c, (m, s, frac) in enumerate(maps):

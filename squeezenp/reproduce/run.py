@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -50,7 +51,6 @@ def data_options(base: DataOptions, preset: Preset, arrangement: int, out: Path)
 
 def machine() -> dict:
     """What the run ran on, for the report: host, CPU model, logical cores, Python."""
-    import os
     cpu = platform.processor() or ""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
