@@ -28,6 +28,7 @@ from typing import Callable
 import numpy as np
 
 from ..atomic import atomic_write_json
+from ..errors import CommandError
 from ..pipeline import DataOptions, prepare_datasets, run_experiment
 from ..search import EXPERIMENTS, TuneSettings, tune
 from ..train import TrainConfig
@@ -175,7 +176,7 @@ def retrain(k: int, summary: dict, opts: DataOptions, preset: Preset, datasets: 
     configuration; otherwise resumes from ``checkpoint.npz`` (written after every epoch).
     """
     if summary.get("best_trial") is None:
-        raise RuntimeError(f"experiment {k} ({EXPERIMENTS[k]}): every search trial failed, nothing to retrain")
+        raise CommandError(f"experiment {k} ({EXPERIMENTS[k]}): every search trial failed, nothing to retrain")
     config = retrain_config(summary, preset, opts.seed)
     init = summary.get("best_model")      # None when best_model.npz does not match the best trial: fresh start
     ident = _jsonable({"config": dataclasses.asdict(config), "init": init, "best_trial": summary["best_trial"]})

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import CommandError
 from .objective import limit_threads, run_trial
 
 
@@ -113,13 +114,13 @@ class DaskRunner:
         try:
             from distributed import Client
         except ImportError:
-            raise RuntimeError("--scheduler needs Dask distributed: pip install 'squeezenp[distributed]'") from None
+            raise CommandError("--scheduler needs Dask distributed: pip install 'squeezenp[distributed]'") from None
         self.own_client = not isinstance(scheduler, Client)
         self.client = Client(scheduler) if self.own_client else scheduler
         self.threads = threads
         nthreads = self.client.nthreads()
         if not nthreads:
-            raise RuntimeError(f"Dask scheduler {self.client.scheduler.address} has no workers")
+            raise CommandError(f"Dask scheduler {self.client.scheduler.address} has no workers")
         self.parallel = sum(nthreads.values())
         # one object for the whole dict: scattering a list scatters each element whole
         self.data = self.client.scatter([data], broadcast=True)[0]
