@@ -120,12 +120,15 @@ def _config_json(config: TrainConfig) -> dict:
 
 def load_checkpoint(path) -> tuple[dict, dict, dict, dict]:
     """``(model_state, best_state, velocity, loop_state)`` from a checkpoint; clear error if it is broken."""
+    from ..models.io import read_npz     # refuses random bytes, pickles and zip bombs with a clear message
+    arrays, _ = read_npz(path, what="checkpoint")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
         state = json.loads(str(arrays.pop("__state__")))
-    except Exception as e:  # noqa: BLE001 - any failure to read is one clear message
-        raise ValueError(f"checkpoint {path}: cannot be read as a squeezenp checkpoint ({e})") from None
+        if not isinstance(state, dict):
+            raise TypeError(f"state is a {type(state).__name__}")
+    except (KeyError, ValueError, TypeError) as e:
+        raise ValueError(f"checkpoint {path}: cannot be read as a squeezenp checkpoint "
+                         f"({type(e).__name__}: {e})") from None
     split = {"model": {}, "best": {}, "velocity": {}}
     for k, v in arrays.items():
         head, _, rest = k.partition("/")
@@ -187,9 +190,13 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
         if st.get("config") != _config_json(config):
             raise ValueError(f"checkpoint {checkpoint}: written with a different configuration "
                              f"{st.get('config')}; refusing to resume with {dataclasses.asdict(config)}")
-        model.load_state_dict(m_state)
+        try:
+            model.load_state_dict(b_state)      # checked now, not when training ends
+            model.load_state_dict(m_state)
+            opt.load_state_dict(velocity)
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"checkpoint {checkpoint} does not fit this model: {e}") from None
         best_state = b_state
-        opt.load_state_dict(velocity)
         history, best_epoch, start_epoch = st["history"], st["best_epoch"], st["epochs_done"]
         best_key, elapsed_before = tuple(st["best_key"]), st["seconds"]
         if log:
