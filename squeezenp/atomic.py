@@ -42,7 +42,25 @@ def atomic_write_text(path, text: str) -> Path:
 
 
 def atomic_write_json(path, obj) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
+    """Always valid JSON: NaN and infinities (an undefined metric, a diverged output) are written as null."""
+    return atomic_write_text(path, json.dumps(finite_json(obj), indent=2, sort_keys=False, allow_nan=False,
+                                              default=_json_default) + "\n")
+
+
+def finite_json(obj):
+    """``obj`` with every non-finite float (also inside NumPy scalars and arrays) replaced by None."""
+    import math
+
+    import numpy as np
+    if isinstance(obj, (np.generic, np.ndarray)):
+        obj = obj.tolist()
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    return obj
 
 
 def _json_default(o):

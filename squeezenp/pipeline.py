@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -23,6 +24,11 @@ from .atomic import atomic_write_json, atomic_write_text
 from .train import TrainConfig, binary_metrics, fit, format_table5, predict_proba
 
 Log = Callable[[str], None]
+
+
+def to_stderr(message: str) -> None:
+    """Where warnings go (skipped files, inputs the model cannot judge): standard error, as in every command."""
+    print(message, file=sys.stderr)
 
 
 @dataclasses.dataclass
@@ -86,6 +92,27 @@ def scan_splits(opts: DataOptions, log: Log | None = None) -> tuple[dict, dict]:
     return chosen, {k: s.counts() for k, s in chosen.items()}
 
 
+def scan_evaluation_splits(data, layout: str = "folder", splits_dir=None) -> dict:
+    """The labelled splits a saved model is evaluated on, found without requiring or reading training images.
+
+    ``ROOT/{val,test}/{COVID,NonCOVID}`` (either or both; named "val" and "test1" as in a training run's report),
+    the upstream layout's val and test lists, or a bare ``ROOT/{COVID,NonCOVID}`` (named "all").
+    """
+    root = Path(data)
+    if layout == "upstream":
+        if splits_dir is None:
+            raise ValueError("layout 'upstream' needs the Data-split folder (--splits)")
+        found = D.scan_upstream_layout(root, splits_dir, required=(), split_names=("val", "test"))
+    elif any((root / c).is_dir() for c in D.CLASS_NAMES):
+        found = {"all": D.scan_class_folders(root, "image folder")}
+    else:
+        found = D.scan_image_folder(root, required=(), split_names=("val", "test"))
+    if not found:
+        raise D.DatasetLayoutError(f"nothing to evaluate in {str(root)!r}: expected ROOT/val/ or ROOT/test/ (each "
+                                   f"with {'/ and '.join(D.CLASS_NAMES)}/), or ROOT/{{{','.join(D.CLASS_NAMES)}}}/")
+    return {{"test": "test1"}.get(k, k): v for k, v in found.items()}
+
+
 def augment_dataset(ds: D.ArrayDataset, channels: int, seed: int) -> D.ArrayDataset:
     """The paper's x4 augmentation on the gray images of ``ds`` (rotation, scaling, noise), re-normalised."""
     mean, std = D.NORMALISATION["mean"], D.NORMALISATION["std"]
@@ -94,28 +121,33 @@ def augment_dataset(ds: D.ArrayDataset, channels: int, seed: int) -> D.ArrayData
     x = ((aug - mean) / std).astype(np.float32)[:, None]
     x = np.ascontiguousarray(np.broadcast_to(x, (len(x), channels) + x.shape[2:]))
     paths = None if ds.paths is None else list(ds.paths) * 4
-    return D.ArrayDataset(x, labels, paths)
+    return D.ArrayDataset(x, labels, paths, None if ds.warnings is None else list(ds.warnings) * 4)
 
 
-def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = print):
+def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = print, warn: Log | None = to_stderr,
+                     splits: dict | None = None):
     """Decode every split; augment the training split x4 when ``opts.augment``.
 
     Returns ``(datasets, counts, errors)``: ``{split: ArrayDataset}``, the class counts per split as used
-    (after augmentation for "train"; key "train_distinct" holds the count before it), and the files skipped.
+    (after augmentation for "train"; key "train_distinct" holds the count before it), and the files skipped
+    (listed through ``warn``). ``splits``: the ``{name: Split}`` to load instead of ``scan_splits(opts)``.
     """
-    splits, counts = scan_splits(opts, log)
+    if splits is None:
+        splits, _ = scan_splits(opts, log)
     datasets, errors = {}, []
     t0 = time.monotonic()
     for name, split in splits.items():
         ds, errs = D.load_split(split, (opts.input_size, opts.input_size), channels, opts.on_error)
         errors += errs
         datasets[name] = ds
-    if errors and log:
-        log(f"skipped {len(errors)} unreadable file(s):")
+        if not len(ds):
+            raise ValueError(f"split {name!r}: none of its {len(split)} image(s) could be read")
+    if errors and warn:
+        warn(f"skipped {len(errors)} unreadable file(s):")
         for p, msg in errors:
-            log(f"  {msg}")
+            warn(f"  {msg}")
     counts = {k: _counts(d.labels) for k, d in datasets.items()}
-    if opts.augment:
+    if opts.augment and "train" in datasets:
         counts["train_distinct"] = counts["train"]
         datasets["train"] = augment_dataset(datasets["train"], channels, opts.seed)
         counts["train"] = _counts(datasets["train"].labels)
@@ -149,22 +181,41 @@ def train_model(model, datasets: dict, config: TrainConfig, out_dir: str | Path 
                config, checkpoint=ck, resume=resume, log=log)
 
 
+NON_FINITE_OUTPUT = "non-finite model output (NaN or infinite): no prediction"
+
+
+def output_warnings(prob: np.ndarray, input_warnings=None) -> list[str]:
+    """Per image: its input's warning and, when P(COVID) is not a finite number, ``NON_FINITE_OUTPUT``."""
+    notes = list(input_warnings) if input_warnings is not None else [""] * len(prob)
+    return ["; ".join(w for w in (note, "" if np.isfinite(p) else NON_FINITE_OUTPUT) if w)
+            for note, p in zip(notes, prob)]
+
+
 def evaluate_model(model, datasets: dict, splits=None, batch_size: int = 32) -> tuple[dict, list[dict]]:
-    """Metrics per split and one prediction row per image (COVID = positive class)."""
+    """Metrics per split and one prediction row per image (COVID = positive class).
+
+    A row's ``warning`` says why the model cannot judge that image ("" when it can). An image whose output is
+    not finite gets no probability or prediction (None) and is left out of the metrics, which count it as
+    ``unjudged``.
+    """
     metrics, rows = {}, []
     for name in splits or [k for k in datasets if k != "train"]:
         ds = datasets[name]
         prob = predict_proba(model, ds.images, batch_size)[:, 1]
-        metrics[name] = binary_metrics(ds.labels, prob)
+        finite = np.isfinite(prob)
+        metrics[name] = {**binary_metrics(ds.labels[finite], prob[finite]), "unjudged": int((~finite).sum())}
+        notes = output_warnings(prob, ds.warnings)
         for i in range(len(ds)):
+            p = float(prob[i]) if finite[i] else None
             rows.append({"split": name, "path": str(ds.paths[i]) if ds.paths else "", "label": int(ds.labels[i]),
-                         "probability_covid": float(prob[i]), "prediction": int(prob[i] >= 0.5)})
+                         "probability_covid": p, "prediction": None if p is None else int(p >= 0.5),
+                         "warning": notes[i]})
     return metrics, rows
 
 
 def write_predictions_csv(path, rows: list[dict]) -> Path:
     buf = io.StringIO()
-    fields = ["split", "path", "label", "probability_covid", "prediction"]
+    fields = ["split", "path", "label", "probability_covid", "prediction", "warning"]
     w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
     w.writeheader()
     w.writerows(rows)

@@ -1,24 +1,32 @@
-"""``squeezenp predict``: probabilities of COVID-19 for image files or folders, as CSV."""
+"""``squeezenp predict``: probabilities of COVID-19 for image files or folders, as CSV.
+
+Columns: path, probability_covid, prediction, warning. ``warning`` says why the model cannot judge an image
+(fully transparent, tiny, blank, or a non-finite output, which gets no probability and no prediction); it is
+empty for an ordinary image. The CSV is written atomically, never over the model or an input image.
+"""
 from __future__ import annotations
 
 import csv
 import io
+import math
 import sys
+import warnings
 from pathlib import Path
 
-from ..data import IMAGE_EXTENSIONS, load_batch
 from ..atomic import atomic_write_text
-from ..train import predict_proba
+from ..data import IMAGE_EXTENSIONS, load_batch
+from ._common import load_classifier, positive_int, refuse_clobbering
 
 
 def register(sub) -> None:
     p = sub.add_parser("predict", help="classify image files or folders into a CSV",
-                       description="Write path, probability of COVID-19 and prediction for every image.")
+                       description="Write path, probability of COVID-19, prediction and a warning (why the model "
+                                   "cannot judge an image, empty when it can) for every image.")
     p.add_argument("model", metavar="MODEL.npz")
     p.add_argument("inputs", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     p.add_argument("--out", default="-", help="CSV file (default: standard output)")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed on stderr)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32)
     p.set_defaults(func=run)
 
 
@@ -36,26 +44,42 @@ def expand_inputs(inputs) -> list[Path]:
     return paths
 
 
+def warn_unjudged(notes: list[str], where: str) -> None:
+    """One warning line when some inputs cannot be judged (the details are in ``where``)."""
+    flagged = sum(bool(n) for n in notes)
+    if flagged:
+        warnings.warn(f"{flagged} of {len(notes)} image(s) cannot be judged by the model (tiny, blank, "
+                      f"transparent or a non-finite output): see the warning column of {where}", stacklevel=2)
+
+
 def run(args) -> int:
-    from ..models import load_model
-    model = load_model(args.model)
-    size = int(model.config["input_size"])
+    from ..pipeline import output_warnings
+    from ..train import predict_proba
     paths = expand_inputs(args.inputs)
+    if args.out != "-":
+        refuse_clobbering([args.out], [args.model, *paths])
+    model = load_classifier(args.model)
+    size = int(model.config["input_size"])
+    notes: list[str] = []
     x, kept, errors = load_batch(paths, (size, size), int(model.config.get("in_channels", 3)),
-                                 on_error="skip" if args.skip_bad else "raise")
+                                 on_error="skip" if args.skip_bad else "raise", input_warnings=notes)
     for p, msg in errors:
         print(f"skipped: {msg}", file=sys.stderr)
     if not kept:
         raise ValueError(f"none of the {len(paths)} input image(s) could be read")
     prob = predict_proba(model, x, args.batch_size)[:, 1]
+    notes = output_warnings(prob, notes)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["path", "probability_covid", "prediction"])
-    for p, pr in zip(kept, prob):
-        w.writerow([str(p), f"{pr:.6f}", "COVID" if pr >= 0.5 else "NonCOVID"])
+    w.writerow(["path", "probability_covid", "prediction", "warning"])
+    for p, pr, note in zip(kept, prob, notes):
+        judged = math.isfinite(pr)
+        w.writerow([str(p), f"{pr:.6f}" if judged else "", ("COVID" if pr >= 0.5 else "NonCOVID") if judged else "",
+                    note])
     if args.out == "-":
         sys.stdout.write(buf.getvalue())
     else:
         atomic_write_text(args.out, buf.getvalue())
         print(f"{len(kept)} predictions written to {args.out}", file=sys.stderr)
+    warn_unjudged(notes, "the CSV")
     return 0
