@@ -68,10 +68,12 @@ def scan_splits(opts: DataOptions, log: Log | None = None) -> tuple[dict, dict]:
     """Resolve the data source and the arrangement into ``({split: Split}, counts)``."""
     if opts.data is None:
         root = Path(opts.phantom_dir or "squeezenp-phantoms")
-        if not (root / "train").is_dir():
-            if log:
-                log(f"writing {2 * opts.phantoms_per_class} synthetic CT phantoms to {root}")
-            D.write_phantom_folder(root, opts.phantoms_per_class, opts.phantom_size, opts.seed)
+        counts = D.phantoms.phantom_manifest(opts.phantoms_per_class, opts.phantom_size, opts.seed)["counts"]
+        empty = [s for s in ("train", "val") if not counts[s]["COVID"]]
+        if empty:
+            raise ValueError(f"--phantoms {opts.phantoms_per_class} leaves the {' and '.join(empty)} split "
+                             f"empty (60/20/20 per class); 4 or more fill every split")
+        D.build_phantom_folder(root, opts.phantoms_per_class, opts.phantom_size, opts.seed, log=log)
         splits = D.scan_image_folder(root)
     elif opts.layout == "upstream":
         if opts.splits_dir is None:

@@ -62,11 +62,14 @@ def _worker_threads(_=None) -> dict:
 
 
 def save_arrays(data: dict, folder) -> Path:
+    """Write ``{split: (x, y)}`` as ``.npy`` files into ``folder``, built whole then renamed into place (a folder
+    left by a killed search is replaced, never half-read)."""
+    from ..atomic import atomic_folder
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, (x, y) in data.items():
-        np.save(folder / f"{split}_x.npy", np.ascontiguousarray(x))
-        np.save(folder / f"{split}_y.npy", np.asarray(y))
+    with atomic_folder(folder) as tmp:
+        for split, (x, y) in data.items():
+            np.save(tmp / f"{split}_x.npy", np.ascontiguousarray(x))
+            np.save(tmp / f"{split}_y.npy", np.asarray(y))
     return folder
 
 
