@@ -241,18 +241,50 @@ def write_evaluation(out_dir, metrics: dict, rows: list[dict], extra: dict | Non
     return format_table5(metrics)
 
 
+RUN_RECORD = "run.json"
+
+
+def run_identity(model_name: str, data_opts: DataOptions, config: TrainConfig, pretrained=None, init=None) -> dict:
+    """Every option that defines a training run (``squeezenp.identity``): model, weights files, data, training."""
+    from .identity import data_identity, fingerprint, jsonable
+    return {"model": model_name, "pretrained": None if pretrained is None else fingerprint(pretrained),
+            "init": None if init is None else fingerprint(init), "data": data_identity(data_opts),
+            "train": jsonable(dataclasses.asdict(config))}
+
+
+def check_run_record(out: Path, identity: dict, resume: bool) -> None:
+    """On ``resume``, refuse a run folder whose ``run.json`` holds other options (each one named, old -> new);
+    otherwise (a new run, or nothing recorded yet) write ``run.json``."""
+    import json
+
+    from .identity import refuse_changes
+    path = out / RUN_RECORD
+    if resume and path.is_file():
+        try:
+            stored = json.loads(path.read_text())["identity"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{path} cannot be read ({type(e).__name__}: {e}); start a new run without --resume "
+                             f"or in another --out") from None
+        refuse_changes(stored, identity, f"run folder {out}",
+                       "Resume with the same options, or start a new run (another --out, or no --resume).")
+        return
+    atomic_write_json(path, {"identity": identity})
+
+
 def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig, out_dir: str | Path,
                    resume: bool = False, pretrained: str | Path | None = None, log: Log | None = print,
                    datasets: dict | None = None, counts: dict | None = None, init: str | Path | None = None) -> dict:
     """Prepare data, train, evaluate and write the report folder; returns the summary that is saved.
 
-    Writes into ``out_dir``: ``checkpoint.npz`` (every epoch), ``model.npz`` (the selected epoch),
-    ``history.csv`` / ``history.json``, ``metrics.json``, ``predictions.csv``, ``counts.json``, and the
-    figures of :mod:`squeezenp.figures` when that module is available.
+    Writes into ``out_dir``: ``run.json`` (the options, compared on ``resume``), ``checkpoint.npz`` (every
+    epoch), ``model.npz`` (the selected epoch), ``history.csv`` / ``history.json``, ``metrics.json``,
+    ``predictions.csv``, ``counts.json``, and the figures of :mod:`squeezenp.figures` when that module is
+    available.
     """
     from . import models
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    check_run_record(out, run_identity(model_name, data_opts, config, pretrained, init), resume)
     if datasets is None:
         datasets, counts, errors = prepare_datasets(data_opts, channels=3, log=log)
         if errors:

@@ -74,15 +74,21 @@ def record_session(out: Path, started: float, completed: bool) -> None:
 
 
 def check_identity(out: Path, identity: dict) -> None:
-    """Write ``reproduce.json`` on a new run; refuse to resume a run made with another preset or data."""
+    """Write ``reproduce.json`` on a new run; refuse to resume a run made with another preset or data, naming
+    each changed option (old -> new). The data are fingerprinted, so the folder can be moved (``identity``)."""
+    from ..identity import is_legacy_data, refuse_changes, upgrade_legacy_data
     path = out / "reproduce.json"
     identity = _jsonable(identity)
     if path.exists():
-        old = json.loads(path.read_text()).get("identity")
-        if old != identity:
-            diff = sorted(k for k in set(old or {}) | set(identity) if (old or {}).get(k) != identity.get(k))
-            raise ValueError(f"{out} holds a reproduction with other {', '.join(diff)}; use another --out or "
-                             f"the same options to resume it")
+        stored = json.loads(path.read_text())
+        old = stored.get("identity") or {}
+        legacy = is_legacy_data(old.get("data"))
+        if legacy:
+            old = {**old, "data": upgrade_legacy_data(old["data"])}
+        refuse_changes(old, identity, f"{out} holds a reproduction that",
+                       "Use the same options to resume it, or another --out.")
+        if legacy:
+            atomic_write_json(path, {**stored, "identity": identity})
     else:
         atomic_write_json(path, {"identity": identity, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                                  "host": platform.node(), "python": platform.python_version()})
@@ -104,7 +110,8 @@ def reproduce(base: DataOptions, preset: Preset, out, second_source=None, jobs: 
     second_source = second_source if second_source is not None else base.second_source
     arrangements = [1, 2] if second_source is not None else [1]
     base = dataclasses.replace(base, second_source=second_source)
-    check_identity(out, {"preset": preset.as_dict(), "data": dataclasses.asdict(data_options(base, preset, 1, out)),
+    from ..identity import data_identity
+    check_identity(out, {"preset": preset.as_dict(), "data": data_identity(data_options(base, preset, 1, out)),
                          "arrangements": arrangements})
     retrain_threads = threads_per_trial or (1 if jobs > 1 else None)
     if retrain_threads:   # retraining runs here with a trial's thread budget: one per core (docs/search.md)

@@ -133,8 +133,9 @@ def tune(experiments, data_opts, settings: TuneSettings, out, log: Log | None = 
 
 
 def _identity(k, data_opts, settings) -> dict:
-    d = {key: str(v) if isinstance(v, Path) else v for key, v in dataclasses.asdict(data_opts).items()}
-    return {"experiment": k, "network": EXPERIMENTS[k], **settings.identity(k), "data": d}
+    """Relocatable: the data folders are fingerprints, the phantom folder's place is left out (``identity``)."""
+    from ..identity import data_identity
+    return {"experiment": k, "network": EXPERIMENTS[k], **settings.identity(k), "data": data_identity(data_opts)}
 
 
 def _template(name, data_opts, settings):

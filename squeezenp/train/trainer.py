@@ -187,9 +187,9 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
 
     if resume and checkpoint and checkpoint.exists():
         m_state, b_state, velocity, st = load_checkpoint(checkpoint)
-        if st.get("config") != _config_json(config):
-            raise ValueError(f"checkpoint {checkpoint}: written with a different configuration "
-                             f"{st.get('config')}; refusing to resume with {dataclasses.asdict(config)}")
+        from ..identity import refuse_changes
+        refuse_changes(st.get("config") or {}, _config_json(config), f"checkpoint {checkpoint}",
+                       "Resume with the same options, or start a new run without --resume.")
         try:
             model.load_state_dict(b_state)      # checked now, not when training ends
             model.load_state_dict(m_state)
