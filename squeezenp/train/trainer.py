@@ -32,6 +32,10 @@ class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite: the hyperparameters are unusable (the search records it as failed)."""
 
 
+class TrainingCancelled(Exception):
+    """``fit``'s ``should_stop`` said stop: a search was interrupted and its running trials end early."""
+
+
 @dataclasses.dataclass
 class TrainConfig:
     """Hyperparameters and loop settings. Defaults follow the paper where it states them."""
@@ -160,7 +164,7 @@ def epoch_order(labels: np.ndarray, rng: np.random.Generator, stratified: bool =
 
 def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray] | None,
         config: TrainConfig, checkpoint: str | Path | None = None, resume: bool = False,
-        log: Callable[[str], None] | None = print) -> TrainResult:
+        log: Callable[[str], None] | None = print, should_stop: Callable[[], bool] | None = None) -> TrainResult:
     """Train ``model`` in place; at the end it holds the selected epoch's weights.
 
     Parameters
@@ -168,10 +172,12 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
     train, val : ``(x (N, C, H, W) float32, y (N,) int64)``; ``val`` may be None (then ``select='last'``)
     checkpoint : path of the ``.npz`` written after every epoch; with ``resume=True`` and an existing file,
                  training continues after its last completed epoch.
+    should_stop : called after every batch; True ends training with ``TrainingCancelled`` (how an interrupted
+                 search stops the trials running on other processes or machines).
 
     Raises
     ------
-    TrainingDiverged if a batch loss is NaN or infinite.
+    TrainingDiverged if a batch loss is NaN or infinite; TrainingCancelled when ``should_stop()`` is true.
     """
     x_tr, y_tr = train
     if len(x_tr) == 0 or len(x_tr) != len(y_tr):
@@ -226,6 +232,8 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
                                            f"l2={config.l2:g})")
                 model.backward(loss_fn.backward())
                 opt.step(model)
+            if should_stop is not None and should_stop():
+                raise TrainingCancelled(f"training cancelled at epoch {epoch + 1}, batch {b + 1}")
             tot_loss += loss * len(idx)
             tot_correct += int((logits.argmax(1) == yb).sum())
             seen += len(idx)
