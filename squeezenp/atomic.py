@@ -20,6 +20,8 @@ from typing import Callable, Iterator
 def atomic_write(path, write: Callable[[object], None], mode: str = "wb") -> Path:
     """Call ``write(fileobj)`` on a temporary file, then move it over ``path``."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(21, "Is a folder, not a file", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -29,9 +31,11 @@ def atomic_write(path, write: Callable[[object], None], mode: str = "wb") -> Pat
             os.fsync(f.fileno())
         os.chmod(tmp, 0o666 & ~_umask())        # mkstemp makes 0600; give the file ordinary permissions
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and e.errno is not None:   # name the destination, not the temporary file
+            raise type(e)(e.errno, e.strerror, str(path)) from None
         raise
     return path
 

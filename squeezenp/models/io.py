@@ -51,6 +51,8 @@ def check_npz_file(path, what: str = "model file") -> Path:
     Without this, ``np.load`` takes a lone ``.npy`` for an array and anything else for a pickle.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ModelFileError(f"{what} {path} is a folder, not a file")
     if not path.is_file():
         raise FileNotFoundError(f"{what} not found: {path}")
     with open(path, "rb") as f:
@@ -156,7 +158,9 @@ def load_model(path):
         if k not in own:
             problems.append(f"unexpected array {k!r} with shape {v.shape} (not in {config['name']!r})")
     if problems:
-        raise ModelFileError(f"{path} does not match architecture {config['name']!r}: " + "; ".join(problems))
+        more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+        raise ModelFileError(f"{path} does not match architecture {config['name']!r}: " + "; ".join(problems[:3])
+                             + more)
     for k, dst in own.items():
         dst[...] = arrays[k].astype(dst.dtype)
     model.config.update({k: v for k, v in config.items() if k not in _REQUIRED})  # keep stored extras

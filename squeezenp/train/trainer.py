@@ -56,6 +56,13 @@ class TrainConfig:
             raise ValueError(f"TrainConfig: epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
         if self.select not in ("best", "last"):
             raise ValueError(f"TrainConfig: select must be 'best' or 'last', got {self.select!r}")
+        checks = {"lr": (self.lr, "a finite number > 0", lambda v: v > 0),
+                  "momentum": (self.momentum, "in [0, 1)", lambda v: 0 <= v < 1),
+                  "l2": (self.l2, "a finite number >= 0", lambda v: v >= 0),
+                  "lr_drop_factor": (self.lr_drop_factor, "in (0, 1]", lambda v: 0 < v <= 1)}
+        for name, (v, expected, ok) in checks.items():   # NaN fails every comparison, so it is refused too
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and ok(v)):
+                raise ValueError(f"TrainConfig: {name} must be {expected}, got {v!r}")
 
 
 @dataclasses.dataclass
