@@ -99,3 +99,15 @@ def refuse_changes(old: dict, new: dict, what: str, hint: str) -> None:
     changes = option_changes(old, new)
     if changes:
         raise ValueError(f"{what} was made with other options, refusing to mix them: {'; '.join(changes)}. {hint}")
+
+
+def check_resumed(stored: dict, current: dict, what: str, hint: str) -> bool:
+    """``refuse_changes`` of a stored identity, a legacy one (``is_legacy_data``) read in today's form first.
+
+    Returns True when the stored record is legacy and matched: the caller rewrites it in today's form.
+    """
+    legacy = is_legacy_data(stored.get("data"))
+    if legacy:
+        stored = {**stored, "data": upgrade_legacy_data(stored["data"])}
+    refuse_changes(stored, current, what, hint)
+    return legacy

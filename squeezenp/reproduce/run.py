@@ -76,18 +76,13 @@ def record_session(out: Path, started: float, completed: bool) -> None:
 def check_identity(out: Path, identity: dict) -> None:
     """Write ``reproduce.json`` on a new run; refuse to resume a run made with another preset or data, naming
     each changed option (old -> new). The data are fingerprinted, so the folder can be moved (``identity``)."""
-    from ..identity import is_legacy_data, refuse_changes, upgrade_legacy_data
+    from ..identity import check_resumed
     path = out / "reproduce.json"
     identity = _jsonable(identity)
     if path.exists():
         stored = json.loads(path.read_text())
-        old = stored.get("identity") or {}
-        legacy = is_legacy_data(old.get("data"))
-        if legacy:
-            old = {**old, "data": upgrade_legacy_data(old["data"])}
-        refuse_changes(old, identity, f"{out} holds a reproduction that",
-                       "Use the same options to resume it, or another --out.")
-        if legacy:
+        if check_resumed(stored.get("identity") or {}, identity, f"{out} holds a reproduction that",
+                         "Use the same options to resume it, or another --out."):
             atomic_write_json(path, {**stored, "identity": identity})
     else:
         atomic_write_json(path, {"identity": identity, "started": time.strftime("%Y-%m-%d %H:%M:%S"),

@@ -37,19 +37,15 @@ class TrialStore:
         """Write ``settings`` on a new search; on a resumed one, refuse if they differ from the stored ones, naming
         each changed option with its stored and given value. A record from before the data were fingerprinted
         (``identity.is_legacy_data``) is compared in today's form and rewritten in it when it matches."""
-        from ..identity import is_legacy_data, jsonable, refuse_changes, upgrade_legacy_data
+        from ..identity import check_resumed, jsonable
         settings = jsonable(settings)
         if self.meta_path.exists():
             try:
                 old = json.loads(self.meta_path.read_text())
             except ValueError as e:
                 raise ValueError(f"{self.meta_path}: cannot be read ({e}); use another --out") from None
-            legacy = is_legacy_data(old.get("data"))
-            if legacy:
-                old = {**old, "data": upgrade_legacy_data(old["data"])}
-            refuse_changes(old, settings, f"{self.folder} holds a search that",
-                           "Use the same options to resume it, or another --out.")
-            if legacy:
+            if check_resumed(old, settings, f"{self.folder} holds a search that",
+                             "Use the same options to resume it, or another --out."):
                 atomic_write_json(self.meta_path, settings)
         elif self.trials:
             raise ValueError(f"{self.folder}: trials.json exists but search.json is missing; use another --out")

@@ -69,6 +69,11 @@ def options(data, spec: dict) -> dict:
             for name, (good, bad) in spec.items()}
 
 
+def flags(o: dict) -> list:
+    """``--name value`` for each option of ``o`` whose name starts with ``--`` and whose value is not None."""
+    return [x for k, v in o.items() if k.startswith("--") and v is not None for x in (k, v)]
+
+
 def model_choices(a):
     m = a / "models"
     return [m / "good.npz"], [m / n for n in ("three.npz", "random.npz", "empty.npz", "array.npz", "huge.npz",
@@ -141,10 +146,8 @@ def test_fuzz_predict(arsenal, data):
                        "--out": ([None, "-", work / "p.csv", work / "sub" / "p.csv"],
                                  [work, a / "images" / "ok.png", a / "models" / "good.npz"]),
                        "--batch-size": ([None, "1", "7"], INTS[1])})
-    argv = ["predict", o["model"], o["image"]] + data.draw(st.lists(st.sampled_from([a / "images" / "ok.png",
-                                                                                      a / "images"]), max_size=2))
-    argv += [] if o["--out"] is None else ["--out", o["--out"]]
-    argv += [] if o["--batch-size"] is None else ["--batch-size", o["--batch-size"]]
+    more = data.draw(st.lists(st.sampled_from([a / "images" / "ok.png", a / "images"]), max_size=2))
+    argv = ["predict", o["model"], o["image"], *more, *flags(o)]
     argv += ["--skip-bad"] if data.draw(st.booleans(), label="--skip-bad") else []
     run_fuzz(a, argv, work, [o["--out"]] if o["--out"] not in (None, "-") else [])
 
@@ -160,8 +163,7 @@ def test_fuzz_evaluate(arsenal, data):
                                   [d / n for n in ("lower", "empty", "emptyclass", "afile", "absent")] + [a / "images"]),
                        "--out": ([None, work / "ev"], [d / "good", a / "models"]),
                        "--layout": (["folder"], ["upstream", "zip"])})
-    argv = ["evaluate", o["model"], "--data", o["--data"], "--layout", o["--layout"]]
-    argv += [] if o["--out"] is None else ["--out", o["--out"]]
+    argv = ["evaluate", o["model"], *flags(o)]
     argv += ["--skip-bad"] if data.draw(st.booleans(), label="--skip-bad") else []
     out = (work / Path(o["model"])).parent / "evaluation" if o["--out"] is None else o["--out"]
     run_fuzz(a, argv, work, [out])
@@ -177,9 +179,7 @@ def test_fuzz_cam(arsenal, data):
                        "--size": (["32", "64"], INTS[1]), "--alpha": FLOATS, "--grid-rows": INTS,
                        "--grid-cell": (["16", "40"], INTS[1]),
                        "--class": (["covid", "noncovid", "predicted"], ["COVID", "2", ""])})
-    argv = ["cam", o.pop("model"), o.pop("image")]
-    for opt, v in o.items():
-        argv += [opt, v]
+    argv = ["cam", o["model"], o["image"], *flags(o)]
     run_fuzz(a, argv, work, [o["--out"]])
 
 
@@ -197,8 +197,6 @@ def test_fuzz_train_on_tiny_phantoms(arsenal, data):
                        "--l2": (["1e-4"], ["-1", "nan", "inf"]), "--lr-drop-factor": (["0.8"], FLOATS[1]),
                        "--limit": (["3", "100"], INTS[1]),
                        "--data": ([None], [a / "data" / "good", a / "data" / "afile", a / "images"])})
-    argv = ["train", "--out", out, "--epochs", "1", "--no-augment"]
-    for opt, v in o.items():
-        argv += [] if v is None else [opt, v]
+    argv = ["train", "--out", out, "--epochs", "1", "--no-augment", *flags(o)]
     argv += ["--resume"] if data.draw(st.booleans(), label="--resume") else []
     run_fuzz(a, argv, work, [out], allowed_codes=(0, 1, 2, 3))
