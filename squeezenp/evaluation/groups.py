@@ -15,7 +15,9 @@ slices sit at 42+ bits (0.1th percentile of pairs from different sources on COVI
 
 NonCOVID files numbered in sequence (``1058.png``, ``1059.png``, ...) were exported one case after another, and
 neighbouring numbers are often neighbouring slices of one patient that the hash does not catch; ``numbered_runs``
-joins runs of consecutive numbers too (conservative: it can only make the folds harder, never leak).
+joins runs of consecutive numbers too. The official split does the same: of the 190 pairs of NonCOVID files with
+neighbouring numbers in its name lists, 181 lie in one split. On train + val this yields 106 groups (the largest
+holds 87 files), against 229 from sources and hashes alone.
 
 ``group_images`` joins all three relations with union-find, so every source, every run and every chain of
 near-duplicates lands in one group.
