@@ -277,6 +277,9 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
             log(f"calibration fitted on the validation split: a={point['calibration']['a']:.3f}, "
                 f"b={point['calibration']['b']:.3f}; threshold {point['threshold']:.4f} "
                 f"({point['operating_point']})")
+    source = data_opts.data if data_opts.data is not None else data_opts.phantom_dir
+    if source is not None:   # so that evaluate knows whether this data's validation split chose the model
+        model.config["trained_on"] = str(Path(source).resolve())
     models.save_model(model, out / "model.npz")
     write_history_csv(out / "history.csv", result.history)
     metrics, rows = evaluate_model(model, datasets)
