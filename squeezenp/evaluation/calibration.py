@@ -25,12 +25,13 @@ from __future__ import annotations
 import numpy as np
 
 IDENTITY = {"a": 1.0, "b": 0.0}
-_EPS = 1e-7
+_TINY, _BELOW_ONE = np.finfo(np.float64).tiny, np.nextafter(1.0, 0.0)
 
 
 def logit(p) -> np.ndarray:
-    """``log(p / (1 - p))`` with ``p`` clipped to [1e-7, 1 - 1e-7], so 0 and 1 map to finite values."""
-    p = np.clip(np.asarray(p, dtype=np.float64), _EPS, 1 - _EPS)
+    """``log(p / (1 - p))``; only exact 0 and 1 are moved (to the nearest float64 inside (0, 1)), so every other
+    pair of distinct probabilities keeps its order and the result is finite (within about [-708, 37])."""
+    p = np.clip(np.asarray(p, dtype=np.float64), _TINY, _BELOW_ONE)
     return np.log(p) - np.log1p(-p)
 
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..atomic import atomic_write_json
 from ..data import load_grayscale
-from ..train.metrics import binary_metrics
+from ..train.metrics import binary_metrics, roc_auc
 from ..train.recipes import Recipe, predict_covid, to_tensors, train_recipe
 from ..data.preprocess import preprocess
 from .calibration import apply_platt, expected_calibration_error, fit_platt, reliability_bins
@@ -168,20 +168,23 @@ def recipe_changes(old: dict, new: dict) -> list[str]:
 
 
 def _mean_sd(rows: list[dict]) -> dict:
+    """Mean and sd (ddof 1) of every metric over the runs where it is defined; ``n`` says over how many (a
+    ratio is undefined, 0/0, e.g. precision and F1 of a run that calls no image COVID)."""
     out = {}
     for m in METRICS:
         v = np.array([r[m] for r in rows], dtype=float)
         v = v[np.isfinite(v)]
-        out[m] = {"mean": float(v.mean()) if len(v) else None, "sd": float(v.std(ddof=1)) if len(v) > 1 else None}
+        out[m] = {"mean": float(v.mean()) if len(v) else None, "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
+                  "n": int(len(v))}
     return out
 
 
 # The ways a run's held-out fold is scored, in the order tables show them.
 SCORINGS = {
-    "0.5": "P(COVID) >= 0.5",
-    "selected_threshold": "sensitivity-first cut-off chosen on the selection set",
-    "calibrated": "Platt-calibrated P(COVID) >= 0.5 (fitted on the selection set)",
-    "plain": "P(COVID) >= 0.5 without test-time augmentation",
+    "0.5": "cut-off 0.5",
+    "selected_threshold": "sensitivity-first cut-off (selection set)",
+    "calibrated": "Platt-calibrated (selection set), cut-off 0.5",
+    "plain": "cut-off 0.5, no test-time augmentation",
 }
 
 
@@ -211,7 +214,9 @@ def summarise(out_dir, sensitivity_target: float = DEFAULT_SENSITIVITY_TARGET, n
                 "best_epoch": r["best_epoch"]}
         rows["0.5"].append({**base, **binary_metrics(y, p)})
         rows["selected_threshold"].append({**base, **binary_metrics(y, p, threshold=t)})
-        rows["calibrated"].append({**base, **binary_metrics(y, q), "calibration": cal})
+        # AUC depends on the ranking only, which Platt scaling keeps (a > 0); scored on p, because sigmoid
+        # saturates to 1.0 in float64 and would turn distinct high scores of q into ties
+        rows["calibrated"].append({**base, **binary_metrics(y, q), "roc_auc": roc_auc(y, p), "calibration": cal})
         rows["plain"].append({**base, **binary_metrics(y, np.asarray(r["test_prob_plain"]))})
         oof.setdefault(r["seed"], np.full(len(labels), np.nan))[r["test_index"]] = p
         oof_cal.setdefault(r["seed"], np.full(len(labels), np.nan))[r["test_index"]] = q
@@ -219,10 +224,12 @@ def summarise(out_dir, sensitivity_target: float = DEFAULT_SENSITIVITY_TARGET, n
     for seed, p in oof.items():
         done = np.isfinite(p)
         pooled[str(seed)] = {**binary_metrics(labels[done], p[done]), "images": int(done.sum())}
+    if all(r["test_prob_plain"] == r["test_prob"] for r in runs):
+        del rows["plain"]                  # no test-time augmentation: the same figures as the 0.5 row
     return {"runs": len(runs), "k": plan["k"], "seeds": sorted(oof), "sensitivity_target": sensitivity_target,
             "images": len(labels), "groups": plan["n_groups"],
             "near_duplicate_pairs": len(plan["near_duplicate_pairs"]),
-            "scorings": SCORINGS, "per_run": rows,
+            "scorings": {k: v for k, v in SCORINGS.items() if k in rows}, "per_run": rows,
             "mean_sd": {k: _mean_sd(v) for k, v in rows.items() if v},
             "pooled_out_of_fold": pooled,
             "out_of_fold_prob": {str(seed): [None if not np.isfinite(v) else float(v) for v in p]

@@ -74,7 +74,7 @@ def reliability_image(calibration: dict, size=(460, 440)) -> Image.Image:
         entries.append((f"{name} (ECE {part['ece']:.3f})", colour, dash))
     if not entries:
         ax.message("no finished runs")
-    ax.legend(entries + [("perfect calibration", CHANCE, True)], "upper left")
+    ax.legend(entries + [("perfect calibration", CHANCE, True)], "best")
     return img
 
 

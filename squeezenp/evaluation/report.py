@@ -28,11 +28,16 @@ COLUMNS = (("accuracy", "Accuracy"), ("sensitivity", "Sensitivity"), ("specifici
            ("precision", "Precision"), ("f1", "F1"), ("roc_auc", "AUC"))
 
 
-def _pm(d: dict) -> str:
-    """``0.812 +- 0.041`` (``0.812`` with one run, ``-`` with none)."""
+def _pm(d: dict, runs: int | None = None) -> str:
+    """``0.812 +- 0.041`` (``0.812`` with one run, ``-`` with none); ``*`` when the metric was undefined in some
+    of the ``runs`` and left out of the mean."""
     if d["mean"] is None:
         return "-"
-    return f"{d['mean']:.3f}" + (f" +- {d['sd']:.3f}" if d["sd"] is not None else "")
+    text = f"{d['mean']:.3f}" + (f" +- {d['sd']:.3f}" if d["sd"] is not None else "")
+    return text + ("*" if runs is not None and d.get("n", runs) < runs else "")
+
+
+UNDEFINED_NOTE = "* undefined (0/0) in some runs (e.g. precision when no image is called COVID), left out of the mean"
 
 
 def _f(v, spec=".3f") -> str:
@@ -53,14 +58,19 @@ def describe(summary: dict) -> str:
 
 def format_cv_table(summary: dict) -> str:
     """The printed table: mean +- sd over folds and seeds for every scoring, headed "cross-validated"."""
-    name_w = 58
+    name_w = max([8] + [len(t) + 2 for t in summary["scorings"].values()])
     head = f"{'':<{name_w}}" + "".join(f"{title:>16}" for _, title in COLUMNS)
     lines = [f"{HEADLINE}: mean +- sd over {summary['runs']} runs ({summary['k']} folds x seeds "
              f"{', '.join(map(str, summary['seeds']))})", head, "-" * len(head)]
+    starred = False
     for key, text in summary["scorings"].items():
         m = summary["mean_sd"].get(key)
         if m:
-            lines.append(f"{text[:name_w - 1]:<{name_w}}" + "".join(f"{_pm(m[c]):>16}" for c, _ in COLUMNS))
+            cells = [_pm(m[c], summary["runs"]) for c, _ in COLUMNS]
+            starred |= any(c.endswith("*") for c in cells)
+            lines.append(f"{text:<{name_w}}" + "".join(f"{c:>16}" for c in cells))
+    if starred:
+        lines.append(UNDEFINED_NOTE)
     cal = summary["calibration"]
     if cal["before"]["ece"] is not None:
         lines.append(f"calibration error (ECE, out-of-fold): raw {cal['before']['ece']:.3f}, "
@@ -76,10 +86,15 @@ def summary_markdown(summary: dict, recipe: dict | None = None, command: str | N
         out += ["Command:", "", "```", command, "```", ""]
     out += [f"## Mean +- sd over folds and seeds ({summary['runs']} runs)", "",
             "| scoring | " + " | ".join(t for _, t in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
+    starred = False
     for key, text in summary["scorings"].items():
         m = summary["mean_sd"].get(key)
         if m:
-            out.append(f"| {text} | " + " | ".join(_pm(m[c]) for c, _ in COLUMNS) + " |")
+            cells = [_pm(m[c], summary["runs"]) for c, _ in COLUMNS]
+            starred |= any(c.endswith("*") for c in cells)
+            out.append(f"| {text} | " + " | ".join(cells) + " |")
+    if starred:
+        out += ["", UNDEFINED_NOTE.replace("*", "\\*", 1)]
     out += ["", "## Pooled out-of-fold, per seed", "",
             "Every image scored once, by the model of the run whose fold held it out (P(COVID) >= 0.5).", "",
             "| seed | images | " + " | ".join(t for _, t in COLUMNS) + " |", "|---" * (len(COLUMNS) + 2) + "|"]
