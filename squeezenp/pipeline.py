@@ -259,7 +259,7 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
                               pretrained=pretrained)
     n_train = len(datasets["train"])
     if recipe is not None:   # prediction needs the recipe's preprocessing and test-time augmentation too
-        model.config.update(recipe=recipe.name, preprocessing=recipe.preprocessing, tta=recipe.tta)
+        model.config.update(recipe=recipe.name, ct_preprocessing=recipe.preprocessing, tta=recipe.tta)
         if recipe.augmentation == "x4" and counts is not None:
             counts = {**counts, "train_distinct": counts["train"],
                       "train": {k: 4 * v for k, v in counts["train"].items()}}

@@ -2,7 +2,8 @@
 
 A model trained by ``squeezenp train`` stores, beside its architecture, everything prediction needs::
 
-    preprocessing : "none" | "crop" | "standardise" | "crop+standardise"   (data.preprocess; default "none")
+    ct_preprocessing : "none" | "crop" | "standardise" | "crop+standardise"   (data.preprocess; default
+                    "none"), before the resize and normalisation that the config's "preprocessing" describes
     tta           : average P(COVID) over the image and its left-right mirror (default false)
     calibration   : {"a", "b"}: Platt scaling fitted on the validation split (calibration.py; default none)
     threshold     : the cut-off on the (calibrated) probability, ``prediction = probability_covid >= threshold``
@@ -65,9 +66,9 @@ def model_inputs(model, paths: Sequence, on_error: str = "raise"):
 
 def preprocessing_of(model) -> str:
     from ..data.preprocess import PREPROCESSING
-    mode = model.config.get("preprocessing", "none")
+    mode = model.config.get("ct_preprocessing", "none")
     if mode not in PREPROCESSING:
-        raise ValueError(f"model config: preprocessing must be one of {PREPROCESSING}, got {mode!r:.60}")
+        raise ValueError(f"model config 'ct_preprocessing' must be one of {PREPROCESSING}, got {mode!r:.60}")
     return mode
 
 
