@@ -13,6 +13,7 @@ Writes ``folds.json``, ``recipe.json``, ``runs/seed<S>_fold<F>.json``, ``summary
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 import sys
 from pathlib import Path
@@ -61,6 +62,8 @@ def register(sub) -> None:
     p.add_argument("--phantoms", type=positive_int, default=40, help="phantoms per class without --data "
                    "(default 40)")
     p.add_argument("--phantom-size", type=positive_int, default=64, help="phantom side in pixels (default 64)")
+    p.add_argument("--plan-only", action="store_true", help="write folds.json and print the groups, "
+                   "near-duplicate pairs and folds, without training")
     p.set_defaults(func=run)
 
 
@@ -107,10 +110,14 @@ def images(args) -> tuple[Path, list, list]:
 
 
 def run(args) -> int:
-    from ..evaluation.cv import run_cv
+    from ..evaluation.cv import load_or_plan_folds, run_cv
     from ..evaluation.report import format_cv_table, write_cv_outputs
     recipe = recipe_of(args)
     root, paths, labels = images(args)
+    if args.plan_only:
+        Path(args.out).mkdir(parents=True, exist_ok=True)
+        print(describe_plan(load_or_plan_folds(args.out, paths, labels, args.folds, args.fold_seed, root)))
+        return 0
     print(f"cross-validating recipe {recipe.name} on {len(paths)} images of {root} ({', '.join(args.splits)}); "
           f"results in {args.out} (re-run the same command to resume)")
     try:
@@ -124,3 +131,26 @@ def run(args) -> int:
     print(format_cv_table(summary))
     print("written: " + ", ".join(p.name for p in written) + f" in {args.out}")
     return 0
+
+
+def describe_plan(plan: dict) -> str:
+    """The grouping and the folds of a ``folds.json`` in a few lines (``--plan-only``)."""
+    import numpy as np
+    from ..evaluation.groups import source_id
+    labels, groups, folds = (np.asarray(plan[k]) for k in ("labels", "groups", "folds"))
+    paths = plan["paths"]
+    sources = len({(int(y), source_id(p)) for p, y in zip(paths, labels)})
+    pairs = plan["near_duplicate_pairs"]
+    label_of = dict(zip(paths, labels.tolist()))
+    cross_class = sum(label_of[a] != label_of[b] for a, b, _ in pairs)
+    cross_split = sum(Path(a).parts[0] != Path(b).parts[0] for a, b, _ in pairs)
+    sizes = np.bincount(groups)
+    lines = [f"{len(labels)} images ({int(labels.sum())} COVID), {sources} sources by file name, "
+             f"{plan['n_groups']} groups after joining near-duplicates and numbered runs (largest {sizes.max()})",
+             f"near-duplicate pairs (256-bit dHash within {plan['max_hash_distance']} bits): {len(pairs)}, "
+             f"{cross_class} across classes, {cross_split} across the folders' top-level splits"]
+    for f in range(plan["k"]):
+        m = folds == f
+        lines.append(f"fold {f}: {int(m.sum())} images, {int(labels[m].sum())} COVID ({labels[m].mean():.2f}), "
+                     f"{len(set(groups[m].tolist()))} groups")
+    return "\n".join(lines)

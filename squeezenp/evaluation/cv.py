@@ -57,6 +57,23 @@ def plan_folds(paths: Sequence, labels: Sequence[int], k: int = 5, fold_seed: in
             "n_groups": int(groups.max() + 1) if len(groups) else 0}
 
 
+def load_or_plan_folds(out_dir, paths: Sequence, labels, k: int = 5, fold_seed: int = 0, root=None) -> dict:
+    """``out_dir/folds.json``: read and checked against the data (ValueError naming what changed), or planned
+    with ``plan_folds`` and written."""
+    plan_path = Path(out_dir) / "folds.json"
+    labels = [int(v) for v in labels]
+    if not plan_path.exists():
+        plan = plan_folds(paths, labels, k, fold_seed, root)
+        atomic_write_json(plan_path, plan)
+        return plan
+    plan = json.loads(plan_path.read_text())
+    rel = [str(Path(p).relative_to(root)) if root else str(p) for p in paths]
+    changed = plan_changes(plan, rel, labels, k, fold_seed)
+    if changed:
+        raise ValueError(f"{plan_path}: this folder holds a CV of other data ({'; '.join(changed)}); use a new folder")
+    return plan
+
+
 def run_name(seed: int, fold: int) -> str:
     return f"seed{seed}_fold{fold}"
 
@@ -92,17 +109,8 @@ def run_cv(recipe: Recipe, paths: Sequence, labels: Sequence[int], out_dir, k: i
     out = Path(out_dir)
     (out / "runs").mkdir(parents=True, exist_ok=True)
     labels = np.asarray(labels, dtype=np.int64)
-    plan_path, recipe_path = out / "folds.json", out / "recipe.json"
-    if plan_path.exists():
-        plan = json.loads(plan_path.read_text())
-        rel = [str(Path(p).relative_to(root)) if root else str(p) for p in paths]
-        changed = plan_changes(plan, rel, labels.tolist(), k, fold_seed)
-        if changed:
-            raise ValueError(f"{plan_path}: this folder holds a CV of other data ({'; '.join(changed)}); "
-                             "use a new folder")
-    else:
-        plan = plan_folds(paths, labels, k, fold_seed, root)
-        atomic_write_json(plan_path, plan)
+    recipe_path = out / "recipe.json"
+    plan = load_or_plan_folds(out, paths, labels, k, fold_seed, root)
     spec = {"recipe": recipe.as_dict(), "inner_fraction": inner_fraction}
     if recipe_path.exists():
         old = json.loads(recipe_path.read_text())

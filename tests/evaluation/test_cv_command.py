@@ -62,3 +62,12 @@ def test_cv_options_are_checked(tmp_path):
         with pytest.raises(SystemExit) as e:
             main(["cv", "--out", str(tmp_path), *bad])
         assert e.value.code == 2
+
+
+def test_plan_only_writes_the_folds_and_describes_them_without_training(tmp_path, capsys):
+    out = tmp_path / "plan"
+    assert main(["cv", "--out", str(out), "--phantoms", "10", "--phantom-size", "40", "--plan-only"]) == 0
+    printed = capsys.readouterr().out
+    plan = json.loads((out / "folds.json").read_text())
+    assert f"{len(plan['labels'])} images" in printed and "near-duplicate pairs" in printed
+    assert printed.count("\nfold ") == 5 and not (out / "runs").exists() and not (out / "recipe.json").exists()
