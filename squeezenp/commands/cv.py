@@ -18,20 +18,13 @@ import shlex
 import sys
 from pathlib import Path
 
-from ._common import positive_int
+from ._common import positive_int, share
 
 
 def _fraction(text: str) -> float:
     v = float(text)
     if not 0 < v < 1:
         raise argparse.ArgumentTypeError(f"expected a number strictly between 0 and 1, got {text}")
-    return v
-
-
-def _target(text: str) -> float:
-    v = float(text)
-    if not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
     return v
 
 
@@ -56,7 +49,7 @@ def register(sub) -> None:
                    "window and warm-up shrink to fit)")
     p.add_argument("--inner-fraction", type=_fraction, default=0.2,
                    help="share of each training part held out as the selection set (default 0.2)")
-    p.add_argument("--sensitivity-target", type=_target, default=0.9,
+    p.add_argument("--sensitivity-target", type=share, default=0.9,
                    help="sensitivity the selection-set cut-off must reach (default 0.9)")
     p.add_argument("--out", default="runs/cv", help="output folder (default runs/cv)")
     p.add_argument("--phantoms", type=positive_int, default=40, help="phantoms per class without --data "

@@ -10,10 +10,8 @@ chose the epoch and the calibration, so they are optimistic; ``squeezenp cv`` gi
 """
 from __future__ import annotations
 
-import argparse
-
 from ..pipeline import run_experiment
-from ._common import add_data_options, add_train_options, data_options
+from ._common import add_data_options, add_train_options, data_options, share
 
 # Options whose default comes from the recipe: argparse leaves them None unless given.
 RECIPE_TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "momentum", "l2", "lr_drop_factor", "lr_drop_period", "select")
@@ -35,7 +33,7 @@ def register(sub) -> None:
                    "of squeezenp tune) instead of a fresh initialisation")
     p.add_argument("--out", default="runs/train", help="report folder (default runs/train)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
-    p.add_argument("--sensitivity-target", type=_fraction, default=None, metavar="T",
+    p.add_argument("--sensitivity-target", type=share, default=None, metavar="T",
                    help="store the sensitivity-first threshold reaching this share of the validation split's COVID "
                         "images (default: the 0.5 cut-off)")
     add_data_options(p)
@@ -59,13 +57,6 @@ RECIPE_HELP = {
     "lr_drop_period": "piecewise schedule: epochs between drops (default: the recipe's)",
     "select": "keep the epoch with the best validation accuracy, or the last (default: the recipe's)",
 }
-
-
-def _fraction(text: str) -> float:
-    v = float(text)
-    if not 0 < v <= 1:
-        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
-    return v
 
 
 def recipe_from_args(args):

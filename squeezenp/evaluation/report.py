@@ -56,20 +56,21 @@ def describe(summary: dict) -> str:
             f"reports took no part in any choice.")
 
 
+def mean_sd_rows(summary: dict) -> list[tuple[str, list[str]]]:
+    """``(scoring, ["0.812 +- 0.041", ...])`` per scoring with finished runs, cells in ``COLUMNS`` order."""
+    return [(text, [_pm(summary["mean_sd"][key][c], summary["runs"]) for c, _ in COLUMNS])
+            for key, text in summary["scorings"].items() if summary["mean_sd"].get(key)]
+
+
 def format_cv_table(summary: dict) -> str:
     """The printed table: mean +- sd over folds and seeds for every scoring, headed "cross-validated"."""
     name_w = max([8] + [len(t) + 2 for t in summary["scorings"].values()])
     head = f"{'':<{name_w}}" + "".join(f"{title:>16}" for _, title in COLUMNS)
     lines = [f"{HEADLINE}: mean +- sd over {summary['runs']} runs ({summary['k']} folds x seeds "
              f"{', '.join(map(str, summary['seeds']))})", head, "-" * len(head)]
-    starred = False
-    for key, text in summary["scorings"].items():
-        m = summary["mean_sd"].get(key)
-        if m:
-            cells = [_pm(m[c], summary["runs"]) for c, _ in COLUMNS]
-            starred |= any(c.endswith("*") for c in cells)
-            lines.append(f"{text:<{name_w}}" + "".join(f"{c:>16}" for c in cells))
-    if starred:
+    rows = mean_sd_rows(summary)
+    lines += [f"{text:<{name_w}}" + "".join(f"{c:>16}" for c in cells) for text, cells in rows]
+    if any(c.endswith("*") for _, cells in rows for c in cells):
         lines.append(UNDEFINED_NOTE)
     cal = summary["calibration"]
     if cal["before"]["ece"] is not None:
@@ -86,14 +87,9 @@ def summary_markdown(summary: dict, recipe: dict | None = None, command: str | N
         out += ["Command:", "", "```", command, "```", ""]
     out += [f"## Mean +- sd over folds and seeds ({summary['runs']} runs)", "",
             "| scoring | " + " | ".join(t for _, t in COLUMNS) + " |", "|---" * (len(COLUMNS) + 1) + "|"]
-    starred = False
-    for key, text in summary["scorings"].items():
-        m = summary["mean_sd"].get(key)
-        if m:
-            cells = [_pm(m[c], summary["runs"]) for c, _ in COLUMNS]
-            starred |= any(c.endswith("*") for c in cells)
-            out.append(f"| {text} | " + " | ".join(cells) + " |")
-    if starred:
+    rows = mean_sd_rows(summary)
+    out += [f"| {text} | " + " | ".join(cells) + " |" for text, cells in rows]
+    if any(c.endswith("*") for _, cells in rows for c in cells):
         out += ["", UNDEFINED_NOTE.replace("*", "\\*", 1)]
     out += ["", "## Pooled out-of-fold, per seed", "",
             "Every image scored once, by the model of the run whose fold held it out (P(COVID) >= 0.5).", "",
