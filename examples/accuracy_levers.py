@@ -32,6 +32,8 @@ VARIANTS = {
     "no_smoothing_no_average": lambda: get_recipe("default", train={"label_smoothing": 0.0, **NO_AVERAGE}),
     "piecewise_schedule": lambda: get_recipe("default", train={"schedule": "piecewise", "lr_drop_period": 5}),
     "trunk_lr_0.1": lambda: get_recipe("default", train={"trunk_lr_scale": 0.1}),
+    "frozen_trunk": lambda: get_recipe("default", train={"trunk_lr_scale": 0.0}),
+    "trunk_lr_0.1_size_192": lambda: get_recipe("default", input_size=192, train={"trunk_lr_scale": 0.1}),
     "lr_0.003": lambda: get_recipe("default", train={"lr": 0.003}),
     "epochs_60": lambda: get_recipe("default", train={"epochs": 60, "average_last": 10}),
     "size_160": lambda: get_recipe("default", input_size=160),
