@@ -232,12 +232,11 @@ def summarise(out_dir, sensitivity_target: float = DEFAULT_SENSITIVITY_TARGET, n
     for seed, p in oof.items():
         done = np.isfinite(p)
         pooled[str(seed)] = {**binary_metrics(labels[done], p[done]), "images": int(done.sum())}
-    if all(r["test_prob_plain"] == r["test_prob"] for r in runs):
-        del rows["plain"]                  # no test-time augmentation: the same figures as the 0.5 row
     return {"runs": len(runs), "k": plan["k"], "seeds": sorted(oof), "sensitivity_target": sensitivity_target,
             "images": len(labels), "groups": plan["n_groups"],
             "near_duplicate_pairs": len(plan["near_duplicate_pairs"]),
-            "scorings": {k: v for k, v in SCORINGS.items() if k in rows}, "per_run": rows,
+            "scorings": SCORINGS, "per_run": rows,
+            "test_time_augmentation": any(r["test_prob_plain"] != r["test_prob"] for r in runs),
             "mean_sd": {k: _mean_sd(v) for k, v in rows.items() if v},
             "pooled_out_of_fold": pooled,
             "out_of_fold_prob": {str(seed): [None if not np.isfinite(v) else float(v) for v in p]

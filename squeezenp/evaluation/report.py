@@ -57,9 +57,11 @@ def describe(summary: dict) -> str:
 
 
 def mean_sd_rows(summary: dict) -> list[tuple[str, list[str]]]:
-    """``(scoring, ["0.812 +- 0.041", ...])`` per scoring with finished runs, cells in ``COLUMNS`` order."""
+    """``(scoring, ["0.812 +- 0.041", ...])`` per scoring with finished runs, cells in ``COLUMNS`` order; the
+    "no test-time augmentation" row only when the recipe has some (else it repeats the 0.5 row)."""
     return [(text, [_pm(summary["mean_sd"][key][c], summary["runs"]) for c, _ in COLUMNS])
-            for key, text in summary["scorings"].items() if summary["mean_sd"].get(key)]
+            for key, text in summary["scorings"].items() if summary["mean_sd"].get(key)
+            and (key != "plain" or summary["test_time_augmentation"])]
 
 
 def format_cv_table(summary: dict) -> str:

@@ -81,7 +81,7 @@ def test_summary_scores_every_run_four_ways_and_pools_out_of_fold(phantoms, unin
     out, s = uninterrupted
     plan = json.loads((out / "folds.json").read_text())
     assert plan["paths"][0].startswith(("train/", "val/"))                 # relative to the data root
-    assert set(s["per_run"]) == set(SCORINGS) and s["seeds"] == [0, 1]   # the recipe has TTA: "plain" kept
+    assert set(s["per_run"]) == set(SCORINGS) and s["seeds"] == [0, 1] and s["test_time_augmentation"]
     for seed, p in s["out_of_fold_prob"].items():
         assert all(v is not None for v in p)                              # every image scored once per seed
         assert s["pooled_out_of_fold"][seed]["images"] == len(labels)

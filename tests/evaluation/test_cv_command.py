@@ -31,10 +31,12 @@ def test_cv_writes_every_output_and_prints_the_held_out_table(cv_run, capsys):
         assert (cv_run / name).is_file(), name
     s = json.loads((cv_run / "summary.json").read_text())
     assert s["runs"] == 4 and s["k"] == 2 and s["seeds"] == [0, 1]
-    assert set(s["mean_sd"]) == {"0.5", "selected_threshold", "calibrated"}      # paper: no TTA, no "plain" row
+    assert set(s["mean_sd"]) == {"0.5", "selected_threshold", "calibrated", "plain"}
+    assert not s["test_time_augmentation"]                                       # paper: no mirror averaging
     assert json.loads((cv_run / "recipe.json").read_text())["recipe"]["train"]["epochs"] == 1
     md = (cv_run / "summary.md").read_text()
     assert HEADLINE in md and "| cut-off 0.5 |" in md and "squeezenp cv --phantoms 10" in md
+    assert "no test-time augmentation" not in md                                 # it would repeat the 0.5 row
     assert "![Out-of-fold ROC curve per seed](roc.png)" in md
     assert _has_colour(cv_run / "roc.png", SEED_COLOURS[0]) and _has_colour(cv_run / "roc.png", SEED_COLOURS[1])
     assert _has_colour(cv_run / "reliability.png", BEFORE) and _has_colour(cv_run / "reliability.png", AFTER)
