@@ -28,6 +28,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..evaluation.decision import preprocessing_of
     from ..pipeline import (DataOptions, evaluate_model, prepare_datasets, scan_evaluation_splits,
                             write_evaluation)
     from .predict import warn_unjudged
@@ -41,10 +42,19 @@ def run(args) -> int:
     splits = scan_evaluation_splits(args.data, args.layout, args.splits)
     refuse_clobbering(outputs, [p for s in splits.values() for p in s.paths])
     datasets, counts, errors = prepare_datasets(opts, channels=int(model.config.get("in_channels", 3)),
-                                                splits=splits)
+                                                preprocessing=preprocessing_of(model), splits=splits)
     metrics, rows = evaluate_model(model, datasets)
+    selection = "val" if selected_on(model, args.data) else None
     print(write_evaluation(out, metrics, rows, {"model_file": str(args.model), "counts": counts,
-                                                "skipped_files": [{"path": str(p), "error": m} for p, m in errors]}))
+                                                "skipped_files": [{"path": str(p), "error": m} for p, m in errors]},
+                           selection))
     print(f"written {outputs[0]} and {outputs[1]}")
     warn_unjudged([r["warning"] for r in rows], outputs[1])
     return 0
+
+
+def selected_on(model, data) -> bool:
+    """Whether ``data``'s validation split may have chosen the model's epoch and calibration: yes unless the
+    model file names another training data folder (a file without the record is assumed trained on it)."""
+    trained = model.config.get("trained_on")
+    return trained is None or Path(trained).resolve() == Path(data).resolve()

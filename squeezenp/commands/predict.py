@@ -1,8 +1,11 @@
 """``squeezenp predict``: probabilities of COVID-19 for image files or folders, as CSV.
 
-Columns: path, probability_covid, prediction, warning. ``warning`` says why the model cannot judge an image
-(fully transparent, tiny, blank, or a non-finite output, which gets no probability and no prediction); it is
-empty for an ordinary image. The CSV is written atomically, never over the model or an input image.
+Columns: ``path``, ``probability_covid`` (calibrated when the model file holds a calibration, see
+``evaluation.decision``), ``probability_covid_raw`` (the network's own, with the recipe's test-time
+augmentation), ``prediction`` (``probability_covid >= threshold``, the model's stored threshold, 0.5 for a model
+without one), ``warning`` (why the model cannot judge an image: fully transparent, tiny, blank, or a non-finite
+output, which gets no probability and no prediction; empty for an ordinary image). Images are preprocessed as
+the model's recipe says. The CSV is written atomically, never over the model or an input image.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ import warnings
 from pathlib import Path
 
 from ..atomic import atomic_write_text
-from ..data import IMAGE_EXTENSIONS, load_batch
+from ..data import IMAGE_EXTENSIONS
 from ._common import load_classifier, positive_int, refuse_clobbering
 
 
@@ -53,33 +56,37 @@ def warn_unjudged(notes: list[str], where: str) -> None:
 
 
 def run(args) -> int:
+    from ..evaluation.decision import decide, model_inputs, operating_point, raw_probability
     from ..pipeline import output_warnings
-    from ..train import predict_proba
     paths = expand_inputs(args.inputs)
     if args.out != "-":
         refuse_clobbering([args.out], [args.model, *paths])
     model = load_classifier(args.model)
-    size = int(model.config["input_size"])
+    _, threshold = operating_point(model)
     notes: list[str] = []
-    x, kept, errors = load_batch(paths, (size, size), int(model.config.get("in_channels", 3)),
-                                 on_error="skip" if args.skip_bad else "raise", input_warnings=notes)
+    x, kept, errors = model_inputs(model, paths, on_error="skip" if args.skip_bad else "raise",
+                                   input_warnings=notes)
     for p, msg in errors:
         print(f"skipped: {msg}", file=sys.stderr)
     if not kept:
         raise ValueError(f"none of the {len(paths)} input image(s) could be read")
-    prob = predict_proba(model, x, args.batch_size)[:, 1]
+    raw = raw_probability(model, x, args.batch_size)
+    prob, pred = decide(model, raw)
     notes = output_warnings(prob, notes)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["path", "probability_covid", "prediction", "warning"])
-    for p, pr, note in zip(kept, prob, notes):
+    w.writerow(["path", "probability_covid", "probability_covid_raw", "prediction", "warning"])
+    for p, pr, r, yes, note in zip(kept, prob, raw, pred, notes):
         judged = math.isfinite(pr)
-        w.writerow([str(p), f"{pr:.6f}" if judged else "", ("COVID" if pr >= 0.5 else "NonCOVID") if judged else "",
-                    note])
+        w.writerow([str(p), f"{pr:.6f}" if judged else "", f"{r:.6f}" if judged else "",
+                    ("COVID" if yes else "NonCOVID") if judged else "", note])
     if args.out == "-":
         sys.stdout.write(buf.getvalue())
     else:
         atomic_write_text(args.out, buf.getvalue())
         print(f"{len(kept)} predictions written to {args.out}", file=sys.stderr)
+    rule = model.config.get("operating_point", "P(COVID) >= 0.5")
+    calibrated = "calibrated" if model.config.get("calibration") else "not calibrated"
+    print(f"prediction: probability_covid ({calibrated}) >= {threshold:.6f}: {rule}", file=sys.stderr)
     warn_unjudged(notes, "the CSV")
     return 0

@@ -197,6 +197,6 @@ def test_fuzz_train_on_tiny_phantoms(arsenal, data):
                        "--l2": (["1e-4"], ["-1", "nan", "inf"]), "--lr-drop-factor": (["0.8"], FLOATS[1]),
                        "--limit": (["3", "100"], INTS[1]),
                        "--data": ([None], [a / "data" / "good", a / "data" / "afile", a / "images"])})
-    argv = ["train", "--out", out, "--epochs", "1", "--no-augment", *flags(o)]
+    argv = ["train", "--recipe", "paper", "--out", out, "--epochs", "1", "--no-augment", *flags(o)]
     argv += ["--resume"] if data.draw(st.booleans(), label="--resume") else []
     run_fuzz(a, argv, work, [out], allowed_codes=(0, 1, 2, 3))

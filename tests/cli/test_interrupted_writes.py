@@ -10,7 +10,7 @@ import pytest
 
 from squeezenp.cli import main
 
-ARGS = ["train", "--model", "proposed", "--phantoms", "8", "--phantom-size", "40", "--input-size", "40",
+ARGS = ["train", "--recipe", "paper", "--model", "proposed", "--phantoms", "8", "--phantom-size", "40", "--input-size", "40",
         "--epochs", "2", "--batch-size", "8", "--lr", "0.01", "--momentum", "0.9", "--no-augment"]
 
 

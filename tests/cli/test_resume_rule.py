@@ -30,6 +30,7 @@ def run_copy(tiny_run, tmp_path):
     ("--epochs", "2", "train.epochs: 1 -> 2"),
     ("--lr", "0.02", "train.lr: 0.01 -> 0.02"),
     ("--model", "squeezenet", "model: 'proposed' -> 'squeezenet'"),
+    ("--recipe", "default", "recipe.name: 'paper' -> 'default'"),
 ])
 def test_resume_with_a_changed_option_is_refused_naming_it(run_copy, capsys, option, value, named):
     before = snapshot(run_copy)
@@ -37,7 +38,10 @@ def test_resume_with_a_changed_option_is_refused_naming_it(run_copy, capsys, opt
     assert main(args) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and named in err[0], err
-    assert err[0].count("->") == 1                       # only what changed, not two whole configurations
+    changes = err[0].split("refusing to mix them: ")[1].split(". Resume with")[0].split("; ")
+    stem = option.lstrip("-").replace("-", "_").replace("phantoms", "phantoms_per_class")
+    if option != "--recipe":                             # only what changed, not two whole configurations
+        assert all(c.split(":")[0].endswith(stem) for c in changes), changes
     assert snapshot(run_copy) == before                  # nothing rewritten: not the model, not the report
 
 
@@ -45,7 +49,8 @@ def test_a_changed_data_folder_is_named_too(tmp_path, capsys):
     from squeezenp.data import write_phantom_folder
     data = tmp_path / "data"
     write_phantom_folder(data, 8, 40)
-    args = ["train", "--data", str(data), "--out", str(tmp_path / "r"), "--input-size", "40", "--epochs", "1",
+    args = ["train", "--recipe", "paper", "--data", str(data), "--out", str(tmp_path / "r"), "--input-size", "40",
+            "--epochs", "1",
             "--batch-size", "8", "--no-augment"]
     assert main(args) == 0
     (data / "val" / "COVID" / "COVID_00005.png").unlink()

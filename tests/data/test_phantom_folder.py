@@ -111,7 +111,7 @@ def test_too_few_phantoms_is_an_error_before_writing(tmp_path):
 def test_train_interrupted_in_test_covid_resumes_on_complete_data(tmp_path, monkeypatch, capsys):
     """The issue's case: Ctrl-C at file 7 of test/COVID, then --resume; and --phantoms changed on a plain re-run."""
     out = tmp_path / "run"
-    args = ["train", "--out", str(out), "--phantoms", "12", "--phantom-size", "40", "--input-size", "40",
+    args = ["train", "--recipe", "paper", "--out", str(out), "--phantoms", "12", "--phantom-size", "40", "--input-size", "40",
             "--epochs", "1", "--batch-size", "8", "--no-augment"]
     with monkeypatch.context() as m:     # per class: 7 train, 3 val, 2 test, an image and a mask each
         Interrupt(m, Image.Image, "save", 2 * (7 + 3) + 2 * 12 + 3)      # inside test/COVID
