@@ -63,6 +63,8 @@ def main(argv=None):
     ap.add_argument("--variants", nargs="+", default=["default"], choices=list(VARIANTS))
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--only-folds", nargs="+", type=int, default=None,
+                    help="run just these folds (0-based), e.g. to share one variant between two processes")
     ap.add_argument("--threads", type=int, default=None, help="compute threads of this process (default: all)")
     ap.add_argument("--table", action="store_true", help="print the table of finished runs and exit")
     a = ap.parse_args(argv)
@@ -76,7 +78,8 @@ def main(argv=None):
     root = Path(a.data) if a.data else covid_ct_dir()
     paths, labels = pooled_images(root, ("train", "val"))
     for name in a.variants:
-        s = run_cv(VARIANTS[name](), paths, labels, out / name, k=a.folds, seeds=a.seeds, root=root)
+        s = run_cv(VARIANTS[name](), paths, labels, out / name, k=a.folds, seeds=a.seeds, root=root,
+                   folds_only=a.only_folds)
         print(name, json.dumps({k: v["mean"] for k, v in s["mean_sd"]["0.5"].items()}))
     print(table(out))
 
