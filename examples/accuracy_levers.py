@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from squeezenp.data import covid_ct_dir
-from squeezenp.evaluation.cv import run_cv, summarise
+from squeezenp.evaluation.cv import run_cv, seed_ensemble, summarise
 from squeezenp.evaluation.dataset import pooled_images
 from squeezenp.train.recipes import get_recipe
 
@@ -53,6 +53,11 @@ def table(out: Path) -> str:
         f = lambda d: f"{d['mean']:.3f} +- {d['sd']:.3f}" if d["sd"] is not None else f"{d['mean']:.3f}"
         lines.append(f"| {name} | {s['runs']} | {f(m['accuracy'])} | {f(m['f1'])} | {f(m['roc_auc'])} | "
                      f"{f(p['accuracy'])} | {s['train_seconds_mean']:.0f} |")
+        e = seed_ensemble(out / name)
+        if e["seeds"] > 1 and e["folds"]:
+            m = e["mean_sd"]
+            lines.append(f"| {name}, ensemble of {e['seeds']} seeds | {e['folds']} folds | {f(m['accuracy'])} | "
+                         f"{f(m['f1'])} | {f(m['roc_auc'])} | | {e['seeds']} x {s['train_seconds_mean']:.0f} |")
     return "\n".join(lines)
 
 
