@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
+import sys
 import time
 from pathlib import Path
 from typing import Callable
@@ -24,6 +25,11 @@ from .train import TrainConfig, binary_metrics, fit, format_table5
 from .train.metrics import split_labels
 
 Log = Callable[[str], None]
+
+
+def to_stderr(message: str) -> None:
+    """Where warnings go (skipped files, inputs the model cannot judge): standard error, as in every command."""
+    print(message, file=sys.stderr)
 
 
 @dataclasses.dataclass
@@ -63,10 +69,12 @@ def scan_splits(opts: DataOptions, log: Log | None = None) -> tuple[dict, dict]:
     """Resolve the data source and the arrangement into ``({split: Split}, counts)``."""
     if opts.data is None:
         root = Path(opts.phantom_dir or "squeezenp-phantoms")
-        if not (root / "train").is_dir():
-            if log:
-                log(f"writing {2 * opts.phantoms_per_class} synthetic CT phantoms to {root}")
-            D.write_phantom_folder(root, opts.phantoms_per_class, opts.phantom_size, opts.seed)
+        counts = D.phantoms.phantom_manifest(opts.phantoms_per_class, opts.phantom_size, opts.seed)["counts"]
+        empty = [s for s in ("train", "val") if not counts[s]["COVID"]]
+        if empty:
+            raise ValueError(f"--phantoms {opts.phantoms_per_class} leaves the {' and '.join(empty)} split "
+                             f"empty (60/20/20 per class); 4 or more fill every split")
+        D.build_phantom_folder(root, opts.phantoms_per_class, opts.phantom_size, opts.seed, log=log)
         splits = D.scan_image_folder(root)
     elif opts.layout == "upstream":
         if opts.splits_dir is None:
@@ -87,6 +95,27 @@ def scan_splits(opts: DataOptions, log: Log | None = None) -> tuple[dict, dict]:
     return chosen, {k: s.counts() for k, s in chosen.items()}
 
 
+def scan_evaluation_splits(data, layout: str = "folder", splits_dir=None) -> dict:
+    """The labelled splits a saved model is evaluated on, found without requiring or reading training images.
+
+    ``ROOT/{val,test}/{COVID,NonCOVID}`` (either or both; named "val" and "test1" as in a training run's report),
+    the upstream layout's val and test lists, or a bare ``ROOT/{COVID,NonCOVID}`` (named "all").
+    """
+    root = Path(data)
+    if layout == "upstream":
+        if splits_dir is None:
+            raise ValueError("layout 'upstream' needs the Data-split folder (--splits)")
+        found = D.scan_upstream_layout(root, splits_dir, required=(), split_names=("val", "test"))
+    elif any((root / c).is_dir() for c in D.CLASS_NAMES):
+        found = {"all": D.scan_class_folders(root, "image folder")}
+    else:
+        found = D.scan_image_folder(root, required=(), split_names=("val", "test"))
+    if not found:
+        raise D.DatasetLayoutError(f"nothing to evaluate in {str(root)!r}: expected ROOT/val/ or ROOT/test/ (each "
+                                   f"with {'/ and '.join(D.CLASS_NAMES)}/), or ROOT/{{{','.join(D.CLASS_NAMES)}}}/")
+    return {{"test": "test1"}.get(k, k): v for k, v in found.items()}
+
+
 def augment_dataset(ds: D.ArrayDataset, channels: int, seed: int) -> D.ArrayDataset:
     """The paper's x4 augmentation on the gray images of ``ds`` (rotation, scaling, noise), re-normalised."""
     mean, std = D.NORMALISATION["mean"], D.NORMALISATION["std"]
@@ -95,30 +124,35 @@ def augment_dataset(ds: D.ArrayDataset, channels: int, seed: int) -> D.ArrayData
     x = ((aug - mean) / std).astype(np.float32)[:, None]
     x = np.ascontiguousarray(np.broadcast_to(x, (len(x), channels) + x.shape[2:]))
     paths = None if ds.paths is None else list(ds.paths) * 4
-    return D.ArrayDataset(x, labels, paths)
+    return D.ArrayDataset(x, labels, paths, None if ds.warnings is None else list(ds.warnings) * 4)
 
 
-def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = print, preprocessing: str = "none"):
+def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = print, preprocessing: str = "none",
+                     warn: Log | None = to_stderr, splits: dict | None = None):
     """Decode every split; augment the training split x4 when ``opts.augment``.
 
     ``preprocessing``: a ``data.preprocess`` mode applied to every image between decoding and resizing (a
     recipe's, e.g. "crop+standardise").
     Returns ``(datasets, counts, errors)``: ``{split: ArrayDataset}``, the class counts per split as used
-    (after augmentation for "train"; key "train_distinct" holds the count before it), and the files skipped.
+    (after augmentation for "train"; key "train_distinct" holds the count before it), and the files skipped
+    (listed through ``warn``). ``splits``: the ``{name: Split}`` to load instead of ``scan_splits(opts)``.
     """
-    splits, counts = scan_splits(opts, log)
+    if splits is None:
+        splits, _ = scan_splits(opts, log)
     datasets, errors = {}, []
     t0 = time.monotonic()
     for name, split in splits.items():
         ds, errs = load_split(split, opts.input_size, channels, opts.on_error, preprocessing)
         errors += errs
         datasets[name] = ds
-    if errors and log:
-        log(f"skipped {len(errors)} unreadable file(s):")
+        if not len(ds):
+            raise ValueError(f"split {name!r}: none of its {len(split)} image(s) could be read")
+    if errors and warn:
+        warn(f"skipped {len(errors)} unreadable file(s):")
         for p, msg in errors:
-            log(f"  {msg}")
+            warn(f"  {msg}")
     counts = {k: _counts(d.labels) for k, d in datasets.items()}
-    if opts.augment:
+    if opts.augment and "train" in datasets:
         counts["train_distinct"] = counts["train"]
         datasets["train"] = augment_dataset(datasets["train"], channels, opts.seed)
         counts["train"] = _counts(datasets["train"].labels)
@@ -133,9 +167,10 @@ def load_split(split: D.Split, size: int, channels: int, on_error: str, preproce
     if preprocessing == "none":
         return D.load_split(split, (size, size), channels, on_error)
     from .evaluation.decision import load_inputs
-    x, kept, errors = load_inputs(split.paths, size, channels, preprocessing, on_error)
+    notes: list = []
+    x, kept, errors = load_inputs(split.paths, size, channels, preprocessing, on_error, input_warnings=notes)
     label_of = {Path(p): int(y) for p, y in zip(split.paths, split.labels)}
-    return D.ArrayDataset(x, [label_of[p] for p in kept], kept), errors
+    return D.ArrayDataset(x, [label_of[p] for p in kept], kept, notes), errors
 
 
 def write_augmentation_grid(opts: DataOptions, path, n: int = 4, seed: int | None = None) -> Path:
@@ -171,8 +206,23 @@ def train_model(model, datasets: dict, config: TrainConfig, out_dir: str | Path 
                config, checkpoint=ck, resume=resume, log=log)
 
 
+NON_FINITE_OUTPUT = "non-finite model output (NaN or infinite): no prediction"
+
+
+def output_warnings(prob: np.ndarray, input_warnings=None) -> list[str]:
+    """Per image: its input's warning and, when P(COVID) is not a finite number, ``NON_FINITE_OUTPUT``."""
+    notes = list(input_warnings) if input_warnings is not None else [""] * len(prob)
+    return ["; ".join(w for w in (note, "" if np.isfinite(p) else NON_FINITE_OUTPUT) if w)
+            for note, p in zip(notes, prob)]
+
+
 def evaluate_model(model, datasets: dict, splits=None, batch_size: int = 32) -> tuple[dict, list[dict]]:
-    """Metrics per split and one prediction row per image (COVID = positive class)."""
+    """Metrics per split and one prediction row per image (COVID = positive class).
+
+    A row's ``warning`` says why the model cannot judge that image ("" when it can). An image whose output is
+    not finite gets no probability or prediction (None) and is left out of the metrics, which count it as
+    ``unjudged``.
+    """
     from .evaluation.decision import decide, operating_point, raw_probability
     metrics, rows = {}, []
     threshold = operating_point(model)[1]
@@ -180,17 +230,21 @@ def evaluate_model(model, datasets: dict, splits=None, batch_size: int = 32) -> 
         ds = datasets[name]
         raw = raw_probability(model, ds.images, batch_size)
         prob, pred = decide(model, raw)
-        metrics[name] = binary_metrics(ds.labels, prob, threshold)
+        finite = np.isfinite(prob)
+        metrics[name] = {**binary_metrics(ds.labels[finite], prob[finite], threshold),
+                         "unjudged": int((~finite).sum())}
+        notes = output_warnings(prob, ds.warnings)
         for i in range(len(ds)):
+            p = float(prob[i]) if finite[i] else None
             rows.append({"split": name, "path": str(ds.paths[i]) if ds.paths else "", "label": int(ds.labels[i]),
-                         "probability_covid": float(prob[i]), "probability_covid_raw": float(raw[i]),
-                         "prediction": int(pred[i])})
+                         "probability_covid": p, "probability_covid_raw": None if p is None else float(raw[i]),
+                         "prediction": None if p is None else int(pred[i]), "warning": notes[i]})
     return metrics, rows
 
 
 def write_predictions_csv(path, rows: list[dict]) -> Path:
     buf = io.StringIO()
-    fields = ["split", "path", "label", "probability_covid", "probability_covid_raw", "prediction"]
+    fields = ["split", "path", "label", "probability_covid", "probability_covid_raw", "prediction", "warning"]
     w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
     w.writeheader()
     w.writerows(rows)
@@ -220,15 +274,48 @@ def write_evaluation(out_dir, metrics: dict, rows: list[dict], extra: dict | Non
     return format_table5({labels[k]: m for k, m in metrics.items()})
 
 
+RUN_RECORD = "run.json"
+
+
+def run_identity(model_name: str, data_opts: DataOptions, config: TrainConfig, pretrained=None, init=None,
+                 **options) -> dict:
+    """Every option that defines a training run (``squeezenp.identity``): model, weights files, data, training,
+    and any further ``options`` (JSON-able: the recipe, the calibration settings, ...)."""
+    from .identity import data_identity, fingerprint, jsonable
+    return {"model": model_name, "pretrained": None if pretrained is None else fingerprint(pretrained),
+            "init": None if init is None else fingerprint(init), "data": data_identity(data_opts),
+            "train": jsonable(dataclasses.asdict(config)), **jsonable(options)}
+
+
+def check_run_record(out: Path, identity: dict, resume: bool) -> None:
+    """On ``resume``, refuse a run folder whose ``run.json`` holds other options (each one named, old -> new);
+    otherwise (a new run, or nothing recorded yet) write ``run.json``."""
+    import json
+
+    from .identity import refuse_changes
+    path = out / RUN_RECORD
+    if resume and path.is_file():
+        try:
+            stored = json.loads(path.read_text())["identity"]
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise ValueError(f"{path} cannot be read ({type(e).__name__}: {e}); start a new run without --resume "
+                             f"or in another --out") from None
+        refuse_changes(stored, identity, f"run folder {out}",
+                       "Resume with the same options, or start a new run (another --out, or no --resume).")
+        return
+    atomic_write_json(path, {"identity": identity})
+
+
 def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig, out_dir: str | Path,
                    resume: bool = False, pretrained: str | Path | None = None, log: Log | None = print,
                    datasets: dict | None = None, counts: dict | None = None, init: str | Path | None = None,
                    recipe=None, calibrate: bool = False, sensitivity_target: float | None = None) -> dict:
     """Prepare data, train, evaluate and write the report folder; returns the summary that is saved.
 
-    Writes into ``out_dir``: ``checkpoint.npz`` (every epoch), ``model.npz`` (the selected epoch),
-    ``history.csv`` / ``history.json``, ``metrics.json``, ``predictions.csv``, ``counts.json``, and the
-    figures of :mod:`squeezenp.figures` when that module is available.
+    Writes into ``out_dir``: ``run.json`` (the options, compared on ``resume``), ``checkpoint.npz`` (every
+    epoch), ``model.npz`` (the selected epoch), ``history.csv`` / ``history.json``, ``metrics.json``,
+    ``predictions.csv``, ``counts.json``, and the figures of :mod:`squeezenp.figures` when that module is
+    available.
 
     ``recipe`` (``train.recipes.Recipe``, ``squeezenp train --recipe``): its preprocessing, augmentation,
     initialisation and test-time augmentation; ``config`` is then its ``TrainConfig`` (with any explicit
@@ -241,6 +328,9 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
     out.mkdir(parents=True, exist_ok=True)
     if recipe is not None and data_opts.augment:
         raise ValueError("run_experiment: a recipe brings its own augmentation; pass data_opts.augment=False")
+    check_run_record(out, run_identity(model_name, data_opts, config, pretrained, init,
+                                       recipe=None if recipe is None else recipe.as_dict(), calibrate=calibrate,
+                                       sensitivity_target=sensitivity_target), resume)
     if datasets is None:
         datasets, counts, errors = prepare_datasets(data_opts, channels=3, log=log,
                                                     preprocessing=recipe.preprocessing if recipe else "none")

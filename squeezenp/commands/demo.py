@@ -10,6 +10,7 @@ import numpy as np
 from ..pipeline import DataOptions, run_experiment, write_augmentation_grid
 from ..train import TrainConfig
 from ..train.metrics import SELECTION_LABEL
+from ._common import positive_int
 
 DEMO = dict(input_size=64, phantoms_per_class=300, phantom_size=64, epochs=10, batch_size=32,
             lr=0.01, momentum=0.9, l2=1e-4)
@@ -20,7 +21,7 @@ def register(sub) -> None:
                        description="Generate synthetic CT phantoms, train the proposed CNN at "
                                    f"{DEMO['input_size']}x{DEMO['input_size']}, evaluate and write a report.")
     p.add_argument("--out", default="squeezenp-demo", help="report folder (default squeezenp-demo)")
-    p.add_argument("--epochs", type=int, default=DEMO["epochs"])
+    p.add_argument("--epochs", type=positive_int, default=DEMO["epochs"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true")
     p.set_defaults(func=run)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import positive_int
+from ._common import input_size, positive_int
 
 
 def register(sub) -> None:
@@ -20,7 +20,7 @@ def register(sub) -> None:
                                                   f"network: {', '.join(available())}")
     p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
     p.add_argument("--opset", type=positive_int, default=DEFAULT_OPSET, help=f"default {DEFAULT_OPSET}")
-    p.add_argument("--input-size", type=positive_int, help="H = W of the graph input (default: the model's)")
+    p.add_argument("--input-size", type=input_size, help="H = W of the graph input (default: the model's)")
     p.add_argument("--no-logits", action="store_true", help="output only 'probabilities'")
     p.add_argument("--seed", type=int, default=0, help="seed of an untrained network given by name")
     p.add_argument("--verify", action="store_true",

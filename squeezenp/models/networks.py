@@ -38,6 +38,9 @@ FIRE_SPECS = {
 POOL_AFTER = {"conv1": "pool1", "fire3": "pool3", "fire5": "pool5"}   # maxpool 3/2, ceil mode
 BYPASS_AROUND = ("fire3", "fire5", "fire7", "fire9")                  # C_in == C_out: out = fire(x) + x
 MIN_INPUT_SIZE = 31                                                    # 31 -> 15 -> 7 -> 3 -> 1
+# Upper bounds of the architecture config: far above any use (the paper: 227 px, 2 classes, 3 channels), and low
+# enough that a hostile or mistyped model file or --input-size is refused before it allocates gigabytes.
+MAX_INPUT_SIZE, MAX_CLASSES, MAX_IN_CHANNELS = 1024, 1000, 4
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -110,10 +113,12 @@ class Model(Layer):
 
     def __init__(self, name: str, num_classes: int, input_size: int, in_channels: int, seed: int):
         super().__init__()
-        if int(num_classes) < 1 or int(in_channels) < 1:
-            raise ValueError(f"{name}: num_classes and in_channels must be >= 1, got {num_classes}, {in_channels}")
-        if int(input_size) < MIN_INPUT_SIZE:
-            raise ValueError(f"{name}: input_size must be >= {MIN_INPUT_SIZE} (three 3/2 pools), got {input_size}")
+        if not 1 <= int(num_classes) <= MAX_CLASSES or not 1 <= int(in_channels) <= MAX_IN_CHANNELS:
+            raise ValueError(f"{name}: num_classes must be in [1, {MAX_CLASSES}] and in_channels in "
+                             f"[1, {MAX_IN_CHANNELS}], got {num_classes}, {in_channels}")
+        if not MIN_INPUT_SIZE <= int(input_size) <= MAX_INPUT_SIZE:
+            raise ValueError(f"{name}: input_size must be in [{MIN_INPUT_SIZE}, {MAX_INPUT_SIZE}] (three 3/2 pools; "
+                             f"memory), got {input_size}")
         if int(seed) < 0:
             raise ValueError(f"{name}: seed must be a non-negative integer, got {seed}")
         self.num_classes, self.in_channels, self.input_size, self.seed = \

@@ -90,7 +90,7 @@ def test_interrupted_search_resumes_without_repeating_trials(tmp_path, tiny_data
 
 def test_resume_with_other_settings_is_refused(tmp_path, tiny_data, tiny_settings):
     tune([4], tiny_data, tiny_settings(calls=1), tmp_path, log=None)
-    with pytest.raises(ValueError, match="other settings"):
+    with pytest.raises(ValueError, match="other options.*epochs: 2 -> 3"):
         tune([4], tiny_data, tiny_settings(calls=2, epochs=3), tmp_path, log=None)
 
 
