@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from squeezenp.layers import SoftmaxCrossEntropy, log_softmax
 from strategies import batch, seeds
-from gradcheck import assert_grad_close
+from squeezenp.core.gradcheck import assert_grad_close
 
 SETTINGS = settings(deadline=None, max_examples=30)
 

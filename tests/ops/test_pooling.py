@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from squeezenp.ops.pooling import (maxpool_backward, maxpool_backward_reference, maxpool_forward,
                                    maxpool_forward_reference, pool_output_size)
 from strategies import PoolCase, float_dtypes, pool_cases, seeds
-from gradcheck import distinct_values
+from squeezenp.core.gradcheck import distinct_values
 
 SETTINGS = settings(deadline=None, max_examples=30)
 

@@ -1,9 +1,8 @@
-"""Central-difference gradient checks shared by every test folder.
+"""Central-difference gradient checks: of a pair of textbook functions, of a layer, of anything.
 
-Usage (``tests/`` is on ``sys.path`` when pytest runs a test package below it; from the repository root
-``from tests.gradcheck import ...`` works too)::
+Used by every test folder and by ``docs/tutorial.md``::
 
-    from gradcheck import numerical_grad, check_layer_gradients
+    from squeezenp.core.gradcheck import numerical_grad, check_function_gradients, check_layer_gradients
 
 The loss is always ``L = sum(f(x) * dout)`` with a *random* upstream gradient ``dout``: with ``dout`` all
 ones, ``sum(BatchNorm(x))`` does not depend on x and a check of its input gradient is vacuous.
@@ -39,6 +38,38 @@ def assert_grad_close(analytic, numeric, name="", rtol=1e-5, atol=1e-7):
     scale = max(1.0, float(np.max(np.abs(numeric), initial=0.0)))
     np.testing.assert_allclose(analytic, numeric, rtol=rtol, atol=atol * scale,
                                err_msg=f"gradient mismatch for {name}")
+
+
+def check_function_gradients(forward, backward, args, wrt, rng, rtol=1e-5, atol=1e-7, **kwargs):
+    """Check a textbook pair ``out, cache = forward(*args, **kwargs)``, ``grads = backward(dout, cache)``.
+
+    Parameters
+    ----------
+    args : the positional arguments of ``forward``; those checked must be float64 arrays
+    wrt : ``{position in args: position in grads}`` for every argument to check (position 0 in grads when
+        ``backward`` returns a single array)
+    rng : ``np.random.Generator`` for the random upstream gradient
+
+    Also asserts that no argument and not ``dout`` is modified, and that each gradient has its argument's shape
+    and dtype. Returns ``(out, dout, grads)``.
+    """
+    copies = [a.copy() if isinstance(a, np.ndarray) else None for a in args]
+    out, cache = forward(*args, **kwargs)
+    dout = rng.standard_normal(np.shape(out))
+    dout_copy = dout.copy()
+    grads = backward(dout, cache)
+    grads = grads if isinstance(grads, tuple) else (grads,)
+    np.testing.assert_array_equal(dout, dout_copy, err_msg="backward modified the upstream gradient")
+    for a, c in zip(args, copies):
+        if c is not None:
+            np.testing.assert_array_equal(a, c, err_msg="forward/backward modified an argument")
+    name = getattr(forward, "__name__", "forward")
+    for a, g in wrt.items():
+        x = args[a]
+        assert grads[g].shape == x.shape and grads[g].dtype == x.dtype, (name, a)
+        numeric = numerical_grad(lambda _: forward(*args, **kwargs)[0], x, dout)
+        assert_grad_close(grads[g], numeric, f"{name} argument {a}", rtol, atol)
+    return out, dout, grads
 
 
 def check_layer_gradients(layer, x, rng, training=True, before_forward=None, rtol=1e-5, atol=1e-7):

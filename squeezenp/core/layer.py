@@ -5,22 +5,31 @@ A ``Layer`` owns three dicts and one cache:
 - ``params``  : trainable arrays (``weight``, ``bias``), updated by the optimiser;
 - ``grads``   : same keys, shapes and dtypes as ``params``; *assigned* (not accumulated) by ``backward``;
 - ``buffers`` : state that is saved but never trained (batch-norm running statistics);
-- ``_cache``  : what ``forward(training=True)`` keeps for ``backward``.
+- ``_cache``  : what ``forward(training=True)`` keeps for ``backward`` (the cache of a function of
+  ``squeezenp.functional``).
 
 ``forward(x, training=...)`` returns the output; ``backward(dout)`` returns ``dx`` and fills ``grads``.
 Neither ever writes into its inputs: a tensor may fan out to several layers, and their gradients add up.
+Because ``grads`` are assigned, one layer object is called once per forward pass (a layer used twice would
+keep only its second call's cache and gradients).
+
+Calling a layer, ``layer(x, ...)``, runs ``forward`` and then its forward hooks
+(``register_forward_hook``): this is how the summary and the benchmarks watch every layer of a network
+without changing it. Containers call their children this way.
+
+``fuse()`` switches a network to its fused evaluation forward where a layer has one (Fire: three matrix
+products and three fused passes instead of ten layers; ``squeezenp/ops/fire.py``); ``fuse(False)`` back to
+the layer-by-layer one. Training forwards are never fused.
 
 Containers (``Sequential`` and the models) hold ``children`` in call order; ``named_parameters`` and
 ``state_dict`` walk them in that (insertion) order, so names such as ``fire3.expand3x3.weight`` and the
-order of a saved file are deterministic.
+order of a saved file are deterministic. Tests: ``tests/layers/test_protocol.py``.
 """
 from __future__ import annotations
 
 from typing import Iterator
 
 import numpy as np
-
-FLOAT_DTYPES = (np.float32, np.float64)
 
 
 class Layer:
@@ -32,7 +41,9 @@ class Layer:
         self.buffers: dict[str, np.ndarray] = {}
         self.children: dict[str, Layer] = {}
         self.training = True
+        self.fused = False
         self._cache = None
+        self._forward_hooks: dict[int, object] = {}
 
     # --- registration -------------------------------------------------------------------------
     def add_param(self, name: str, value: np.ndarray) -> np.ndarray:
@@ -53,7 +64,17 @@ class Layer:
         raise NotImplementedError
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        """``forward``, then every forward hook as ``hook(layer, args, output)``."""
+        out = self.forward(*args, **kwargs)
+        for hook in tuple(self._forward_hooks.values()):
+            hook(self, args, out)
+        return out
+
+    def register_forward_hook(self, hook) -> "HookHandle":
+        """Call ``hook(layer, args, output)`` after every call of this layer; ``handle.remove()`` stops it."""
+        handle = HookHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
 
     def _is_training(self, training: bool | None) -> bool:
         """``training=None`` means: use the mode set by ``train()`` / ``eval()``."""
@@ -68,6 +89,13 @@ class Layer:
 
     def eval(self) -> "Layer":
         return self.train(False)
+
+    def fuse(self, enabled: bool = True) -> "Layer":
+        """Use the fused evaluation forward of every layer below that has one (or not, ``enabled=False``)."""
+        self.fused = bool(enabled)
+        for child in self.children.values():
+            child.fuse(enabled)
+        return self
 
     def astype(self, dtype) -> "Layer":
         """Cast every parameter, gradient and buffer (for float64 gradient checks)."""
@@ -137,50 +165,42 @@ class Layer:
         return f"{type(self).__name__}()"
 
 
+class HookHandle:
+    """Returned by ``register_forward_hook``; ``remove()`` unregisters the hook (twice is harmless)."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict):
+        self._hooks = hooks
+        self.id = HookHandle._next_id
+        HookHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
 class Sequential(Layer):
-    """Layers applied one after the other; ``backward`` walks them in reverse."""
+    """Layers applied one after the other; ``backward`` walks them in reverse.
+
+    ``Sequential(conv, relu, pool)`` names the children ``0, 1, 2``; ``names=[...]`` gives them names, which
+    become the prefixes of their state-dict keys (``conv1.weight``).
+    """
 
     def __init__(self, *layers: Layer, names: list[str] | None = None):
         super().__init__()
         names = names or [str(i) for i in range(len(layers))]
+        if len(names) != len(layers):
+            raise ValueError(f"Sequential: {len(layers)} layers but {len(names)} names")
         for name, layer in zip(names, layers):
             self.add_child(name, layer)
 
     def forward(self, x, training=None):
         training = self._is_training(training)
         for layer in self.children.values():
-            x = layer.forward(x, training=training)
+            x = layer(x, training=training)
         return x
 
     def backward(self, dout):
         for layer in reversed(list(self.children.values())):
             dout = layer.backward(dout)
         return dout
-
-
-def check_input(layer: Layer, x, ndim: int | None = 4, channels: int | None = None,
-                channel_axis: int = 1) -> np.ndarray:
-    """Validate a layer input; raise a ``ValueError`` naming the layer, what it expected and what it got."""
-    name = type(layer).__name__
-    if not isinstance(x, np.ndarray):
-        raise ValueError(f"{name}: expected a numpy.ndarray, got {type(x).__name__}")
-    if x.dtype not in FLOAT_DTYPES:
-        raise ValueError(f"{name}: expected dtype float32 or float64, got {x.dtype} with shape {x.shape}")
-    if ndim is not None and x.ndim != ndim:
-        raise ValueError(f"{name}: expected a {ndim}-D input, got shape {x.shape}")
-    if x.ndim > 0 and x.shape[0] == 0:
-        raise ValueError(f"{name}: expected a non-empty batch, got shape {x.shape}")
-    if channels is not None and x.shape[channel_axis] != channels:
-        raise ValueError(f"{name}: expected {channels} channels on axis {channel_axis}, got shape {x.shape}")
-    return x
-
-
-def check_grad(layer: Layer, dout, expected_shape: tuple) -> np.ndarray:
-    """Validate an upstream gradient against the shape of the forward output."""
-    name = type(layer).__name__
-    if layer._cache is None:
-        raise RuntimeError(f"{name}: backward called without a forward(training=True) before it")
-    if not isinstance(dout, np.ndarray) or dout.shape != tuple(expected_shape):
-        got = getattr(dout, "shape", type(dout).__name__)
-        raise ValueError(f"{name}: expected an upstream gradient of shape {tuple(expected_shape)}, got {got}")
-    return dout
