@@ -129,7 +129,7 @@ def markdown(res):
     t = res.get("throughput", {}).get("threads", {})
     L.append(f"- threads: Numba {t.get('numba_threads')} ({t.get('numba_threading_layer')}); "
              f"BLAS/OpenMP pools: {'; '.join(t.get('pools', []))}; squeezenp's conv GEMMs run on its own "
-             f"{t.get('numba_threads')} threads with a 1-thread BLAS under each (squeezenp/layers/_gemm.py)")
+             f"{t.get('numba_threads')} threads with a 1-thread BLAS under each (squeezenp/ops/gemm.py)")
     L.append("- 1-minute load average: " + ", ".join(f"{k} {v.get('load_start', '?')}->{v.get('load_end', '?')}"
                                                      for k, v in res.items() if isinstance(v, dict) and "load_start" in v)
              + " (above ~1.5 other processes shared the 2 cores)\n")

@@ -147,27 +147,27 @@ def _fire(b, x, fire, key):
 
 
 def _trunk(b, model, x, hw):
-    """conv1 .. fire9 as the model's ``_steps`` list them; returns (output, {step: (tensor, hw)})."""
+    """conv1 .. fire9 in the order of ``Model.trunk_forward``; returns (output, {layer name: (tensor, hw)})."""
+    from .models.networks import FIRE_SPECS, POOL_AFTER
     taps = {}
-    for step in model._steps:
-        name = step[1]
+
+    def spatial(name, x, hw):
         layer = model.children[name]
-        kind = type(layer).__name__
-        if step[0] == "bypass":
-            x = b.node("Add", [_fire(b, x, layer, name), x], step[2])
-        elif kind == "Conv2d":
-            x = b.conv(x, layer, name)
-            hw = layer.output_shape((1, 1) + tuple(hw))[2:]
-        elif kind in ("ReLU", "ELU"):
-            x = b.act(x, layer, name)
-        elif kind == "MaxPool2d":
-            x = b.maxpool(x, layer, name)
-            hw = layer.output_shape((1, 1) + tuple(hw))[2:]
-        elif getattr(layer, "custom", None) is not None:   # Fire / CustomFire keep the size
-            x = _fire(b, x, layer, name)
-        else:
-            raise TypeError(f"ONNX export: no mapping for trunk layer {name!r} ({kind})")
+        op = b.conv if type(layer).__name__ == "Conv2d" else b.maxpool
+        x, hw = op(x, layer, name), layer.output_shape((1, 1) + tuple(hw))[2:]
         taps[name] = (x, hw)
+        return x, hw
+
+    x, hw = spatial("conv1", x, hw)
+    x = b.act(x, model.relu_conv1, "relu_conv1")
+    x, hw = spatial("pool1", x, hw)
+    for name in FIRE_SPECS:                          # Fire / CustomFire keep the size
+        y = _fire(b, x, model.children[name], name)
+        bypass = f"bypass{name[4:]}"
+        x = b.node("Add", [y, x], bypass) if bypass in model.children else y
+        taps[name] = (x, hw)
+        if name in POOL_AFTER:
+            x, hw = spatial(POOL_AFTER[name], x, hw)
     return x, taps
 
 
@@ -233,7 +233,7 @@ def build_onnx_model(model, opset: int = DEFAULT_OPSET, logits: bool = True, inp
 
     b = _GraphBuilder(onnx)
     x, taps = _trunk(b, model, INPUT_NAME, (size, size))
-    logits_out = _head(b, model, x, taps[model._steps[-1][1]][1], taps)
+    logits_out = _head(b, model, x, taps["fire9"][1], taps)
     b.node("Softmax", [logits_out], "softmax", output=PROBS_NAME, axis=1)
 
     T = onnx.TensorProto.FLOAT
@@ -295,7 +295,7 @@ def verify_onnx(model, path, x) -> dict[str, float]:
         import onnxruntime as ort
     except ImportError as e:
         raise ImportError(f"verifying an ONNX export needs onnxruntime: pip install onnxruntime ({e})") from None
-    from .layers import softmax
+    from .functional import softmax
     x = np.ascontiguousarray(x, dtype=np.float32)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]

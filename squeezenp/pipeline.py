@@ -20,7 +20,7 @@ import numpy as np
 
 from . import data as D
 from .atomic import atomic_write_json, atomic_write_text
-from .train import TrainConfig, binary_metrics, fit, format_table5, predict_proba
+from .train import TrainConfig, binary_metrics, fit, format_table5
 
 Log = Callable[[str], None]
 
@@ -154,7 +154,7 @@ def evaluate_model(model, datasets: dict, splits=None, batch_size: int = 32) -> 
     metrics, rows = {}, []
     for name in splits or [k for k in datasets if k != "train"]:
         ds = datasets[name]
-        prob = predict_proba(model, ds.images, batch_size)[:, 1]
+        prob = model.predict_proba(ds.images, batch_size)[:, 1]
         metrics[name] = binary_metrics(ds.labels, prob)
         for i in range(len(ds)):
             rows.append({"split": name, "path": str(ds.paths[i]) if ds.paths else "", "label": int(ds.labels[i]),

@@ -10,7 +10,7 @@ from PIL import Image
 from squeezenp import cam
 from squeezenp.cli import main
 from squeezenp.data import write_phantom_folder
-from squeezenp.models import _build, available, create, save_model
+from squeezenp.models import available, build, create, save_model
 
 SIZE = 64
 
@@ -21,7 +21,7 @@ def _network(name, x=None, seed=0):
     With a batch ``x``, the classifier bias is set to minus the median of each class's pre-activation map, so
     SqueezeNet's ReLU'd map is about half zero and half positive (a test on an all-zero map would be vacuous).
     """
-    model = _build(name, num_classes=2, input_size=SIZE, seed=seed)
+    model = build(name, num_classes=2, input_size=SIZE, seed=seed)
     W = model.conv10.params["weight"]
     if not W.any():   # networks 1-3 start with a zero classifier, whose maps are constant: draw one
         W[...] = np.random.default_rng(seed).normal(0.0, 0.01, W.shape)

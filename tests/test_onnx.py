@@ -18,7 +18,7 @@ from onnx import helper, numpy_helper  # noqa: E402
 from squeezenp import __version__  # noqa: E402
 from squeezenp.cli import main  # noqa: E402
 from squeezenp.data import CLASS_NAMES, NORMALISATION, make_phantom_dataset, to_network_input  # noqa: E402
-from squeezenp.layers import softmax  # noqa: E402
+from squeezenp.functional import softmax  # noqa: E402
 from squeezenp.models import SqueezeNet, available, create, default_pretrained_path, save_model  # noqa: E402
 from squeezenp.onnx_export import OnnxUnavailableError, export_onnx, verify_onnx  # noqa: E402
 from squeezenp.onnx_import import import_onnx_squeezenet, read_onnx_squeezenet  # noqa: E402
@@ -134,7 +134,7 @@ def test_crop_branch_when_the_upconv_is_larger(tmp_path):
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
     onnx.checker.check_model(m, full_check=True)
-    from squeezenp.models import CropOrPad2d
+    from squeezenp.layers import CropOrPad2d
     x = np.random.default_rng(0).normal(size=(2, 3, 20, 12)).astype(np.float32)
     got = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"]).run(None, {"x": x})[0]
     np.testing.assert_array_equal(got, CropOrPad2d().forward(x, (17, 15)))

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from ..data import IMAGE_EXTENSIONS, load_batch
 from ..atomic import atomic_write_text
-from ..train import predict_proba
 
 
 def register(sub) -> None:
@@ -47,7 +46,7 @@ def run(args) -> int:
         print(f"skipped: {msg}", file=sys.stderr)
     if not kept:
         raise ValueError(f"none of the {len(paths)} input image(s) could be read")
-    prob = predict_proba(model, x, args.batch_size)[:, 1]
+    prob = model.predict_proba(x, args.batch_size)[:, 1]
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["path", "probability_covid", "prediction"])

@@ -1,33 +1,15 @@
-"""Softmax cross-entropy, computed with log-sum-exp so large logits never overflow.
+"""SoftmaxCrossEntropy: the loss layer over ``softmax_cross_entropy_forward/backward`` (log-sum-exp, optional
+class weights; formulas in ``squeezenp/functional/softmax_cross_entropy.py``).
 
 Shapes: logits (N, K) float; labels (N,) integers in [0, K); optional class weights (K,).
-
-Forward, with ``log p[n, k] = z[n, k] - logsumexp(z[n])`` and weights ``w_n = class_weight[y_n]``
-(all 1 by default)::
-
-    L = sum_n w_n * (-log p[n, y_n]) / sum_n w_n
-
-Backward (``onehot`` is the one-hot encoding of the labels)::
-
-    dL/dz[n] = w_n * (p[n] - onehot[n]) / sum_n w_n
-
-Tests in ``tests/layers/test_loss.py``.
+Tests: ``tests/layers/test_loss.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..core import Layer, check_input
-
-
-def log_softmax(z: np.ndarray) -> np.ndarray:
-    """Row-wise log-softmax, stable for any logits."""
-    m = z.max(axis=1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=1, keepdims=True))
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    return np.exp(log_softmax(z))
 
 
 class SoftmaxCrossEntropy(Layer):
@@ -49,19 +31,13 @@ class SoftmaxCrossEntropy(Layer):
                              f"[{labels.min()}, {labels.max()}]")
         if self.class_weights is not None and self.class_weights.shape != (K,):
             raise ValueError(f"SoftmaxCrossEntropy: expected {K} class weights, got shape {self.class_weights.shape}")
-        logp = log_softmax(logits)
-        w = np.ones(N) if self.class_weights is None else self.class_weights[labels]
-        w = (w / w.sum()).astype(logits.dtype)
-        self._cache = (np.exp(logp), labels, w)
-        return float(-(w * logp[np.arange(N), labels]).sum())
+        loss, self._cache = ops.softmax_cross_entropy_forward(logits, labels, self.class_weights)
+        return loss
 
     def backward(self, dout=1.0):
         if self._cache is None:
             raise RuntimeError("SoftmaxCrossEntropy: backward called before forward")
-        p, labels, w = self._cache
-        d = p.copy()
-        d[np.arange(len(labels)), labels] -= 1
-        return (d * w[:, None] * dout).astype(p.dtype, copy=False)
+        return ops.softmax_cross_entropy_backward(dout, self._cache)
 
     @property
     def probabilities(self) -> np.ndarray:

@@ -191,3 +191,42 @@ def test_bad_upstream_gradient(name):
     with pytest.raises(ValueError, match=rf"^{re.escape(type(layer).__name__)}: expected an upstream gradient of "
                                          rf"shape {re.escape(str(out.shape))}, got {re.escape(str(bad.shape))}$"):
         layer.backward(bad)
+
+
+# --------------------------------------------------------------------------------------------------
+# Forward hooks, Sequential, fuse
+# --------------------------------------------------------------------------------------------------
+def test_forward_hooks_see_every_call_until_removed():
+    from squeezenp.core import Sequential
+    conv, relu = Conv2d(2, 3, 3, padding=1, rng=0), ReLU()
+    net = Sequential(conv, relu, names=["conv", "relu"])
+    seen = []
+    handles = [layer.register_forward_hook(lambda layer, args, out: seen.append((layer, args[0].shape, out.shape)))
+               for layer in (conv, relu)]
+    x = np.ones((2, 2, 5, 5), np.float32)
+    out = net(x)
+    assert [(type(l).__name__, a, o) for l, a, o in seen] == [("Conv2d", x.shape, out.shape),
+                                                              ("ReLU", out.shape, out.shape)]
+    for h in handles:
+        h.remove()
+        h.remove()                                     # twice is harmless
+    net(x)
+    assert len(seen) == 2
+    assert list(net.state_dict()) == ["conv.weight", "conv.bias"]
+    dx = net.backward(np.ones_like(out))
+    assert dx.shape == x.shape
+
+
+def test_sequential_needs_one_name_per_layer():
+    from squeezenp.core import Sequential
+    with pytest.raises(ValueError, match="2 layers but 1 names"):
+        Sequential(ReLU(), ReLU(), names=["a"])
+
+
+def test_fuse_sets_the_flag_on_every_layer_below():
+    from squeezenp.core import Sequential
+    net = Sequential(Conv2d(1, 1, 1), Sequential(ReLU()))
+    assert not any(l.fused for _, l in net.named_layers())
+    assert net.fuse() is net and net.fused and all(l.fused for _, l in net.named_layers())
+    net.fuse(False)
+    assert not net.fused and not any(l.fused for _, l in net.named_layers())

@@ -88,22 +88,26 @@ def test_fused_inference_matches_layer_by_layer(custom, dtype):
     for _, p, _ in fire.named_parameters():
         p[...] = rng.standard_normal(p.shape)
     x = rng.standard_normal((3, 8, 7, 9)).astype(dtype)
-    assert fire._fusable()
-    fused = fire.forward(x, training=False)
-    fire.expand1x1.forward = fire.expand1x1.forward          # instance attribute: forces the layer path
-    assert not fire._fusable()
+    calls = []
+    fire.expand1x1.register_forward_hook(lambda layer, args, out: calls.append(layer))
+    assert not fire.fused                                    # a fresh module is not fused
     plain = fire.forward(x, training=False)
-    del fire.expand1x1.forward
+    assert calls == [fire.expand1x1]                         # the layer-by-layer path calls the children
+    assert fire.fuse() is fire and fire.fused and fire.expand1x1.fused
+    fused = fire.forward(x, training=False)
+    assert calls == [fire.expand1x1]                         # the fused path does not
+    fire.fuse(False)
+    np.testing.assert_array_equal(fire.forward(x, training=False), plain)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(fused, plain, rtol=tol, atol=tol)
     assert fused.shape == plain.shape and fused.dtype == plain.dtype
 
 
 def test_backward_after_a_fused_inference_forward_is_an_error_not_stale_gradients():
-    fire = CustomFire(8, 4, 6, 6, rng=0)
+    fire = CustomFire(8, 4, 6, 6, rng=0).fuse()
     x = np.random.default_rng(0).standard_normal((2, 8, 5, 5)).astype(np.float32)
     out = fire.forward(x, training=True)
-    fire.backward(np.ones_like(out))
+    fire.backward(np.ones_like(out))                       # training is never fused
     out = fire.forward(x, training=False)                  # fused path, keeps no caches
     with pytest.raises(RuntimeError, match="backward"):
         fire.backward(np.ones_like(out))

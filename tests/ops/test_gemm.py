@@ -1,9 +1,9 @@
-"""The threaded per-image GEMMs of squeezenp/layers/_gemm.py against their NumPy references."""
+"""The threaded per-image GEMMs of squeezenp/ops/gemm.py against their NumPy references."""
 import numba
 import numpy as np
 import pytest
 
-from squeezenp.layers import _gemm
+from squeezenp.ops import gemm
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -13,21 +13,21 @@ def test_matmul_per_image(threads, N, M, K, P):
     rng = np.random.default_rng(0)
     A = rng.standard_normal((M, K), dtype=np.float32)
     B = rng.standard_normal((N, K, P), dtype=np.float32)
-    got = _gemm.matmul_per_image(A, B, np.empty((N, M, P), np.float32))
-    ref = _gemm.matmul_per_image_reference(A, B, np.empty((N, M, P), np.float32))
+    got = gemm.matmul_per_image(A, B, np.empty((N, M, P), np.float32))
+    ref = gemm.matmul_per_image_reference(A, B, np.empty((N, M, P), np.float32))
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
-    got_t = _gemm.matmul_per_image(A.T.copy().T, B, np.empty((N, M, P), np.float32))   # strided A (W.T)
+    got_t = gemm.matmul_per_image(A.T.copy().T, B, np.empty((N, M, P), np.float32))   # strided A (W.T)
     np.testing.assert_allclose(got_t, ref, rtol=1e-5, atol=1e-4)
     bias = rng.standard_normal(M, dtype=np.float32)
-    got_b = _gemm.matmul_per_image(A, B, np.full((N, M, P), np.nan, np.float32), bias)
+    got_b = gemm.matmul_per_image(A, B, np.full((N, M, P), np.nan, np.float32), bias)
     np.testing.assert_allclose(got_b, np.matmul(A, B) + bias[:, None], rtol=1e-5, atol=1e-4)
-    np.testing.assert_allclose(_gemm.matmul_per_image_reference(A, B, np.empty((N, M, P), np.float32), bias),
+    np.testing.assert_allclose(gemm.matmul_per_image_reference(A, B, np.empty((N, M, P), np.float32), bias),
                                got_b, rtol=1e-5, atol=1e-4)
 
 
 def test_matmul_per_image_rejects_a_bias_of_the_wrong_length():
     with pytest.raises(ValueError, match="bias of shape"):
-        _gemm.matmul_per_image(np.ones((4, 3), np.float32), np.ones((2, 3, 5), np.float32),
+        gemm.matmul_per_image(np.ones((4, 3), np.float32), np.ones((2, 3, 5), np.float32),
                                np.empty((2, 4, 5), np.float32), np.ones(3, np.float32))
 
 
@@ -38,8 +38,8 @@ def test_matmul_sum_per_image(threads, N):
     rng = np.random.default_rng(1)
     A = rng.standard_normal((N, 12, 30), dtype=np.float32)
     B = rng.standard_normal((N, 7, 30), dtype=np.float32)
-    got = _gemm.matmul_sum_per_image(A, B, np.empty((12, 7), np.float32))
-    ref = _gemm.matmul_sum_per_image_reference(A, B, np.empty((12, 7), np.float32))
+    got = gemm.matmul_sum_per_image(A, B, np.empty((12, 7), np.float32))
+    ref = gemm.matmul_sum_per_image_reference(A, B, np.empty((12, 7), np.float32))
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-4)
 
 
@@ -48,7 +48,7 @@ def test_blas_threads_restored():
     before = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
     numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
     A = np.ones((4, 3), np.float32)
-    _gemm.matmul_per_image(A, np.ones((3, 3, 5), np.float32), np.empty((3, 4, 5), np.float32))
+    gemm.matmul_per_image(A, np.ones((3, 3, 5), np.float32), np.empty((3, 4, 5), np.float32))
     assert [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"] == before
 
 
@@ -56,7 +56,8 @@ def test_blas_threads_restored():
 @pytest.mark.parametrize("N,C,H,W,geometry", [(1, 2, 5, 6, (3, 3, 1, 1, 1, 1)), (4, 3, 9, 7, (3, 2, 2, 1, 0, 2)),
                                               (5, 4, 8, 8, (4, 4, 4, 4, 0, 0)), (3, 1, 6, 5, (1, 3, 3, 2, 2, 1))])
 def test_im2col_matmul_per_image(threads, N, C, H, W, geometry):
-    from squeezenp.ops.im2col import conv_output_size, im2col_reference
+    from squeezenp.functional import conv_output_size
+    from squeezenp.functional import im2col as im2col_reference
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
     kh, kw, sh, sw, ph, pw = geometry
     P = conv_output_size(H, kh, sh, ph) * conv_output_size(W, kw, sw, pw)
@@ -64,10 +65,10 @@ def test_im2col_matmul_per_image(threads, N, C, H, W, geometry):
     x = rng.standard_normal((N, C, H, W), dtype=np.float32)
     A = rng.standard_normal((6, C * kh * kw), dtype=np.float32)
     cols = np.full((N, C * kh * kw, P), np.nan, np.float32)            # stale contents must be overwritten
-    got = _gemm.im2col_matmul_per_image(A, x, geometry, cols, np.empty((N, 6, P), np.float32))
+    got = gemm.im2col_matmul_per_image(A, x, geometry, cols, np.empty((N, 6, P), np.float32))
     ref_cols = im2col_reference(x, *geometry)
     np.testing.assert_array_equal(cols, ref_cols)                      # backward reads these columns
     np.testing.assert_allclose(got, np.matmul(A, ref_cols), rtol=1e-5, atol=1e-4)
     bias = rng.standard_normal(6, dtype=np.float32)
-    got_b = _gemm.im2col_matmul_per_image(A, x, geometry, cols, np.full((N, 6, P), np.nan, np.float32), bias)
+    got_b = gemm.im2col_matmul_per_image(A, x, geometry, cols, np.full((N, 6, P), np.nan, np.float32), bias)
     np.testing.assert_allclose(got_b, np.matmul(A, ref_cols) + bias[:, None], rtol=1e-5, atol=1e-4)

@@ -1,24 +1,22 @@
-"""The convolutions' GEMMs, run on our own threads with a single-threaded BLAS under each.
+"""The convolutions' matrix products, one per image, run on squeezenp's own threads with a single-threaded BLAS
+under each.
 
 Teaches: who owns the cores. A convolution at batch N is N independent GEMMs (one per image, written straight
-into the NCHW output). Handing each one to a multi-threaded OpenBLAS makes its threads meet at a barrier after
-every small GEMM; on this 2-core VM, with other processes running, a descheduled BLAS thread stalls the other
-one: during development (load average ~5, the previous per-image loop, Numba on 2 threads) the proposed CNN's
-batch-8 inference measured 2.6 img/s with 2 BLAS threads against 50 img/s with one.
-(``benchmarks/bench_threads.py`` shows the related fight between Numba's and the BLAS's threads.) So the images are split over ``numba.get_num_threads()`` Python threads (NumPy
-releases the GIL inside ``matmul``), each calling the BLAS with one thread; when there are fewer images than
-threads (batch-1 inference), the rows of ``A`` are split instead. The BLAS thread count is set to 1 only for
-the duration of the call (``threadpoolctl``) and restored after.
-
+into the NCHW output). Handing each to a multi-threaded OpenBLAS makes its threads meet at a barrier after every
+small GEMM; on a loaded 2-core machine a descheduled BLAS thread then stalls the other one (the proposed CNN's
+batch-8 inference measured 2.6 img/s with 2 BLAS threads against 50 img/s with one, at load average 5;
+``benchmarks/bench_threads.py`` shows the related fight between Numba's and the BLAS's threads). So the images
+are split over ``numba.get_num_threads()`` Python threads (NumPy releases the GIL inside ``matmul``), each calling
+the BLAS with one thread; with fewer images than threads (batch-1 inference) the rows of ``A`` are split instead.
+The BLAS thread count is set to 1 only for the duration of the call (``threadpoolctl``) and restored after.
 With one squeezenp thread (``numba.set_num_threads(1)``) the loop runs in the caller with the BLAS as set.
-Without ``threadpoolctl`` installed the plain loop is used.
 
-Functions (same results as the one-line NumPy expressions in their docstrings; tests in
-``tests/layers/test_gemm.py``):
+Each function has its NumPy reference beside it (same signature, ``_reference``); tests in
+``tests/ops/test_gemm.py``:
 
-- ``matmul_per_image(A, B, out, bias=None)`` ``out[n] = A @ B[n] (+ bias[:, None])``
-- ``matmul_sum_per_image(A, B, out, tmp)``   ``out = sum_n A[n] @ B[n].T``
-- ``im2col_matmul_per_image(A, x, geometry, cols, out, bias=None)``  ``cols = im2col(x); out[n] = A @ cols[n]
+- ``matmul_per_image(A, B, out, bias=None)``:  ``out[n] = A @ B[n] (+ bias[:, None])``
+- ``matmul_sum_per_image(A, B, out, tmp)``:    ``out = sum_n A[n] @ B[n].T``
+- ``im2col_matmul_per_image(A, x, geometry, cols, out, bias=None)``:  ``cols = im2col(x); out[n] = A @ cols[n]
   (+ bias[:, None])``, each image unfolded and multiplied by the same thread, so its columns are still in cache
 
 The optional ``bias`` is added by the thread that ran the image's GEMM, right after it, while that image's
@@ -32,6 +30,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
+from threadpoolctl import ThreadpoolController
+
+from ..functional.im2col import conv_output_size
+from ..functional.im2col import im2col as textbook_im2col
+from .im2col import im2col, im2col_image
 
 _lock = threading.RLock()
 _pool: ThreadPoolExecutor | None = None
@@ -43,9 +46,8 @@ def _blas_controllers():
     global _blas
     if _blas is None:
         try:
-            from threadpoolctl import ThreadpoolController
             _blas = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-        except Exception:           # threadpoolctl missing or unable to inspect: keep the BLAS as it is
+        except Exception:           # threadpoolctl unable to inspect this BLAS: keep it as it is
             _blas = []
     return _blas
 
@@ -172,8 +174,7 @@ def matmul_sum_per_image(A, B, out, tmp=None):
 
 def im2col_matmul_per_image_reference(A, x, geometry, cols, out, bias=None):
     """``cols = im2col(x)``, then ``out[n] = A @ cols[n] + bias[:, None]``. ``geometry = (kh, kw, sh, sw, ph, pw)``."""
-    from .. import ops
-    ops.im2col(x, *geometry, out=cols)
+    cols[...] = textbook_im2col(x, *geometry)
     return matmul_per_image_reference(A, cols, out, bias)
 
 
@@ -181,17 +182,13 @@ def im2col_matmul_per_image(A, x, geometry, cols, out, bias=None):
     """Fast twin of :func:`im2col_matmul_per_image_reference`: one thread unfolds an image (serial Numba
     kernel) and runs its GEMM, images split over the threads. Writing 10-60 MB of columns for the whole
     batch and reading them back from memory cost as much as the GEMM itself at SqueezeNet's 3x3 layers."""
-    from .. import ops
-    from ..ops.im2col import im2col_image
-    if ops.get_backend() == "reference":
-        return im2col_matmul_per_image_reference(A, x, geometry, cols, out, bias)
     N, C, H, W = x.shape
     kh, kw, sh, sw, ph, pw = geometry
-    OH, OW = ops.conv_output_size(H, kh, sh, ph), ops.conv_output_size(W, kw, sw, pw)
+    OH, OW = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
     x = np.ascontiguousarray(x)
     T = _workers()
     if T == 1 or not _blas_controllers() or N < T:
-        ops.im2col(x, *geometry, out=cols)
+        im2col(x, *geometry, out=cols)
         return matmul_per_image(A, cols, out, bias)
     b = _bias_column(bias, A.shape[0], out.dtype)
 

@@ -1,11 +1,34 @@
-"""Batch-norm ops: Numba kernels against the NumPy references (float32 and float64), and the reference
-against its definition. Gradient checks of the full layer are in tests/layers/test_batchnorm.py."""
+"""Batch norm: the Numba twin against the textbook function (float32 and float64), and the textbook function
+against its definition. Gradient checks: tests/functional/test_batchnorm2d.py, tests/layers/test_batchnorm.py."""
 import numpy as np
 from hypothesis import given, settings
 
-from squeezenp.ops.batchnorm import (batchnorm_backward, batchnorm_backward_reference, batchnorm_forward,
-                                     batchnorm_forward_reference)
+from squeezenp import functional
+from squeezenp.ops import batchnorm2d as fast
 from strategies import float_dtypes, nchw_shapes, seeds
+
+
+def _forward(f, x, gamma, beta, eps):
+    """``(out, x_hat, mean, var, inv_std)`` of a training forward."""
+    out, (_, x_hat, _, inv_std, mean, var) = f(x, gamma, beta, eps)
+    return out, x_hat, mean, var, inv_std
+
+
+def batchnorm_forward(x, gamma, beta, eps):
+    return _forward(fast.batchnorm2d_forward, x, gamma, beta, eps)
+
+
+def batchnorm_forward_reference(x, gamma, beta, eps):
+    return _forward(functional.batchnorm2d_forward, x, gamma, beta, eps)
+
+
+def batchnorm_backward(dout, x_hat, gamma, inv_std):
+    return fast.batchnorm2d_backward(dout, ("train", x_hat, gamma, inv_std))
+
+
+def batchnorm_backward_reference(dout, x_hat, gamma, inv_std):
+    return functional.batchnorm2d_backward(dout, ("train", x_hat, gamma, inv_std))
+
 
 SETTINGS = settings(deadline=None, max_examples=30)
 TOL = {"float32": dict(rtol=1e-4, atol=1e-4), "float64": dict(rtol=1e-10, atol=1e-10)}

@@ -1,13 +1,33 @@
-"""Max pooling ops: Numba kernels against the references, and the output size (floor and PyTorch's ceil
+"""Max pooling: the Numba twins against the textbook functions, and the output size (floor and PyTorch's ceil
 mode) and forward values against a brute-force oracle written with plain loops."""
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
 
-from squeezenp.ops.pooling import (maxpool_backward, maxpool_backward_reference, maxpool_forward,
-                                   maxpool_forward_reference, pool_output_size)
-from strategies import PoolCase, float_dtypes, pool_cases, seeds
+from squeezenp import functional
 from squeezenp.core.gradcheck import distinct_values
+from squeezenp.functional import pool_output_size
+from squeezenp.ops import maxpool2d as fast
+from strategies import PoolCase, float_dtypes, pool_cases, seeds
+
+
+def maxpool_forward(x, k, s, ceil_mode):
+    out, (_, argmax) = fast.maxpool2d_forward(x, k, s, ceil_mode)
+    return out, argmax
+
+
+def maxpool_forward_reference(x, k, s, ceil_mode):
+    out, (_, argmax) = functional.maxpool2d_forward(x, k, s, ceil_mode)
+    return out, argmax
+
+
+def maxpool_backward(dout, argmax, x_shape):
+    return fast.maxpool2d_backward(dout, (x_shape, argmax))
+
+
+def maxpool_backward_reference(dout, argmax, x_shape):
+    return functional.maxpool2d_backward(dout, (x_shape, argmax))
+
 
 SETTINGS = settings(deadline=None, max_examples=30)
 
@@ -107,10 +127,9 @@ def test_maxpool_backward_kernel_matches_reference(case, dtype, seed):
 @example(case=PoolCase(2, 3, 7, 6, 2, 3, True), dtype="float32", seed=1)   # stride > kernel, ceil
 @example(case=PoolCase(1, 1, 5, 5, 1, 3, True), dtype="float64", seed=2)   # last window dropped
 def test_maxpool_forward_values_kernel_matches_reference(case, dtype, seed):
-    from squeezenp.ops.pooling import maxpool_forward_values, maxpool_forward_values_reference
     x = np.random.default_rng(seed).standard_normal(case.x_shape).astype(dtype)
-    ref = maxpool_forward_values_reference(x, case.K, case.S, case.ceil_mode)
-    out = maxpool_forward_values(x, case.K, case.S, case.ceil_mode)
+    ref = functional.maxpool2d_inference(x, case.K, case.S, case.ceil_mode)
+    out = fast.maxpool2d_inference(x, case.K, case.S, case.ceil_mode)
     assert out.dtype == x.dtype and out.shape == ref.shape
     np.testing.assert_array_equal(out, ref)
     np.testing.assert_array_equal(out, maxpool_oracle(x, case.K, case.S, case.ceil_mode))
