@@ -73,7 +73,8 @@ def check_function_gradients(forward, backward, args, wrt, rng, rtol=1e-5, atol=
 
 
 def check_layer_gradients(layer, x, rng, training=True, before_forward=None, rtol=1e-5, atol=1e-7):
-    """Check ``dx`` and the gradient of every parameter of ``layer`` against central differences.
+    """Check ``dx`` and the gradient of every parameter of ``layer`` (its children's included) against central
+    differences.
 
     Parameters
     ----------
@@ -87,11 +88,11 @@ def check_layer_gradients(layer, x, rng, training=True, before_forward=None, rto
     the output and ``dx`` keep the float64 dtype. Returns ``(out, dout, dx)``.
     """
     assert x.dtype == np.float64
-    buffers = {k: v.copy() for k, v in layer.buffers.items()}
+    buffers = [(b, b.copy()) for _, b in layer.named_buffers()]
 
     def run(_=None):
-        for k, v in buffers.items():
-            layer.buffers[k][...] = v
+        for b, saved in buffers:
+            b[...] = saved
         if before_forward is not None:
             before_forward()
         return layer.forward(x, training=training)
@@ -101,18 +102,48 @@ def check_layer_gradients(layer, x, rng, training=True, before_forward=None, rto
     dout = rng.standard_normal(out.shape)
     dout_copy = dout.copy()
     dx = layer.backward(dout)
-    analytic = {k: g.copy() for k, g in layer.grads.items()}
+    params = [(k, p, g.copy()) for k, p, g in layer.named_parameters()]
     np.testing.assert_array_equal(x, x_copy, err_msg="forward/backward modified the input")
     np.testing.assert_array_equal(dout, dout_copy, err_msg="backward modified the upstream gradient")
     assert out.dtype == np.float64 and dx.dtype == np.float64
     assert dx.shape == x.shape
-    assert set(analytic) == set(layer.params)
+    for sub in (layer, *(child for _, child in layer.named_layers())):
+        assert set(sub.grads) == set(sub.params), sub
 
     assert_grad_close(dx, numerical_grad(run, x, dout), f"{layer!r} input", rtol, atol)
-    for k, p in layer.params.items():
-        assert analytic[k].shape == p.shape and analytic[k].dtype == p.dtype
-        assert_grad_close(analytic[k], numerical_grad(run, p, dout), f"{layer!r} param {k}", rtol, atol)
+    for k, p, analytic in params:
+        assert analytic.shape == p.shape and analytic.dtype == p.dtype
+        assert_grad_close(analytic, numerical_grad(run, p, dout), f"{layer!r} param {k}", rtol, atol)
     return out, dout, dx
+
+
+def directional_check(model, x, dout, rng, h=1e-6):
+    """One directional derivative of a whole network (Chainer's ``check_backward``), for models too large for
+    an element-by-element check: compare ``<grad, v>`` with ``(L(p + h v) - L(p - h v)) / 2h`` jointly over the
+    input and every parameter (``v`` a random unit vector, so ``h`` is the length of the step; ReLU/max-pool
+    kinks need a small one), ``L = sum(model.forward(x) * dout)``, forward in the model's current mode.
+
+    Returns ``(analytic, numeric)``.
+    """
+    model.forward(x)
+    dx = model.backward(dout)
+    params = [(p, g.copy()) for _, p, g in model.named_parameters()]
+    vx = rng.standard_normal(x.shape)
+    vps = [rng.standard_normal(p.shape) for p, _ in params]
+    norm = np.sqrt(np.sum(vx ** 2) + sum(np.sum(v ** 2) for v in vps))   # unit direction: h is the step length
+    vx, vps = vx / norm, [v / norm for v in vps]
+    analytic = float(np.sum(dx * vx) + sum(np.sum(g * v) for (_, g), v in zip(params, vps)))
+
+    def loss_at(t):
+        for (p, _), v in zip(params, vps):
+            p += t * v
+        try:
+            return float(np.sum(model.forward(x + t * vx) * dout))
+        finally:
+            for (p, _), v in zip(params, vps):
+                p -= t * v
+    numeric = (loss_at(h) - loss_at(-h)) / (2 * h)
+    return analytic, numeric
 
 
 def away_from_zero(x, margin=1e-3):

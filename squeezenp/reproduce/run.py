@@ -1,4 +1,4 @@
-"""The paper's experiment end to end (issue 9), resumable stage by stage.
+"""The paper's experiment end to end, resumable stage by stage.
 
     for each arrangement (1; 2 when a second COVID source is given), in OUT/arrangement{a}/:
       search/          Bayesian search of the four experiments (squeezenp.search.tune; resumes per trial)

@@ -6,6 +6,14 @@ import pytest
 from squeezenp.ops import gemm
 
 
+@pytest.fixture(autouse=True)
+def numba_threads_restored():
+    """These tests choose Numba's thread count; the tests after them get back the one they had."""
+    before = numba.get_num_threads()
+    yield
+    numba.set_num_threads(before)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("N,M,K,P", [(1, 16, 9, 50), (1, 1, 4, 7), (3, 8, 5, 11), (5, 64, 144, 196)])
 def test_matmul_per_image(threads, N, M, K, P):
