@@ -239,7 +239,8 @@ def _containers():
     from squeezenp.models import CustomFire, Fire, create
     return {"fire": (lambda: Fire(3, 2, 2, 3, rng=0), (2, 3, 5, 5)),
             "custom_fire": (lambda: CustomFire(3, 2, 2, 3, rng=0), (2, 3, 5, 5)),
-            "squeezenet_bypass": (lambda: create("squeezenet_bypass", input_size=31).set_dropout(False), (2, 3, 31, 31)),
+            "squeezenet_bypass": (lambda: create("squeezenet_bypass", input_size=31).set_dropout(False),
+                                  (2, 3, 31, 31)),
             "proposed": (lambda: create("proposed", input_size=31).set_dropout(False), (2, 3, 31, 31))}
 
 
