@@ -27,6 +27,7 @@ order of a saved file are deterministic. Tests: ``tests/layers/test_protocol.py`
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Iterator
 
 import numpy as np
@@ -96,6 +97,18 @@ class Layer:
         for child in self.children.values():
             child.fuse(enabled)
         return self
+
+    @contextlib.contextmanager
+    def unfused(self):
+        """``with layer.unfused():`` every layer below runs layer by layer (so that forward hooks see every
+        call); each layer's fusion is restored afterwards, also on error."""
+        flags = [(layer, layer.fused) for layer in (self, *(child for _, child in self.named_layers()))]
+        self.fuse(False)
+        try:
+            yield self
+        finally:
+            for layer, fused in flags:
+                layer.fused = fused
 
     def astype(self, dtype) -> "Layer":
         """Cast every parameter, gradient and buffer (for float64 gradient checks)."""

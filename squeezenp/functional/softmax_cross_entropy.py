@@ -1,15 +1,16 @@
-"""Softmax cross-entropy, computed with log-sum-exp so that large logits never overflow.
+"""Softmax cross-entropy, computed with log-sum-exp so that large logits never overflow, with optional class
+weights and label smoothing.
 
 Shapes: logits z (N, K) float; labels y (N,) integers in [0, K); optional class weights (K,).
 
-Forward, with ``log p[n, k] = z[n, k] - logsumexp(z[n])`` and weights ``w_n = class_weights[y_n]`` (all 1 by
-default)::
+Forward, with ``log p[n, k] = z[n, k] - logsumexp(z[n])``, weights ``w_n = class_weights[y_n]`` (all 1 by
+default) and targets ``t[n] = (1 - e) * onehot(y_n) + e / K`` (label smoothing ``e``, 0 by default)::
 
-    L = sum_n w_n * (-log p[n, y_n]) / sum_n w_n
+    L = sum_n w_n * (-sum_k t[n, k] log p[n, k]) / sum_n w_n
 
-Backward (``onehot`` is the one-hot encoding of the labels)::
+Backward::
 
-    dL/dz[n] = w_n * (p[n] - onehot[n]) / sum_n w_n
+    dL/dz[n] = w_n * (p[n] - t[n]) / sum_n w_n
 
 Tests: ``tests/functional/test_softmax_cross_entropy.py``.
 """
@@ -29,19 +30,19 @@ def softmax(z):
     return np.exp(log_softmax(z))
 
 
-def softmax_cross_entropy_forward(logits, labels, class_weights=None):
-    """Returns ``(loss, cache)``: the loss a Python float; the cache ``(p, labels, w)`` with the
-    probabilities p (N, K) and the normalised weights w (N,)."""
-    N = logits.shape[0]
+def softmax_cross_entropy_forward(logits, labels, class_weights=None, label_smoothing=0.0):
+    """Returns ``(loss, cache)``: the loss a Python float; the cache ``(p, t, w)`` with the probabilities p
+    (N, K), the targets t (N, K) and the normalised weights w (N,)."""
+    N, K = logits.shape
     logp = log_softmax(logits)
     w = np.ones(N) if class_weights is None else class_weights[labels]
     w = (w / w.sum()).astype(logits.dtype)
-    return float(-(w * logp[np.arange(N), labels]).sum()), (np.exp(logp), labels, w)
+    t = np.full((N, K), label_smoothing / K, dtype=logits.dtype)
+    t[np.arange(N), labels] += 1 - label_smoothing
+    return float(-(w * (t * logp).sum(axis=1)).sum()), (np.exp(logp), t, w)
 
 
 def softmax_cross_entropy_backward(dout, cache):
     """``dout``: the upstream gradient of the (scalar) loss, 1 for the loss itself. Returns ``dlogits`` (N, K)."""
-    p, labels, w = cache
-    d = p.copy()
-    d[np.arange(len(labels)), labels] -= 1
-    return (d * w[:, None] * dout).astype(p.dtype, copy=False)
+    p, t, w = cache
+    return ((p - t) * w[:, None] * dout).astype(p.dtype, copy=False)

@@ -1,5 +1,5 @@
 """SoftmaxCrossEntropy: the loss layer over ``softmax_cross_entropy_forward/backward`` (log-sum-exp, optional
-class weights; formulas in ``squeezenp/functional/softmax_cross_entropy.py``).
+class weights and label smoothing; formulas in ``squeezenp/functional/softmax_cross_entropy.py``).
 
 Shapes: logits (N, K) float; labels (N,) integers in [0, K); optional class weights (K,).
 Tests: ``tests/layers/test_loss.py``.
@@ -13,10 +13,12 @@ from ..core import Layer, check_input
 
 
 class SoftmaxCrossEntropy(Layer):
-    """``SoftmaxCrossEntropy(class_weights=None)``: ``forward(logits, labels) -> loss``, ``backward() -> dlogits``."""
+    """``SoftmaxCrossEntropy(class_weights=None, label_smoothing=0.0)``: ``forward(logits, labels) -> loss``,
+    ``backward() -> dlogits``."""
 
-    def __init__(self, class_weights=None):
+    def __init__(self, class_weights=None, label_smoothing: float = 0.0):
         super().__init__()
+        self.label_smoothing = float(label_smoothing)
         self.class_weights = None if class_weights is None else np.asarray(class_weights, dtype=np.float64)
 
     def forward(self, logits, labels, training=None):
@@ -31,7 +33,8 @@ class SoftmaxCrossEntropy(Layer):
                              f"[{labels.min()}, {labels.max()}]")
         if self.class_weights is not None and self.class_weights.shape != (K,):
             raise ValueError(f"SoftmaxCrossEntropy: expected {K} class weights, got shape {self.class_weights.shape}")
-        loss, self._cache = ops.softmax_cross_entropy_forward(logits, labels, self.class_weights)
+        loss, self._cache = ops.softmax_cross_entropy_forward(logits, labels, self.class_weights,
+                                                              self.label_smoothing)
         return loss
 
     def backward(self, dout=1.0):
@@ -45,4 +48,4 @@ class SoftmaxCrossEntropy(Layer):
         return self._cache[0]
 
     def __repr__(self):
-        return f"SoftmaxCrossEntropy(class_weights={self.class_weights})"
+        return f"SoftmaxCrossEntropy(class_weights={self.class_weights}, label_smoothing={self.label_smoothing})"

@@ -4,7 +4,7 @@ Public API::
 
     create(name, num_classes=2, input_size=227, in_channels=3, seed=0, pretrained=None) -> Model
     available() -> list[str]            # ["squeezenet", "squeezenet_bypass", "squeezenet_bypass_transfer", "proposed"]
-    summary_table(model, input_shape) -> str
+    summary_table(model, input_shape) -> str;  predict_proba(model, x, batch_size=32) -> (N, K) float64
     save_model(model, path) / load_model(path) -> Model / read_config(path) -> dict;  ModelFileError(ValueError)
     load_torchvision_squeezenet(model, npz_path) -> report;  default_pretrained_path() -> Path | None
     Model, SqueezeNet, ProposedCNN, Fire, CustomFire
@@ -18,10 +18,10 @@ from __future__ import annotations
 from .factory import available, build, create, describe
 from .fire import CustomFire, Fire
 from .io import ModelFileError, load_model, read_config, save_model
-from .networks import MIN_INPUT_SIZE, Model, ProposedCNN, SqueezeNet
+from .networks import MIN_INPUT_SIZE, Model, ProposedCNN, SqueezeNet, predict_proba
 from .pretrained import default_pretrained_path, load_torchvision_squeezenet, torchvision_name_map
 from .summary import summary_table
 
 __all__ = ["create", "build", "available", "describe", "summary_table", "save_model", "load_model", "read_config",
            "ModelFileError", "load_torchvision_squeezenet", "default_pretrained_path", "torchvision_name_map",
-           "Model", "SqueezeNet", "ProposedCNN", "Fire", "CustomFire", "MIN_INPUT_SIZE"]
+           "Model", "SqueezeNet", "ProposedCNN", "Fire", "CustomFire", "MIN_INPUT_SIZE", "predict_proba"]

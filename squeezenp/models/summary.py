@@ -45,17 +45,14 @@ def trace(model, input_shape):
                          layer_flops(layer, in_shapes, out.shape)))
         return hook
 
-    fused = [(layer, layer.fused) for layer in (model, *(l for _, l in model.named_layers()))]
     handles = [layer.register_forward_hook(record(name)) for name, layer in leaves]
     try:
-        model.fuse(False)               # a fused Fire does not call its children: every layer must run
-        dtype = next(iter(model.state_dict().values())).dtype
-        model.forward(np.zeros(input_shape, dtype=dtype), training=False)
+        with model.unfused():          # a fused Fire does not call its children: every layer must run
+            dtype = next(iter(model.state_dict().values())).dtype
+            model.forward(np.zeros(input_shape, dtype=dtype), training=False)
     finally:
         for h in handles:
             h.remove()
-        for layer, f in fused:
-            layer.fused = f
     return rows
 
 

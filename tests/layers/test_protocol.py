@@ -223,13 +223,19 @@ def test_sequential_needs_one_name_per_layer():
         Sequential(ReLU(), ReLU(), names=["a"])
 
 
-def test_fuse_sets_the_flag_on_every_layer_below():
+def test_fuse_sets_the_flag_on_every_layer_below_and_unfused_restores_it():
     from squeezenp.core import Sequential
     net = Sequential(Conv2d(1, 1, 1), Sequential(ReLU()))
     assert not any(l.fused for _, l in net.named_layers())
     assert net.fuse() is net and net.fused and all(l.fused for _, l in net.named_layers())
     net.fuse(False)
     assert not net.fused and not any(l.fused for _, l in net.named_layers())
+    net.fuse()
+    with pytest.raises(KeyError):
+        with net.unfused():
+            assert not net.fused and not any(l.fused for _, l in net.named_layers())
+            raise KeyError("inside")
+    assert net.fused and all(l.fused for _, l in net.named_layers())      # restored, also on error
 
 
 # --------------------------------------------------------------------------------------------------
