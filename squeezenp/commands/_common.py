@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..pipeline import DataOptions
+from ..app.pipeline import DataOptions
 from ..train import TrainConfig
 
 DEFAULTS = TrainConfig()

@@ -64,10 +64,10 @@ def _titles(models, paths) -> list[str]:
 def run(args) -> int:
     import numpy as np
 
-    from ..atomic import atomic_write_json
-    from ..cam import class_activation_maps
+    from ..core.atomic import atomic_write_json
+    from ..reports.cam import class_activation_maps
     from ..data import load_grayscale, load_image
-    from ..figures import cam_grid, write_cam_image
+    from ..reports.figures import cam_grid, write_cam_image
     from ..models import load_model
 
     if not 0.0 <= args.alpha <= 1.0:
@@ -109,7 +109,7 @@ def run(args) -> int:
     rows = list(range(min(len(images), max(1, args.grid_rows))))
     masks = None
     if args.masks:
-        from ..cam import load_mask
+        from ..reports.cam import load_mask
         root = Path(args.masks)
         root = root / "masks" if (root / "masks").is_dir() else root   # a phantom folder: ROOT/masks/...
         found = {}

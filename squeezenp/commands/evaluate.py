@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..pipeline import DataOptions, prepare_datasets, evaluate_model, write_evaluation
+from ..app.pipeline import DataOptions, prepare_datasets, evaluate_model, write_evaluation
 
 
 def register(sub) -> None:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from ..data import IMAGE_EXTENSIONS
-from ..atomic import atomic_write_text
+from ..core.atomic import atomic_write_text
 
 
 def register(sub) -> None:

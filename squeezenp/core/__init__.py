@@ -4,7 +4,9 @@
   ``Sequential``;
 - ``checks.py``    -- argument checks with one-line errors naming the layer (``check_input``, ``check_grad``,
   ``pair``);
-- ``gradcheck.py`` -- central-difference gradient checks, for the tests and for anyone writing a new layer.
+- ``gradcheck.py`` -- central-difference gradient checks, for the tests and for anyone writing a new layer;
+- ``atomic.py``    -- files written atomically (a temporary file, fsync, ``os.replace``): a crash never leaves
+  half a model, checkpoint or report.
 """
 from .checks import FLOAT_DTYPES, check_grad, check_input, pair
 from .layer import HookHandle, Layer, Sequential

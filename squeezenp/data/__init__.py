@@ -21,7 +21,7 @@ from .augment import (
 )
 from .datasets import (
     CLASS_NAMES, COVID, NONCOVID, IMAGE_EXTENSIONS, DatasetLayoutError, Split, Arrangement, ArrayDataset,
-    scan_image_folder, scan_upstream_layout, arrangement1, arrangement2, load_split,
+    scan_image_folder, scan_upstream_layout, arrangement1, arrangement2, load_split, augment_dataset,
 )
 
 __all__ = [
@@ -32,4 +32,5 @@ __all__ = [
     "draw_params", "rotate", "scale", "add_noise", "augment_x4", "augmentation_grid",
     "CLASS_NAMES", "COVID", "NONCOVID", "IMAGE_EXTENSIONS", "DatasetLayoutError", "Split", "Arrangement",
     "ArrayDataset", "scan_image_folder", "scan_upstream_layout", "arrangement1", "arrangement2", "load_split",
+    "augment_dataset",
 ]

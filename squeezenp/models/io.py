@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write
+from ..core.atomic import atomic_write
 from .factory import build
 
 CONFIG_KEY = "__config__"

@@ -100,29 +100,16 @@ for _module, _names in ((conv2d, ("conv2d_forward", "conv2d_backward")),
     for _name in _names:
         register(_name, getattr(_module, _name))
 
-conv2d_forward, conv2d_backward = _op("conv2d_forward"), _op("conv2d_backward")
-conv_transpose2d_forward, conv_transpose2d_backward = _op("conv_transpose2d_forward"), _op("conv_transpose2d_backward")
-batchnorm2d_forward, batchnorm2d_backward = _op("batchnorm2d_forward"), _op("batchnorm2d_backward")
-relu_forward, relu_backward = _op("relu_forward"), _op("relu_backward")
-elu_forward, elu_backward = _op("elu_forward"), _op("elu_backward")
-maxpool2d_forward, maxpool2d_backward = _op("maxpool2d_forward"), _op("maxpool2d_backward")
-maxpool2d_inference = _op("maxpool2d_inference")
-global_avg_pool_forward, global_avg_pool_backward = _op("global_avg_pool_forward"), _op("global_avg_pool_backward")
-concat_forward, concat_backward = _op("concat_forward"), _op("concat_backward")
-add_forward, add_backward = _op("add_forward"), _op("add_backward")
-linear_forward, linear_backward = _op("linear_forward"), _op("linear_backward")
-dropout_forward, dropout_backward = _op("dropout_forward"), _op("dropout_backward")
-crop_or_pad2d_forward, crop_or_pad2d_backward = _op("crop_or_pad2d_forward"), _op("crop_or_pad2d_backward")
-softmax_cross_entropy_forward = _op("softmax_cross_entropy_forward")
-softmax_cross_entropy_backward = _op("softmax_cross_entropy_backward")
-fire_inference = _op("fire_inference")
+# every operation of squeezenp.functional, under the same name: ops.conv2d_forward, ops.elu_backward, ...
+OPERATIONS = ("conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "conv_transpose2d_backward",
+              "batchnorm2d_forward", "batchnorm2d_backward", "relu_forward", "relu_backward", "elu_forward",
+              "elu_backward", "maxpool2d_forward", "maxpool2d_backward", "maxpool2d_inference",
+              "global_avg_pool_forward", "global_avg_pool_backward", "concat_forward", "concat_backward",
+              "add_forward", "add_backward", "linear_forward", "linear_backward", "dropout_forward",
+              "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "softmax_cross_entropy_forward",
+              "softmax_cross_entropy_backward", "fire_inference")
+for _name in OPERATIONS:
+    globals()[_name] = _op(_name)
 
 __all__ = ["set_backend", "get_backend", "reference_backend", "register", "conv_output_size",
-           "conv_transpose_output_size", "pool_output_size",
-           "conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "conv_transpose2d_backward",
-           "batchnorm2d_forward", "batchnorm2d_backward", "relu_forward", "relu_backward", "elu_forward",
-           "elu_backward", "maxpool2d_forward", "maxpool2d_backward", "maxpool2d_inference",
-           "global_avg_pool_forward", "global_avg_pool_backward", "concat_forward", "concat_backward",
-           "add_forward", "add_backward", "linear_forward", "linear_backward", "dropout_forward",
-           "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward",
-           "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "fire_inference"]
+           "conv_transpose_output_size", "pool_output_size", *OPERATIONS]

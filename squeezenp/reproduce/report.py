@@ -18,7 +18,7 @@ import os
 import shutil
 from pathlib import Path
 
-from ..atomic import atomic_write_text
+from ..core.atomic import atomic_write_text
 from ..data.shared import shared_dir
 from ..search import EXPERIMENTS
 from ..train.metrics import SELECTION_LABEL

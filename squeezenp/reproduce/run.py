@@ -27,8 +27,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..atomic import atomic_write_json
-from ..pipeline import DataOptions, prepare_datasets, run_experiment
+from ..core.atomic import atomic_write_json
+from ..app.pipeline import DataOptions, prepare_datasets, run_experiment
 from ..search import EXPERIMENTS, TuneSettings, tune
 from ..train import TrainConfig
 from .presets import Preset
@@ -221,9 +221,9 @@ def classification_time(model, path, repeats: int = 5) -> dict:
 
 def write_cam_grid(nets: dict, val, path: Path, n: int, phantom_root: Path | None = None) -> Path:
     """Figures 4/5: the first ``n`` validation COVID images, original then each network's COVID map."""
-    from ..cam import class_activation_maps, load_mask
+    from ..reports.cam import class_activation_maps, load_mask
     from ..data import load_grayscale, load_image
-    from ..figures import cam_grid
+    from ..reports.figures import cam_grid
     idx = [i for i in range(len(val)) if int(val.labels[i]) == 1][:max(1, n)]
     if not idx:
         raise ValueError("no COVID image in the validation split for the CAM figure")

@@ -23,7 +23,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..atomic import atomic_write
+from ..core.atomic import atomic_write
 from ..layers import Dropout, SoftmaxCrossEntropy
 from ..models.networks import predict_proba
 from .optim import SGDM, piecewise_lr

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from squeezenp import models
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 from squeezenp.data import load_grayscale, to_network_input, write_phantom_folder
 from squeezenp.data.preprocess import preprocess
 from squeezenp.evaluation.calibration import apply_platt, sigmoid

@@ -1,4 +1,4 @@
-"""What every layer promises (squeezenp/core.py): dtype kept (float32 and float64), inputs and upstream
+"""What every layer promises (squeezenp/core/layer.py): dtype kept (float32 and float64), inputs and upstream
 gradients never modified, grads with the params' keys/shapes/dtypes, the same numbers on the Numba kernels
 and under ``ops.reference_backend()``, and a ValueError naming the layer, the expected and the received
 shape or dtype for bad input."""

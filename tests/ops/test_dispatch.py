@@ -83,3 +83,11 @@ def test_backend_names():
     with pytest.raises(ValueError, match="expected one of"):
         ops.set_backend("fast")
     assert ops.get_backend() == "numba"
+
+
+def test_every_textbook_pair_has_its_dispatch():
+    pairs = {n for n in functional.__all__ if n.endswith(("_forward", "_backward", "_inference"))}
+    assert set(ops.OPERATIONS) == pairs
+    assert set(ops._FAST) <= pairs
+    for name in pairs:
+        assert getattr(ops, name).__name__ == name

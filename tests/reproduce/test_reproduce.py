@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from squeezenp import cli
+from squeezenp.app import cli
 from squeezenp.data import write_phantom_folder
 from squeezenp.models import default_pretrained_path
-from squeezenp.pipeline import DataOptions
+from squeezenp.app.pipeline import DataOptions
 from squeezenp.reproduce import PRESETS, fill_markdown, reproduce, run as run_module
 from squeezenp.reproduce.report import BEGIN, END
 from squeezenp.search import distributed

@@ -18,10 +18,10 @@ from typing import Callable
 
 import numpy as np
 
-from . import data as D
-from .atomic import atomic_write_json, atomic_write_text
-from .train import TrainConfig, binary_metrics, fit, format_table5
-from .train.metrics import split_labels
+from .. import data as D
+from ..core.atomic import atomic_write_json, atomic_write_text
+from ..train import TrainConfig, binary_metrics, fit, format_table5
+from ..train.metrics import split_labels
 
 Log = Callable[[str], None]
 
@@ -87,17 +87,6 @@ def scan_splits(opts: DataOptions, log: Log | None = None) -> tuple[dict, dict]:
     return chosen, {k: s.counts() for k, s in chosen.items()}
 
 
-def augment_dataset(ds: D.ArrayDataset, channels: int, seed: int) -> D.ArrayDataset:
-    """The paper's x4 augmentation on the gray images of ``ds`` (rotation, scaling, noise), re-normalised."""
-    mean, std = D.NORMALISATION["mean"], D.NORMALISATION["std"]
-    gray = np.clip(ds.images[:, 0] * std + mean, 0.0, 1.0)          # back to [0, 1] intensities
-    aug, labels = D.augment_x4(gray, ds.labels, np.random.default_rng([seed, 11]))
-    x = ((aug - mean) / std).astype(np.float32)[:, None]
-    x = np.ascontiguousarray(np.broadcast_to(x, (len(x), channels) + x.shape[2:]))
-    paths = None if ds.paths is None else list(ds.paths) * 4
-    return D.ArrayDataset(x, labels, paths)
-
-
 def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = print, preprocessing: str = "none"):
     """Decode every split; augment the training split x4 when ``opts.augment``.
 
@@ -120,7 +109,7 @@ def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = pri
     counts = {k: _counts(d.labels) for k, d in datasets.items()}
     if opts.augment:
         counts["train_distinct"] = counts["train"]
-        datasets["train"] = augment_dataset(datasets["train"], channels, opts.seed)
+        datasets["train"] = D.augment_dataset(datasets["train"], channels, opts.seed)
         counts["train"] = _counts(datasets["train"].labels)
     if log:
         log(f"loaded {sum(len(d) for d in datasets.values())} images at {opts.input_size}x{opts.input_size} "
@@ -132,7 +121,7 @@ def load_split(split: D.Split, size: int, channels: int, on_error: str, preproce
     """``data.load_split`` with the images preprocessed first (``evaluation.decision.load_inputs``)."""
     if preprocessing == "none":
         return D.load_split(split, (size, size), channels, on_error)
-    from .evaluation.decision import load_inputs
+    from ..evaluation.decision import load_inputs
     x, kept, errors = load_inputs(split.paths, size, channels, preprocessing, on_error)
     label_of = {Path(p): int(y) for p, y in zip(split.paths, split.labels)}
     return D.ArrayDataset(x, [label_of[p] for p in kept], kept), errors
@@ -163,7 +152,7 @@ def train_model(model, datasets: dict, config: TrainConfig, out_dir: str | Path 
     tr, va = datasets["train"], datasets.get("val")
     ck = Path(out_dir) / "checkpoint.npz" if out_dir else None
     if recipe is not None:
-        from .train.recipes import train_recipe
+        from ..train.recipes import train_recipe
         return train_recipe(recipe, tr.images, tr.labels, va.images if va is not None else None,
                             va.labels if va is not None else None, seed=config.seed, checkpoint=ck, resume=resume,
                             log=log, model=model, config=config)[1]
@@ -173,7 +162,7 @@ def train_model(model, datasets: dict, config: TrainConfig, out_dir: str | Path 
 
 def evaluate_model(model, datasets: dict, splits=None, batch_size: int = 32) -> tuple[dict, list[dict]]:
     """Metrics per split and one prediction row per image (COVID = positive class)."""
-    from .evaluation.decision import decide, operating_point, raw_probability
+    from ..evaluation.decision import decide, operating_point, raw_probability
     metrics, rows = {}, []
     threshold = operating_point(model)[1]
     for name in splits or [k for k in datasets if k != "train"]:
@@ -228,7 +217,7 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
 
     Writes into ``out_dir``: ``checkpoint.npz`` (every epoch), ``model.npz`` (the selected epoch),
     ``history.csv`` / ``history.json``, ``metrics.json``, ``predictions.csv``, ``counts.json``, and the
-    figures of :mod:`squeezenp.figures` when that module is available.
+    figures of :mod:`squeezenp.reports.figures` when that module is available.
 
     ``recipe`` (``train.recipes.Recipe``, ``squeezenp train --recipe``): its preprocessing, augmentation,
     initialisation and test-time augmentation; ``config`` is then its ``TrainConfig`` (with any explicit
@@ -236,7 +225,7 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
     ``calibrate``: fit the Platt calibration and the threshold on the validation split and store them in the
     model file (``evaluation.decision``); ``sensitivity_target`` chooses a sensitivity-first threshold.
     """
-    from . import models
+    from .. import models
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if recipe is not None and data_opts.augment:
@@ -252,7 +241,7 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
             raise ValueError(f"--init {init} holds {model.config['name']} at {model.config['input_size']} px, "
                              f"not {model_name} at {data_opts.input_size} px")
     elif recipe is not None and recipe.imagenet_trunk:
-        from .train.recipes import build_model
+        from ..train.recipes import build_model
         model = build_model(recipe, datasets["train"].images, config.seed, weights=pretrained)
     else:
         model = models.create(model_name, num_classes=2, input_size=data_opts.input_size, seed=config.seed,
@@ -270,7 +259,7 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
     result = train_model(model, datasets, config, out, resume, log, recipe=recipe)
     point = None
     if calibrate and "val" in datasets:
-        from .evaluation.decision import raw_probability, set_operating_point
+        from ..evaluation.decision import raw_probability, set_operating_point
         va = datasets["val"]
         point = set_operating_point(model, va.labels, raw_probability(model, va.images), sensitivity_target)
         if log:
@@ -291,7 +280,7 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
     table = write_evaluation(out, metrics, rows, summary)
     atomic_write_json(out / "history.json", result.history)
     try:
-        from . import figures
+        from ..reports import figures
     except ImportError:
         figures = None
     if figures is not None:

@@ -7,8 +7,8 @@ poisoning it. CAM overlays alpha-blend a viridis-coloured map over the gray CT s
 ``rgb = (1 - alpha) * gray + alpha * viridis(cam)``, with a 0..1 colour bar, as in Figures 4 and 5 of
 Polsinelli et al. (2020). Text uses Pillow's default font (``ImageFont.load_default``).
 
-``write_training_figures(out_dir, history, metrics, rows)`` is called by ``squeezenp.pipeline.run_experiment``
-(so by ``train`` and ``demo``). Tests: ``tests/test_figures.py``; docs and examples: ``docs/cam.md``.
+``write_training_figures(out_dir, history, metrics, rows)`` is called by ``squeezenp.app.pipeline.run_experiment``
+(so by ``train`` and ``demo``). Tests: ``tests/reports/test_figures.py``; docs and examples: ``docs/cam.md``.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .atomic import atomic_write
+from ..core.atomic import atomic_write
 from .colormap import color as cmap_color
 from .colormap import viridis_uint8
 
@@ -447,7 +447,7 @@ def confusion_image(cm, split: str = "", class_names=("NonCOVID", "COVID"), size
 def roc_image(labels, scores, split: str = "", auc: float | None = None, size=(380, 360)) -> Image.Image:
     """ROC curve (TPR against FPR over every threshold) with the chance diagonal; AUC in the title.
     With one class only (or no data) the curve is undefined and the panel says so."""
-    from .train.metrics import roc_auc, roc_curve
+    from ..train.metrics import roc_auc, roc_curve
     y = np.asarray(labels, dtype=np.float64).ravel()
     s = np.asarray(scores, dtype=np.float64).ravel()
     ok = np.isfinite(y) & np.isfinite(s)

@@ -3,7 +3,7 @@
 Teaches: the same network written a second time, as a dataflow graph: every layer becomes one ONNX node
 whose weights are initializers named by the state-dict key (``fire3.expand3x3.weight``), and the graph is
 checked by running it in onnxruntime next to our own forward pass. Polsinelli et al. (2020) exported their
-networks to ONNX from Matlab. Usage and what is verified: ``docs/onnx.md``. Tests: ``tests/test_onnx.py``.
+networks to ONNX from Matlab. Usage and what is verified: ``docs/onnx.md``. Tests: ``tests/interop/test_onnx.py``.
 
 Graph (evaluation mode; dropout is the identity and is omitted)::
 
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__
-from .atomic import atomic_write
+from .. import __version__
+from ..core.atomic import atomic_write
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 13              # Slice/Pad with tensor inputs, Softmax on one axis
@@ -148,7 +148,7 @@ def _fire(b, x, fire, key):
 
 def _trunk(b, model, x, hw):
     """conv1 .. fire9 in the order of ``Model.trunk_forward``; returns (output, {layer name: (tensor, hw)})."""
-    from .models.networks import FIRE_SPECS, POOL_AFTER
+    from ..models.networks import FIRE_SPECS, POOL_AFTER
     taps = {}
 
     def spatial(name, x, hw):
@@ -190,7 +190,7 @@ def _head(b, model, x, hw, taps):
 
 def metadata(model, input_size, class_names=None) -> dict[str, str]:
     """The ``metadata_props`` written into the file (all values are strings; lists and dicts are JSON)."""
-    from .data import CLASS_NAMES, NORMALISATION
+    from ..data import CLASS_NAMES, NORMALISATION
     if class_names is None:
         class_names = list(CLASS_NAMES) if model.num_classes == len(CLASS_NAMES) else \
             [f"class{i}" for i in range(model.num_classes)]
@@ -219,7 +219,7 @@ def build_onnx_model(model, opset: int = DEFAULT_OPSET, logits: bool = True, inp
                      class_names=None):
     """The ``onnx.ModelProto`` of ``model`` (not checked, not written); arguments as ``export_onnx``."""
     onnx = require_onnx()
-    from .models import MIN_INPUT_SIZE, Model
+    from ..models import MIN_INPUT_SIZE, Model
     if not isinstance(model, Model):
         raise TypeError(f"export_onnx: expected a squeezenp network (squeezenp.models.create), "
                         f"got {type(model).__name__}")
@@ -295,7 +295,7 @@ def verify_onnx(model, path, x) -> dict[str, float]:
         import onnxruntime as ort
     except ImportError as e:
         raise ImportError(f"verifying an ONNX export needs onnxruntime: pip install onnxruntime ({e})") from None
-    from .functional import softmax
+    from ..functional import softmax
     x = np.ascontiguousarray(x, dtype=np.float32)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     names = [o.name for o in sess.get_outputs()]

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from squeezenp import figures as F
-from squeezenp.colormap import viridis, viridis_uint8
+from squeezenp.reports import figures as F
+from squeezenp.reports.colormap import viridis, viridis_uint8
 
 
 def _history(n, nan_val=False):

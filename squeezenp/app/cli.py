@@ -17,7 +17,7 @@ EXIT_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 3, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .. import __version__
     parser = argparse.ArgumentParser(
         prog="squeezenp",
         description="A light CNN for detecting COVID-19 from chest CT slices, in NumPy + Numba "
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"squeezenp {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMANDS:
-        importlib.import_module(f".commands.{name}", __package__).register(sub)
+        importlib.import_module(f"..commands.{name}", __package__).register(sub)
     return parser
 
 
@@ -35,7 +35,7 @@ def main(argv=None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    from .train import TrainingDiverged
+    from ..train import TrainingDiverged
     try:
         return int(args.func(args) or 0)
     except TrainingDiverged as e:

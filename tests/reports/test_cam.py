@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from squeezenp import cam
-from squeezenp.cli import main
+from squeezenp.reports import cam
+from squeezenp.app.cli import main
 from squeezenp.data import write_phantom_folder
 from squeezenp.models import available, build, create, save_model
 

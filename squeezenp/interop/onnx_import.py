@@ -9,7 +9,7 @@ topological order ::
 
 so we walk the Conv nodes in order, check that the two expand convs of every fire read the squeeze conv's
 output (through Relu, Elu, BatchNormalization, ...), tell them apart by kernel size (1x1 / 3x3), and check every
-shape against SqueezeNet 1.1 before copying anything. Tests: ``tests/test_onnx.py``; usage ``docs/onnx.md``.
+shape against SqueezeNet 1.1 before copying anything. Tests: ``tests/interop/test_onnx.py``; usage ``docs/onnx.md``.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _label(node):
 def _expected_shapes():
     """Weight shapes of SqueezeNet 1.1 (torchvision squeezenet1_1), classifier excepted; conv1's input
     channels are free (None): 3 for ImageNet, 1 for a gray-input squeezenp network."""
-    from .models.networks import FIRE_SPECS
+    from ..models.networks import FIRE_SPECS
     shapes = {"conv1": (64, None, 3, 3)}
     for f, (cin, s, e1, e3) in FIRE_SPECS.items():
         shapes.update({f"{f}.squeeze1x1": (s, cin, 1, 1), f"{f}.expand1x1": (e1, s, 1, 1),
@@ -243,7 +243,7 @@ def import_onnx_squeezenet(model, path) -> dict:
         ``loaded``: our keys copied; ``skipped``: ``{our key: reason}``; ``path``; ``source``: ``"onnx"``.
         Also stored as ``model.pretrained_report``; ``model.config["pretrained"]`` is set to the path.
     """
-    from .models import Model
+    from ..models import Model
     if not isinstance(model, Model):
         raise TypeError(f"import_onnx_squeezenet: expected a squeezenp network, got {type(model).__name__}")
     src = read_onnx_squeezenet(path)

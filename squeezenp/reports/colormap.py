@@ -6,7 +6,7 @@ and the picture survives grayscale printing and red-green colour blindness (unli
 CAM figures of Polsinelli et al. 2020 use). Anchors are entries 0, 8, ..., 248 and 255 of the viridis table
 by Stefan van der Walt, Nathaniel Smith and Eric Firing (mpl-colormaps, CC0 public domain); between anchors
 the colour is interpolated linearly, which differs from the full table by less than 1/255 per channel.
-Used by ``squeezenp.figures``; tested in ``tests/test_figures.py``.
+Used by ``squeezenp.reports.figures``; tested in ``tests/reports/test_figures.py``.
 """
 from __future__ import annotations
 

@@ -14,7 +14,8 @@ bilinearly to the input size and min-max normalised to [0, 1] for display (Polsi
 
 On synthetic phantoms the lesion masks are known, so ``cam_localisation`` measures how much of the map's mass
 falls on the lesions, against the share of the image the lesions cover (ratio 1 = no better than uniform).
-Tests: ``tests/test_cam.py``. Pictures: ``squeezenp.figures``; command: ``squeezenp cam``; docs: ``docs/cam.md``.
+Tests: ``tests/reports/test_cam.py``. Pictures: ``squeezenp.reports.figures``; command: ``squeezenp cam``;
+docs: ``docs/cam.md``.
 """
 from __future__ import annotations
 
@@ -205,8 +206,8 @@ def write_demo_cam_report(model, out_dir, phantom_root, input_size: int, n_grid:
     is printed through ``log``).
     """
     from . import figures
-    from .atomic import atomic_write_json
-    from .data import load_batch, load_grayscale
+    from ..core.atomic import atomic_write_json
+    from ..data import load_batch, load_grayscale
     pairs = phantom_covid_files(phantom_root)
     if not pairs:
         raise ValueError(f"no COVID phantoms with masks under {phantom_root}/{{val,test}}/COVID")

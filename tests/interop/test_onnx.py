@@ -16,12 +16,12 @@ ort = pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (p
 from onnx import helper, numpy_helper  # noqa: E402
 
 from squeezenp import __version__  # noqa: E402
-from squeezenp.cli import main  # noqa: E402
+from squeezenp.app.cli import main  # noqa: E402
 from squeezenp.data import CLASS_NAMES, NORMALISATION, make_phantom_dataset, to_network_input  # noqa: E402
 from squeezenp.functional import softmax  # noqa: E402
 from squeezenp.models import SqueezeNet, available, create, default_pretrained_path, save_model  # noqa: E402
-from squeezenp.onnx_export import OnnxUnavailableError, export_onnx, verify_onnx  # noqa: E402
-from squeezenp.onnx_import import import_onnx_squeezenet, read_onnx_squeezenet  # noqa: E402
+from squeezenp.interop.onnx_export import OnnxUnavailableError, export_onnx, verify_onnx  # noqa: E402
+from squeezenp.interop.onnx_import import import_onnx_squeezenet, read_onnx_squeezenet  # noqa: E402
 
 TOL = 1e-4
 SIZE = 64
@@ -125,7 +125,7 @@ def test_other_input_sizes(tmp_path, name, size):
 
 def test_crop_branch_when_the_upconv_is_larger(tmp_path):
     """Force the Slice path: export at a size where the 4x upconv output exceeds fire3's map."""
-    from squeezenp.onnx_export import _GraphBuilder
+    from squeezenp.interop.onnx_export import _GraphBuilder
     b = _GraphBuilder(onnx)
     y = b.crop_or_pad("x", (20, 12), (17, 15), "crop")
     vi = helper.make_tensor_value_info
@@ -240,8 +240,9 @@ def test_missing_onnx_says_how_to_install(tmp_path, no_onnx, capsys):
 
 
 def test_squeezenp_does_not_import_onnx_until_asked():
-    code = ("import sys, squeezenp.onnx_export, squeezenp.onnx_import, squeezenp.models, squeezenp.cli;"
-            "squeezenp.cli.build_parser(); print('onnx' in sys.modules)")
+    code = ("import sys, squeezenp.interop.onnx_export, squeezenp.interop.onnx_import, squeezenp.models, "
+            "squeezenp.app.cli;"
+            "squeezenp.app.cli.build_parser(); print('onnx' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
 
