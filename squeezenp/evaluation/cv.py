@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_write_json
+from ..core.atomic import atomic_write_json
 from ..data import load_grayscale
 from ..train.metrics import binary_metrics, roc_auc
 from ..train.recipes import Recipe, predict_covid, to_tensors, train_recipe
