@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 
-from squeezenp import cli
+from squeezenp.app import cli
 from squeezenp.commands import summary
 
 

@@ -10,7 +10,7 @@ import os
 import pytest
 from PIL import Image
 
-from squeezenp import atomic
+from squeezenp.core import atomic
 from squeezenp.app.cli import main
 from squeezenp.data import phantoms
 from squeezenp.data.phantoms import MANIFEST, build_phantom_folder
