@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from squeezenp.atomic import atomic_folder, atomic_write_json, remove_stale_partials
+from squeezenp.core.atomic import atomic_folder, atomic_write_json, remove_stale_partials
 
 
 def test_json_has_no_bare_nan_or_infinity(tmp_path):

@@ -3,9 +3,9 @@ import shutil
 
 import pytest
 
-from squeezenp.identity import (data_identity, fingerprint, is_legacy_data, option_changes, refuse_changes,
+from squeezenp.core.identity import (data_identity, fingerprint, is_legacy_data, option_changes, refuse_changes,
                                 upgrade_legacy_data)
-from squeezenp.pipeline import DataOptions
+from squeezenp.app.pipeline import DataOptions
 
 
 def test_option_changes_names_each_changed_key_with_old_and_new_value():

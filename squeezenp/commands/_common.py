@@ -5,7 +5,7 @@ import argparse
 import os
 from pathlib import Path
 
-from ..pipeline import DataOptions
+from ..app.pipeline import DataOptions
 from ..train import TrainConfig
 
 DEFAULTS = TrainConfig()

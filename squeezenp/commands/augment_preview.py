@@ -1,7 +1,7 @@
 """``squeezenp augment-preview``: a grid PNG of training images and their x4 augmentations."""
 from __future__ import annotations
 
-from ..pipeline import write_augmentation_grid
+from ..app.pipeline import write_augmentation_grid
 from ._common import add_data_options, positive_int
 
 

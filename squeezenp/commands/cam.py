@@ -70,11 +70,11 @@ def _titles(models, paths) -> list[str]:
 def run(args) -> int:
     import numpy as np
 
-    from ..atomic import atomic_write_json
-    from ..cam import class_activation_maps
+    from ..core.atomic import atomic_write_json
+    from ..reports.cam import class_activation_maps
     from ..data import load_grayscale_checked, to_network_input
-    from ..figures import cam_grid, write_cam_image
-    from ..pipeline import output_warnings
+    from ..reports.figures import cam_grid, write_cam_image
+    from ..app.pipeline import output_warnings
     from .predict import warn_unjudged
 
     if not 0.0 <= args.alpha <= 1.0:
@@ -119,7 +119,7 @@ def run(args) -> int:
     rows = list(range(min(len(images), max(1, args.grid_rows))))
     masks = None
     if args.masks:
-        from ..cam import load_mask
+        from ..reports.cam import load_mask
         root = Path(args.masks)
         root = root / "masks" if (root / "masks").is_dir() else root   # a phantom folder: ROOT/masks/...
         found = {}

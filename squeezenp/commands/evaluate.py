@@ -29,7 +29,7 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..evaluation.decision import preprocessing_of
-    from ..pipeline import (DataOptions, evaluate_model, prepare_datasets, scan_evaluation_splits,
+    from ..app.pipeline import (DataOptions, evaluate_model, prepare_datasets, scan_evaluation_splits,
                             write_evaluation)
     from .predict import warn_unjudged
     out = Path(args.out) if args.out else Path(args.model).parent / "evaluation"

@@ -11,7 +11,7 @@ from ._common import input_size, positive_int
 
 def register(sub) -> None:
     from ..models import available
-    from ..onnx_export import DEFAULT_OPSET
+    from ..interop.onnx_export import DEFAULT_OPSET
     p = sub.add_parser("export", help="export a model to ONNX (needs: pip install squeezenp[onnx])",
                        description="Write MODEL as an ONNX inference graph: input 'input' (batch, C, H, W) float32 "
                                    "with a dynamic batch, outputs 'probabilities' (softmax) and 'logits'. See "
@@ -37,7 +37,7 @@ def _model(args):
 
 
 def run(args) -> int:
-    from ..onnx_export import OnnxUnavailableError, export_onnx, verify_onnx
+    from ..interop.onnx_export import OnnxUnavailableError, export_onnx, verify_onnx
     model = _model(args)
     try:
         out = export_onnx(model, args.onnx, opset=args.opset, logits=not args.no_logits,

@@ -16,7 +16,7 @@ import sys
 import warnings
 from pathlib import Path
 
-from ..atomic import atomic_write_text
+from ..core.atomic import atomic_write_text
 from ..data import IMAGE_EXTENSIONS
 from ._common import load_classifier, positive_int, refuse_clobbering
 
@@ -57,7 +57,7 @@ def warn_unjudged(notes: list[str], where: str) -> None:
 
 def run(args) -> int:
     from ..evaluation.decision import decide, model_inputs, operating_point, raw_probability
-    from ..pipeline import output_warnings
+    from ..app.pipeline import output_warnings
     paths = expand_inputs(args.inputs)
     if args.out != "-":
         refuse_clobbering([args.out], [args.model, *paths])

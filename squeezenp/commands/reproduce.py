@@ -40,7 +40,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..pipeline import DataOptions
+    from ..app.pipeline import DataOptions
     from ..reproduce import get_preset, reproduce
     base = DataOptions(data=args.data, layout=args.layout, splits_dir=args.splits,
                        on_error="skip" if args.skip_bad else "raise", seed=args.seed)

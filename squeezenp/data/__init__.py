@@ -22,6 +22,7 @@ from .augment import (
 from .datasets import (
     CLASS_NAMES, COVID, NONCOVID, IMAGE_EXTENSIONS, DatasetLayoutError, Split, Arrangement, ArrayDataset,
     scan_class_folders, scan_image_folder, scan_upstream_layout, arrangement1, arrangement2, load_split,
+    augment_dataset,
 )
 
 __all__ = [
@@ -31,5 +32,6 @@ __all__ = [
     "make_phantom", "make_phantom_dataset", "write_phantom_folder", "build_phantom_folder",
     "draw_params", "rotate", "scale", "add_noise", "augment_x4", "augmentation_grid",
     "CLASS_NAMES", "COVID", "NONCOVID", "IMAGE_EXTENSIONS", "DatasetLayoutError", "Split", "Arrangement",
-    "ArrayDataset", "scan_class_folders", "scan_image_folder", "scan_upstream_layout", "arrangement1", "arrangement2", "load_split",
+    "ArrayDataset", "scan_class_folders", "scan_image_folder", "scan_upstream_layout", "arrangement1", "arrangement2",
+    "load_split", "augment_dataset",
 ]

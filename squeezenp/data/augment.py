@@ -164,7 +164,7 @@ def augmentation_grid(images, rng: np.random.Generator, path, n: int = 4) -> Pat
     for k in range(4):
         for i in range(R):
             grid[i * (H + gap):i * (H + gap) + H, k * (W + gap):k * (W + gap) + W] = aug[k * R + i]
-    from ..atomic import atomic_write
+    from ..core.atomic import atomic_write
     img = Image.fromarray(np.rint(np.clip(grid, 0, 1) * 255).astype(np.uint8))
     ext = Path(path).suffix.lstrip(".").upper()
     fmt = {"JPG": "JPEG", "TIF": "TIFF", "": "PNG"}.get(ext, ext)

@@ -16,7 +16,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .images import load_batch
+from .augment import augment_x4
+from .images import NORMALISATION, load_batch
 
 CLASS_NAMES = ("NonCOVID", "COVID")
 NONCOVID, COVID = 0, 1
@@ -435,6 +436,17 @@ def load_split(split: Split, size=(227, 227), channels: int = 3, on_error: str =
     for p, y in zip(split.paths, split.labels):
         label_of[p] = int(y)
     return ArrayDataset(batch, [label_of[p] for p in kept], kept, notes), errors
+
+
+def augment_dataset(ds: ArrayDataset, channels: int, seed: int) -> ArrayDataset:
+    """The paper's x4 augmentation on the gray images of ``ds`` (rotation, scaling, noise), re-normalised."""
+    mean, std = NORMALISATION["mean"], NORMALISATION["std"]
+    gray = np.clip(ds.images[:, 0] * std + mean, 0.0, 1.0)          # back to [0, 1] intensities
+    aug, labels = augment_x4(gray, ds.labels, np.random.default_rng([seed, 11]))
+    x = ((aug - mean) / std).astype(np.float32)[:, None]
+    x = np.ascontiguousarray(np.broadcast_to(x, (len(x), channels) + x.shape[2:]))
+    paths = None if ds.paths is None else list(ds.paths) * 4
+    return ArrayDataset(x, labels, paths, None if ds.warnings is None else list(ds.warnings) * 4)
 
 
 __all__ = ["CLASS_NAMES", "NONCOVID", "COVID", "IMAGE_EXTENSIONS", "DatasetLayoutError", "Split", "Arrangement",

@@ -290,7 +290,7 @@ def build_phantom_folder(root, n_per_class: int, size: int = 64, seed: int = 0, 
 
     Returns the manifest.
     """
-    from ..atomic import atomic_folder, atomic_write_json
+    from ..core.atomic import atomic_folder, atomic_write_json
     root = Path(root)
     manifest = phantom_manifest(n_per_class, size, seed, splits)
     if root.exists():

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write
+from ..core.atomic import atomic_write
+from .factory import build
 
 CONFIG_KEY = "__config__"
 _REQUIRED = ("name", "num_classes", "input_size", "in_channels")
@@ -137,12 +138,11 @@ def _check_bounds(path, config: dict) -> None:
 
 
 def load_model(path):
-    """Rebuild the model described by the file's config and load its weights and buffers (eval mode off:
-    the model is returned in training mode, like a freshly created one)."""
-    from . import _build
+    """Rebuild the model described by the file's config and load its weights and buffers (eval mode off: the
+    model is returned in training mode and fused for evaluation, like a freshly created one)."""
     config, arrays = _read(path)
     try:
-        model = _build(config["name"], num_classes=int(config["num_classes"]),
+        model = build(config["name"], num_classes=int(config["num_classes"]),
                        input_size=int(config["input_size"]), in_channels=int(config["in_channels"]),
                        seed=int(config.get("seed", 0)))
     except (ValueError, TypeError) as e:

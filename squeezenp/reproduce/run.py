@@ -1,4 +1,4 @@
-"""The paper's experiment end to end (issue 9), resumable stage by stage.
+"""The paper's experiment end to end, resumable stage by stage.
 
     for each arrangement (1; 2 when a second COVID source is given), in OUT/arrangement{a}/:
       search/          Bayesian search of the four experiments (squeezenp.search.tune; resumes per trial)
@@ -27,9 +27,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..atomic import atomic_write_json
-from ..errors import CommandError
-from ..pipeline import DataOptions, prepare_datasets, run_experiment
+from ..core.atomic import atomic_write_json
+from ..core.errors import CommandError
+from ..app.pipeline import DataOptions, prepare_datasets, run_experiment
 from ..search import EXPERIMENTS, TuneSettings, tune
 from ..train import TrainConfig
 from .presets import Preset
@@ -76,7 +76,7 @@ def record_session(out: Path, started: float, completed: bool) -> None:
 def check_identity(out: Path, identity: dict) -> None:
     """Write ``reproduce.json`` on a new run; refuse to resume a run made with another preset or data, naming
     each changed option (old -> new). The data are fingerprinted, so the folder can be moved (``identity``)."""
-    from ..identity import check_resumed
+    from ..core.identity import check_resumed
     path = out / "reproduce.json"
     identity = _jsonable(identity)
     if path.exists():
@@ -105,7 +105,7 @@ def reproduce(base: DataOptions, preset: Preset, out, second_source=None, jobs: 
     second_source = second_source if second_source is not None else base.second_source
     arrangements = [1, 2] if second_source is not None else [1]
     base = dataclasses.replace(base, second_source=second_source)
-    from ..identity import data_identity
+    from ..core.identity import data_identity
     check_identity(out, {"preset": preset.as_dict(), "data": data_identity(data_options(base, preset, 1, out)),
                          "arrangements": arrangements})
     retrain_threads = threads_per_trial or (1 if jobs > 1 else None)
@@ -224,9 +224,9 @@ def classification_time(model, path, repeats: int = 5) -> dict:
 
 def write_cam_grid(nets: dict, val, path: Path, n: int, phantom_root: Path | None = None) -> Path:
     """Figures 4/5: the first ``n`` validation COVID images, original then each network's COVID map."""
-    from ..cam import class_activation_maps, load_mask
+    from ..reports.cam import class_activation_maps, load_mask
     from ..data import load_grayscale, load_image
-    from ..figures import cam_grid
+    from ..reports.figures import cam_grid
     idx = [i for i in range(len(val)) if int(val.labels[i]) == 1][:max(1, n)]
     if not idx:
         raise ValueError("no COVID image in the validation split for the CAM figure")

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import CommandError
+from ..core.errors import CommandError
 from .objective import limit_threads, run_trial
 
 
@@ -79,7 +79,7 @@ def _worker_threads(_=None) -> dict:
 def save_arrays(data: dict, folder) -> Path:
     """Write ``{split: (x, y)}`` as ``.npy`` files into ``folder``, built whole then renamed into place (a folder
     left by a killed search is replaced, never half-read)."""
-    from ..atomic import atomic_folder
+    from ..core.atomic import atomic_folder
     folder = Path(folder)
     with atomic_folder(folder) as tmp:
         for split, (x, y) in data.items():

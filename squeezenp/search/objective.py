@@ -63,7 +63,7 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     x_tr, y_tr = data["train"]
     x_va, y_va = data["val"]
     size = input_size or x_tr.shape[-1]
-    model = models._build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed)
+    model = models.build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed)
     if init_state is not None:
         model.load_state_dict(init_state)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=params["lr"], momentum=params["momentum"],

@@ -12,7 +12,7 @@ import io
 import json
 from pathlib import Path
 
-from ..atomic import atomic_write_json, atomic_write_text
+from ..core.atomic import atomic_write_json, atomic_write_text
 
 CSV_FIELDS = ["trial", "lr", "momentum", "l2", "val_accuracy", "val_loss", "score", "best_epoch", "seconds",
               "status", "error"]
@@ -37,7 +37,7 @@ class TrialStore:
         """Write ``settings`` on a new search; on a resumed one, refuse if they differ from the stored ones, naming
         each changed option with its stored and given value. A record from before the data were fingerprinted
         (``identity.is_legacy_data``) is compared in today's form and rewritten in it when it matches."""
-        from ..identity import check_resumed, jsonable
+        from ..core.identity import check_resumed, jsonable
         settings = jsonable(settings)
         if self.meta_path.exists():
             try:

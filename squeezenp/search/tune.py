@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..atomic import atomic_write_json, atomic_write_text
+from ..core.atomic import atomic_write_json, atomic_write_text
 from ..train.trainer import format_seconds
 from .distributed import make_runner
 from .paper import PAPER_TABLE, paper_row
@@ -93,7 +93,7 @@ def surrogate_accuracy(opt, params: dict) -> float | None:
 
 
 def _prepare(data_opts, log):
-    from ..pipeline import prepare_datasets
+    from ..app.pipeline import prepare_datasets
     datasets, counts, errors = prepare_datasets(data_opts, channels=3, log=log)
     if "val" not in datasets or not len(datasets["val"]):
         raise ValueError("the search scores trials on the validation split, and it is empty")
@@ -141,7 +141,7 @@ def tune(experiments, data_opts, settings: TuneSettings, out, log: Log | None = 
 
 def _identity(k, data_opts, settings) -> dict:
     """Relocatable: the data folders are fingerprints, the phantom folder's place is left out (``identity``)."""
-    from ..identity import data_identity
+    from ..core.identity import data_identity
     return {"experiment": k, "network": EXPERIMENTS[k], **settings.identity(k), "data": data_identity(data_opts)}
 
 

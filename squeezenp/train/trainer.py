@@ -23,8 +23,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..atomic import atomic_write
-from ..layers import Dropout, SoftmaxCrossEntropy, softmax
+from ..core.atomic import atomic_write
+from ..layers import Dropout, SoftmaxCrossEntropy
+from ..models.networks import predict_proba
 from .optim import SGDM, piecewise_lr
 
 
@@ -102,13 +103,6 @@ def seed_dropout(model, rng: np.random.Generator) -> None:
     for _, layer in model.named_layers():
         if isinstance(layer, Dropout):
             layer.rng = np.random.default_rng(rng.integers(2**63))
-
-
-def predict_proba(model, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Class probabilities (N, K) in evaluation mode."""
-    out = [softmax(model.forward(x[i:i + batch_size], training=False).astype(np.float64))
-           for i in range(0, len(x), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, 2))
 
 
 def evaluate_loss_accuracy(model, x, y, batch_size=32, class_weights=None) -> tuple[float, float, np.ndarray]:
@@ -265,7 +259,7 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
 
     if resume and checkpoint and checkpoint.exists():
         m_state, b_state, velocity, st = load_checkpoint(checkpoint)
-        from ..identity import refuse_changes
+        from ..core.identity import refuse_changes
         refuse_changes(st.get("config") or {}, _config_json(config), f"checkpoint {checkpoint}",
                        "Resume with the same options, or start a new run without --resume.")
         try:

@@ -2,7 +2,7 @@
 import pytest
 
 from cli_testutils import TINY
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,7 @@ import warnings
 
 import pytest
 
-from squeezenp import cli
+from squeezenp.app import cli
 from squeezenp.commands import summary
 
 
@@ -51,7 +51,7 @@ def test_expected_errors_stay_one_line_without_the_bug_hint(monkeypatch, capsys)
 
 
 def test_errors_the_user_can_fix_are_not_reported_as_bugs(monkeypatch, capsys):
-    from squeezenp.errors import CommandError
+    from squeezenp.core.errors import CommandError
 
     def no_workers(args):
         raise CommandError("Dask scheduler tcp://127.0.0.1:1 has no workers")

@@ -19,7 +19,7 @@ from cli_testutils import snapshot, write_png
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 from squeezenp.data import write_phantom_folder
 from squeezenp.models import create, save_model
 

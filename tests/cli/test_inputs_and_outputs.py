@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from cli_testutils import snapshot, write_png
 
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 from squeezenp.data import write_phantom_folder
 from squeezenp.models import create, save_model
 

@@ -8,7 +8,7 @@ import os
 import numpy as np
 import pytest
 
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 
 ARGS = ["train", "--recipe", "paper", "--model", "proposed", "--phantoms", "8", "--phantom-size", "40", "--input-size", "40",
         "--epochs", "2", "--batch-size", "8", "--lr", "0.01", "--momentum", "0.9", "--no-augment"]

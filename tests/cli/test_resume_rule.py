@@ -5,7 +5,7 @@ import shutil
 import pytest
 from cli_testutils import TINY, snapshot
 
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 
 
 def with_option(args, name, value):

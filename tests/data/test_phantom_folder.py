@@ -10,11 +10,11 @@ import os
 import pytest
 from PIL import Image
 
-from squeezenp import atomic
-from squeezenp.cli import main
+from squeezenp.core import atomic
+from squeezenp.app.cli import main
 from squeezenp.data import phantoms
 from squeezenp.data.phantoms import MANIFEST, build_phantom_folder
-from squeezenp.pipeline import DataOptions, scan_splits
+from squeezenp.app.pipeline import DataOptions, scan_splits
 
 N, SIZE = 5, 24                       # 5 per class: 3/1/1 per split; 20 PNG files (images and masks)
 

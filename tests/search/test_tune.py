@@ -158,7 +158,7 @@ def test_surrogate_accuracy_is_one_minus_the_last_gp_mean(tiny_settings):
 
 
 def test_cli_options_and_defaults():
-    from squeezenp.cli import build_parser
+    from squeezenp.app.cli import build_parser
     a = build_parser().parse_args(["tune"])
     assert (a.calls, a.epochs, a.experiment, a.arrangement, a.jobs, a.threads_per_trial, a.scheduler) == \
         (30, 20, "4", 1, 1, None, None)
