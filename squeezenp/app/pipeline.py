@@ -268,7 +268,7 @@ RUN_RECORD = "run.json"
 
 def run_identity(model_name: str, data_opts: DataOptions, config: TrainConfig, pretrained=None, init=None,
                  **options) -> dict:
-    """Every option that defines a training run (``squeezenp.identity``): model, weights files, data, training,
+    """Every option that defines a training run (``squeezenp.core.identity``): model, weights files, data, training,
     and any further ``options`` (JSON-able: the recipe, the calibration settings, ...)."""
     from ..core.identity import data_identity, fingerprint, jsonable
     return {"model": model_name, "pretrained": None if pretrained is None else fingerprint(pretrained),

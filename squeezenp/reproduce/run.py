@@ -75,7 +75,7 @@ def record_session(out: Path, started: float, completed: bool) -> None:
 
 def check_identity(out: Path, identity: dict) -> None:
     """Write ``reproduce.json`` on a new run; refuse to resume a run made with another preset or data, naming
-    each changed option (old -> new). The data are fingerprinted, so the folder can be moved (``identity``)."""
+    each changed option (old -> new). The data are fingerprinted, so the folder can be moved (``core.identity``)."""
     from ..core.identity import check_resumed
     path = out / "reproduce.json"
     identity = _jsonable(identity)

@@ -140,7 +140,7 @@ def tune(experiments, data_opts, settings: TuneSettings, out, log: Log | None = 
 
 
 def _identity(k, data_opts, settings) -> dict:
-    """Relocatable: the data folders are fingerprints, the phantom folder's place is left out (``identity``)."""
+    """Relocatable: the data folders are fingerprints, the phantom folder's place is left out (``core.identity``)."""
     from ..core.identity import data_identity
     return {"experiment": k, "network": EXPERIMENTS[k], **settings.identity(k), "data": data_identity(data_opts)}
 
