@@ -6,8 +6,6 @@ spin briefly after each call), so batch-1 figures are only indicative, and it sa
 two cores are used: use it to compare two versions of the code, never as a speed figure.
 
 ``--source PATH`` measures the squeezenp of another checkout (for example the main branch) in the same way.
-``--variants`` instead measures this checkout's evaluation forward in one process with the 3x3 algorithm forced
-each way (``SQUEEZENP_CONV3X3``), alternated.
 
 Usage::
 
@@ -56,26 +54,6 @@ def measure(name, batch, size, repeats):
             "b1_cpu_s": cpu(lambda: model.forward(x1, training=False), 4 * repeats)}
 
 
-def variants(name, batch, size, rounds):
-    """Evaluation-forward CPU seconds, alternating the 3x3 algorithm im2col/Winograd."""
-    import os
-    import numpy as np
-    import _common as C
-    C.set_threads(C.cores())
-    model = C.build(name, size)
-    x = np.random.default_rng(0).standard_normal((batch, 3, size, size), dtype=np.float32)
-    best = {}
-    for _ in range(rounds):
-        for algo in ("im2col", "winograd"):
-            os.environ["SQUEEZENP_CONV3X3"] = algo
-            model.forward(x, training=False)
-            t = time.process_time()
-            model.forward(x, training=False)
-            best[algo] = min(best.get(algo, float("inf")), time.process_time() - t)
-    os.environ.pop("SQUEEZENP_CONV3X3")
-    return best
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--networks", nargs="+", default=["proposed", "squeezenet"])
@@ -85,16 +63,8 @@ def main(argv=None):
     ap.add_argument("--source", default=None, help="root of the squeezenp checkout to measure (default: this one)")
     ap.add_argument("--system-malloc", action="store_true",
                     help="without the malloc environment: page faults count too")
-    ap.add_argument("--variants", action="store_true", help="im2col vs Winograd, one process")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
-    if a.variants:
-        sys.path.insert(0, str(HERE))
-        for name in a.networks:
-            print(f"{name}, evaluation forward, batch {a.batch}, CPU seconds (best of {a.repeats} alternations):")
-            for k, v in variants(name, a.batch, a.size, a.repeats).items():
-                print(f"  {k:32s} {v:.3f} s")
-        return
     if a.child:
         sys.path.insert(0, str(HERE))
         import _common  # noqa: F401   (puts this checkout on the path: the source goes before it)

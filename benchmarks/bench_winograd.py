@@ -2,13 +2,13 @@
 
 For each shape (the Fire modules' squeeze -> expand3x3 channels at the map sizes of a 227x227 and a 128x128
 input), batch 1 and batch 32, evaluation forward ("inference") and forward + backward ("training"), both
-algorithms forced through ``SQUEEZENP_CONV3X3`` around ``ops.conv2d_forward/backward``, timed in alternating blocks (best of ``--repeats``
+im2col through ``ops.conv2d.conv2d_forward/backward``, Winograd through ``ops.winograd``, timed in alternating blocks (best of ``--repeats``
 blocks, each the mean of several back-to-back calls after a warm-up). Also the float32 max abs error of each
 against a float64 reference.
 
 ``--write-table`` stores, per shape and batch class, both modes' timings and the faster algorithm (by the sum
-of both modes; at batch 1 by inference alone) in ``squeezenp/ops/conv3x3_table.json``, which the "auto" choice reads
-(``squeezenp/ops/conv_algorithm.py``). Measure on a quiet machine before writing it.
+of both modes; at batch 1 by inference alone) in ``squeezenp/ops/conv3x3_table.json``, which ``squeezenp/ops/conv_algorithm.py``
+reads. Measure on a quiet machine before writing it.
 
 Usage::
 
@@ -29,8 +29,6 @@ import _common as C  # noqa: E402
 
 C.reexec_with_malloc_env()
 
-import os  # noqa: E402
-
 import numpy as np  # noqa: E402
 
 ALGOS = ("im2col", "winograd")
@@ -39,7 +37,8 @@ ALGOS = ("im2col", "winograd")
 def expand3x3_shapes(sizes=(227, 128)):
     """(input size, fire names, C_in = squeeze, C_out = expand3x3, H) for every distinct expand3x3 shape."""
     from squeezenp.models.networks import FIRE_SPECS
-    from squeezenp import ops
+    from squeezenp.ops import conv2d as im2col
+    from squeezenp.ops import winograd as wg
     out = {}
     for size in sizes:
         s1 = ops.conv_output_size(size, 3, 2, 0)
@@ -61,7 +60,8 @@ def timed_block(fn, calls):
 
 
 def measure(cin, cout, h, batch, training, repeats):
-    from squeezenp import ops
+    from squeezenp.ops import conv2d as im2col
+    from squeezenp.ops import winograd as wg
     rng = np.random.default_rng(0)
     x = rng.standard_normal((batch, cin, h, h)).astype(np.float32)
     w = (rng.standard_normal((cout, cin, 3, 3)) * np.sqrt(2.0 / (9 * cin))).astype(np.float32)   # He-normal
@@ -70,12 +70,19 @@ def measure(cin, cout, h, batch, training, repeats):
     workspaces = {a: {} for a in ALGOS}      # one per algorithm, as a layer owns one
 
     def forward(a, xs):
-        os.environ["SQUEEZENP_CONV3X3"] = a
-        return ops.conv2d_forward(xs, w, b, 1, 1, workspace=workspaces[a])
+        if a == "winograd":
+            return wg.winograd_conv3x3(xs, w, b, work=workspaces[a])
+        return im2col.conv2d_forward(xs, w, b, 1, 1, workspace=workspaces[a])[0]
+
+    def backward(a):
+        if a == "winograd":
+            return wg.winograd_conv3x3_backward(x, w, dout, work=workspaces[a])
+        return im2col.conv2d_backward(dout, im2col.conv2d_forward(x, w, b, 1, 1, workspace=workspaces[a])[1],
+                                      workspace=workspaces[a])
 
     def call(a):
         if training:
-            return lambda: ops.conv2d_backward(dout, forward(a, x)[1], workspace=workspaces[a])
+            return lambda: (forward(a, x), backward(a)) if a == "winograd" else backward(a)
         return lambda: forward(a, x)
     fns = {a: call(a) for a in ALGOS}
     once = {}
@@ -91,8 +98,7 @@ def measure(cin, cout, h, batch, training, repeats):
             best[a] = min(best[a], timed_block(fns[a], calls[a]))
     from squeezenp.ops.winograd import winograd_conv3x3_reference
     exact = winograd_conv3x3_reference(x[:2].astype(np.float64), w.astype(np.float64))
-    err = {a: float(np.abs(forward(a, x[:2])[0] - exact).max()) for a in ALGOS}
-    os.environ.pop("SQUEEZENP_CONV3X3")
+    err = {a: float(np.abs(forward(a, x[:2]) - exact).max()) for a in ALGOS}
     return best, err
 
 
@@ -145,7 +151,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="batch 8 instead of 32, 2 repeats")
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--sizes", type=int, nargs="+", default=[227, 128])
-    ap.add_argument("--write-table", action="store_true", help="store the winners for the 'auto' choice")
+    ap.add_argument("--write-table", action="store_true", help="store the winners in squeezenp/ops/conv3x3_table.json")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     res = run([1, 8 if a.quick else 32], a.repeats or (2 if a.quick else 5), a.sizes)

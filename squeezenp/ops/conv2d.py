@@ -14,9 +14,6 @@ What makes it fast (``benchmarks/bench_layers.py``):
 - the columns and their gradient live in the caller's ``workspace`` (``workspace.py``), reused from one call
   to the next instead of being allocated (and page-faulted) each time.
 
-A stride-1, pad-1 3x3 convolution runs either that way or by Winograd F(2x2, 3x3) (``winograd.py``), per shape
-as measured (``conv_algorithm.py``; ``SQUEEZENP_CONV3X3=im2col|winograd`` forces one); the cache says which.
-
 ``conv2d_gemm_into`` is the forward's core for fused callers (``fire.py``): the products without bias, written
 into a slice of a larger output. Tests: ``tests/ops/test_conv2d.py``.
 """
@@ -26,9 +23,7 @@ import numpy as np
 
 from ..core import pair
 from ..functional.im2col import conv_output_size
-from . import winograd
 from .bias import bias_grad
-from .conv_algorithm import choose
 from .gemm import _workers, im2col_matmul_per_image, matmul_per_image, matmul_sum_per_image
 from .im2col import col2im
 from .workspace import scratch
@@ -58,9 +53,6 @@ def conv2d_forward(x, w, b, stride=1, padding=0, *, workspace=None):
     C_out, _, kh, kw = w.shape
     (sh, sw), (ph, pw) = stride, padding
     OH, OW = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
-    if winograd.is_winograd_shape((kh, kw), stride, padding) and choose(x.shape[1], C_out, H, W, N) == "winograd":
-        out = winograd.winograd_conv3x3(x, w, b, work=workspace)        # cols slot: the input, for the backward
-        return out, (x.shape, ("winograd", x), w, b is not None, stride, padding)
     out = np.empty((N, C_out, OH * OW), dtype=x.dtype)
     cols = conv2d_gemm_into(x, w, stride, padding, out, b, workspace)
     return out.reshape(N, C_out, OH, OW), (x.shape, cols, w, b is not None, stride, padding)
@@ -71,9 +63,6 @@ def conv2d_backward(dout, cache, *, workspace=None):
     x_shape, cols, w, has_bias, (sh, sw), (ph, pw) = cache
     N, C_out = dout.shape[:2]
     kh, kw = w.shape[2:]
-    if isinstance(cols, tuple):                                          # the forward ran Winograd
-        dx, dW = winograd.winograd_conv3x3_backward(cols[1], w, dout, work=workspace)
-        return dx, dW, bias_grad(np.ascontiguousarray(dout).reshape(N, C_out, -1)) if has_bias else None
     d3 = np.ascontiguousarray(dout).reshape(N, C_out, -1)
     W_flat = w.reshape(C_out, -1)
     # dW = sum_n dout[n] @ cols[n].T, accumulated image by image, one partial sum per thread

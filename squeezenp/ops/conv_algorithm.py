@@ -1,4 +1,8 @@
-"""Which algorithm a stride-1, pad-1 3x3 convolution runs in ``conv2d.py``: im2col + GEMM or Winograd F(2x2, 3x3).
+"""Which algorithm a stride-1, pad-1 3x3 convolution should run: im2col + GEMM or Winograd F(2x2, 3x3).
+
+Not wired into ``conv2d.py`` yet: a Winograd forward keeps no im2col columns, so its cache could not feed the
+textbook ``functional.conv2d_backward`` as every fast cache does (``tests/ops/test_conv2d.py``). Until then
+:func:`choose` and the measured table serve ``benchmarks/bench_winograd.py``.
 
 Winograd (``winograd.py``) does 2.25x fewer multiply-adds but adds three transforms and more memory traffic, so
 which one is faster depends on the shape. The choice is made from measurement: ``conv3x3_table.json`` beside this
