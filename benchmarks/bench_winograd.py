@@ -1,9 +1,9 @@
 """Winograd F(2x2, 3x3) against im2col + GEMM for every expand3x3 shape of the networks, at 227 and 128 px.
 
 For each shape (the Fire modules' squeeze -> expand3x3 channels at the map sizes of a 227x227 and a 128x128
-input), batch 1 and batch 32, evaluation forward ("inference") and forward + backward ("training"), both
-im2col through ``ops.conv2d.conv2d_forward/backward``, Winograd through ``ops.winograd``, timed in alternating blocks (best of ``--repeats``
-blocks, each the mean of several back-to-back calls after a warm-up). Also the float32 max abs error of each
+input), batch 1 and batch 32, evaluation forward ("inference") and forward + backward ("training"), im2col
+through ``ops.conv2d.conv2d_forward/backward`` and Winograd through ``ops.winograd``, timed in alternating blocks
+(best of ``--repeats`` blocks, each the mean of several back-to-back calls after a warm-up). Also the float32 max abs error of each
 against a float64 reference.
 
 ``--write-table`` stores, per shape and batch class, both modes' timings and the faster algorithm (by the sum
@@ -37,8 +37,7 @@ ALGOS = ("im2col", "winograd")
 def expand3x3_shapes(sizes=(227, 128)):
     """(input size, fire names, C_in = squeeze, C_out = expand3x3, H) for every distinct expand3x3 shape."""
     from squeezenp.models.networks import FIRE_SPECS
-    from squeezenp.ops import conv2d as im2col
-    from squeezenp.ops import winograd as wg
+    from squeezenp import ops
     out = {}
     for size in sizes:
         s1 = ops.conv_output_size(size, 3, 2, 0)
