@@ -18,6 +18,8 @@ from pathlib import Path
 
 MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
 REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:      # measure the squeezenp of this checkout, not an installed copy
+    sys.path.insert(0, str(REPO))
 PAPER_SECONDS = {"laptop (no GPU)": 7.81, "workstation": 1.25}      # per image, Polsinelli et al. 2020
 
 

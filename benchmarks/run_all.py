@@ -7,7 +7,8 @@ processes shared the cores: treat absolute numbers with care; the ratios are mea
 
 Parts: classification time per image (``bench_classify.py``), throughput (``bench_throughput.py``), peak memory
 (``bench_memory.py``), PyTorch/onnxruntime on the same weights (``bench_reference.py``), conv layers vs GEMM
-(``bench_layers.py --network``), thread control (``bench_threads.py``); then the paper's Table 7 (sensitivity per
+(``bench_layers.py --network``), Winograd vs im2col per expand3x3 shape (``bench_winograd.py``), thread control
+(``bench_threads.py``); then the paper's Table 7 (sensitivity per
 million parameters) with our parameter count and, given ``--metrics``, our sensitivity, and the projected time
 of the paper's full protocol on this machine.
 
@@ -258,6 +259,18 @@ def markdown(res):
         for name, v in pp["per_network"].items():
             L.append(f"| {name} | {v['epoch_s']:.0f} s | {v['trial_s'] / 60:.1f} min | {v['experiment_s'] / 3600:.1f} h |")
         L.append(f"\n**Total: {pp['total_h']:.1f} h** on one {res['machine']['cores']}-core process.\n")
+    wg = res.get("winograd", {})
+    if "rows" in wg:
+        L.append("## Winograd F(2x2, 3x3) vs im2col, every expand3x3 shape (`benchmarks/bench_winograd.py`)\n")
+        L.append("| input | fires | C -> K | map | batch | mode | im2col ms | Winograd ms | speed-up | "
+                 "float32 max abs error im2col / Winograd |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|")
+        for r in wg["rows"]:
+            e = r["max_abs_err_f32"]
+            L.append(f"| {r['input']} | {', '.join(r['fires'])} | {r['C']} -> {r['K']} | {r['H']}x{r['W']} | "
+                     f"{r['batch']} | {r['mode']} | {r['im2col_ms']:.2f} | {r['winograd_ms']:.2f} | "
+                     f"{r['speedup']:.2f}x | {e['im2col']:.1e} / {e['winograd']:.1e} |")
+        L.append("")
     return "\n".join(L) + "\n"
 
 
@@ -272,7 +285,7 @@ def main(argv=None):
     ap.add_argument("--metrics", default=None, help="metrics.json with our test sensitivity (for Table 7)")
     ap.add_argument("--out", default=str(C.REPO / "benchmarks" / "results"), help="folder for report.md/report.json")
     ap.add_argument("--skip", nargs="*", default=[], choices=["classify", "throughput", "memory", "reference",
-                                                             "layers", "threads_policy"])
+                                                             "layers", "threads_policy", "winograd"])
     a = ap.parse_args(argv)
     q = ["--quick"] if a.quick else []
     machine = C.machine_info()
@@ -284,6 +297,7 @@ def main(argv=None):
     plan = [("classify", "bench_classify.py", q), ("throughput", "bench_throughput.py", q),
             ("reference", "bench_reference.py", q + (["--networks", "proposed"] if a.quick else [])),
             ("layers", "bench_layers.py", ["--network", "proposed"] + q),
+            ("winograd", "bench_winograd.py", q),
             ("memory", "bench_memory.py", q), ("threads_policy", "bench_threads.py", q)]
     for key, script, args in plan:
         if key not in a.skip:

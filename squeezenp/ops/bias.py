@@ -15,6 +15,7 @@ from numba import njit, prange
 from .elu import elu_scalar_f32
 
 ACTIVATIONS = {None: 0, "identity": 0, "relu": 1, "elu": 2}
+ELU_F32 = 3        # kernel code: ELU computed with the vectorisable float32 expm1 (``elu.elu_scalar_f32``)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -104,6 +105,25 @@ def _scale_bias_act_kernel(out, scale, bias, code, alpha):
             elif code == 2 and v <= 0:
                 v = alpha * np.expm1(v)
             out[n, c, p] = v
+
+
+@njit(cache=True, inline="always", fastmath={"nnan", "ninf", "nsz", "contract", "arcp"})
+def act_scalar(v, code, alpha):
+    """One value through the activation of ``code`` (:func:`epilogue_code`); used by the fused Winograd output
+    transform (``ops/winograd.py``)."""
+    if code == 1:
+        return max(v, 0.0)
+    if code == ELU_F32:
+        return elu_scalar_f32(v, alpha)
+    if code == 2 and v <= 0:
+        return alpha * np.expm1(v)
+    return v
+
+
+def epilogue_code(activation, dtype) -> int:
+    """The kernels' activation code: ``ACTIVATIONS[activation]``, with float32 ELU mapped to ``ELU_F32``."""
+    code = ACTIVATIONS[activation]
+    return ELU_F32 if code == 2 and np.dtype(dtype) == np.float32 else code
 
 
 def scale_bias_act(out, scale, bias, activation=None, alpha=1.0):
