@@ -190,8 +190,12 @@ def write_evaluation(out_dir, metrics: dict, rows: list[dict], extra: dict | Non
 
 def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig, out_dir: str | Path,
                    resume: bool = False, pretrained: str | Path | None = None, log: Log | None = print,
-                   datasets: dict | None = None, counts: dict | None = None, init: str | Path | None = None) -> dict:
+                   datasets: dict | None = None, counts: dict | None = None, init: str | Path | None = None,
+                   model=None) -> dict:
     """Prepare data, train, evaluate and write the report folder; returns the summary that is saved.
+
+    The network trained is ``model`` when given (built by the caller, e.g. with a recipe), else the saved
+    weights ``init``, else a fresh ``models.create(model_name, pretrained=pretrained)``.
 
     Writes into ``out_dir``: ``checkpoint.npz`` (every epoch), ``model.npz`` (the selected epoch),
     ``history.csv`` / ``history.json``, ``metrics.json``, ``predictions.csv``, ``counts.json``, and the
@@ -204,7 +208,11 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
         datasets, counts, errors = prepare_datasets(data_opts, channels=3, log=log)
         if errors:
             atomic_write_json(out / "skipped_files.json", [{"path": str(p), "error": m} for p, m in errors])
-    if init is not None:   # start from saved weights, e.g. the best model of a search (squeezenp tune)
+    if model is not None:
+        if model.config["name"] != model_name or model.config["input_size"] != data_opts.input_size:
+            raise ValueError(f"run_experiment: the network given is {model.config['name']} at "
+                             f"{model.config['input_size']} px, not {model_name} at {data_opts.input_size} px")
+    elif init is not None:   # start from saved weights, e.g. the best model of a search (squeezenp tune)
         model = models.load_model(init)
         if model.config["name"] != model_name or model.config["input_size"] != data_opts.input_size:
             raise ValueError(f"--init {init} holds {model.config['name']} at {model.config['input_size']} px, "

@@ -14,6 +14,13 @@ def he_normal(shape, fan_in: int, rng, dtype) -> np.ndarray:
     return (as_rng(rng).standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(dtype)
 
 
+def glorot_uniform(shape, fan_in: int, fan_out: int, rng, dtype) -> np.ndarray:
+    """Glorot and Bengio (2010), Matlab's default 'glorot': U(-a, a), a = sqrt(6 / (fan_in + fan_out)), i.e.
+    variance 2 / (fan_in + fan_out). For a convolution fan_in = KH KW C_in and fan_out = KH KW C_out."""
+    a = np.sqrt(6.0 / (fan_in + fan_out))
+    return as_rng(rng).uniform(-a, a, shape).astype(dtype)
+
+
 def pair(v, name: str, layer: str) -> tuple[int, int]:
     """``3`` -> ``(3, 3)``; ``(3, 2)`` stays; anything else is a clear error."""
     t = (v, v) if isinstance(v, (int, np.integer)) else tuple(v)

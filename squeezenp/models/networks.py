@@ -188,7 +188,36 @@ class Model(Layer):
     def _dropout_training(self, training):
         return training and self.dropout_enabled
 
+    def _normalise_input(self, x, training):
+        """Matlab's input-layer normalisation when the network has one (``set_input_normalization``)."""
+        layer = self.children.get("input_norm")
+        return x if layer is None else layer.forward(x, training=training)
+
+    def _input_grad(self, dx):
+        layer = self.children.get("input_norm")
+        return dx if layer is None else layer.backward(dx)
+
     # --- public API ------------------------------------------------------------------------------
+    def set_input_normalization(self, mode: str) -> "Model":
+        """Give the network Matlab's input normalisation ``mode`` (``input_normalization.MODES``) as its first
+        layer, ``input_norm`` (buffers ``input_norm.mean``/``input_norm.std``, saved with the weights);
+        ``"none"`` removes it. Recorded in ``config['input_normalization']`` so that ``load_model`` rebuilds it."""
+        from .input_normalization import MODES, InputNormalization
+        if mode not in MODES:
+            raise ValueError(f"{self.name}: input normalization must be one of {MODES}, got {mode!r}")
+        self.children.pop("input_norm", None)
+        self.__dict__.pop("input_norm", None)
+        if mode != "none":   # first in call order, so state_dict lists it first
+            layer = InputNormalization(mode, self.in_channels, self.input_size)
+            self.children = {"input_norm": layer, **self.children}
+            self.input_norm = layer
+            self.config["preprocessing"]["normalisation_in_model"] = \
+                f"{mode}: (255 (std x + mean) - input_norm.mean) / input_norm.std"
+        else:
+            self.config["preprocessing"].pop("normalisation_in_model", None)
+        self.config["input_normalization"] = mode
+        return self
+
     def set_dropout(self, enabled: bool) -> "Model":
         """Switch dropout off (identity) while the rest stays in training mode, e.g. for gradient checks."""
         self.dropout_enabled = bool(enabled)
@@ -260,7 +289,7 @@ class SqueezeNet(Model):
     def forward(self, x, training=None):
         training = self._is_training(training)
         self._check(x)
-        x, _ = self._trunk_forward(x, training)
+        x, _ = self._trunk_forward(self._normalise_input(x, training), training)
         x = self.drop9.forward(x, training=self._dropout_training(training))
         self.cam_features = x
         self.class_maps = self.relu_conv10.forward(self.conv10.forward(x, training=training))
@@ -268,7 +297,7 @@ class SqueezeNet(Model):
 
     def backward(self, dlogits):
         d = self.conv10.backward(self.relu_conv10.backward(self.pool10.backward(dlogits)))
-        return self._trunk_backward(self.drop9.backward(d))
+        return self._input_grad(self._trunk_backward(self.drop9.backward(d)))
 
 
 class ProposedCNN(Model):
@@ -309,7 +338,7 @@ class ProposedCNN(Model):
     def forward(self, x, training=None):
         training = self._is_training(training)
         self._check(x)
-        x, taps = self._trunk_forward(x, training, taps=(self.SKIP_FROM,))
+        x, taps = self._trunk_forward(self._normalise_input(x, training), training, taps=(self.SKIP_FROM,))
         skip = taps[self.SKIP_FROM]
         x = self.drop9.forward(x, training=self._dropout_training(training))
         up = self.elu_upconv.forward(self.upconv.forward(x, training=training))
@@ -324,4 +353,4 @@ class ProposedCNN(Model):
         d = self.conv_fuse.backward(self.elu_fuse.backward(d))
         d_skip, d_up = self.concat.backward(d)
         d_up = self.upconv.backward(self.elu_upconv.backward(self.crop_upconv.backward(d_up)))
-        return self._trunk_backward(self.drop9.backward(d_up), extra={self.SKIP_FROM: d_skip})
+        return self._input_grad(self._trunk_backward(self.drop9.backward(d_up), extra={self.SKIP_FROM: d_skip}))

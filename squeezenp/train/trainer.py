@@ -2,10 +2,12 @@
 
 The loop is the paper's (Matlab ``trainNetwork`` with ``sgdm``): reshuffle every epoch, SGD with momentum
 and L2, learning rate x0.8 every 5 epochs, validate every epoch, keep the epoch with the best validation
-accuracy (ties broken by the lower validation loss).
+accuracy (ties broken by the lower validation loss). Matlab 2020a's own defaults are switches
+(``squeezenp/train/recipes.py``, recipe ``matlab``): ``shuffle="once"`` (one order for the whole run),
+``drop_last`` (the images that do not fill a last whole mini-batch are left out of the epoch), ``select="last"``.
 
 Reproducibility: every random choice of epoch ``e`` (the shuffle and the dropout masks) comes from a
-generator seeded with ``(seed, e)``. So a run resumed from the checkpoint written after epoch ``e`` replays
+generator seeded with ``(seed, e)``; the single order of ``shuffle="once"`` from ``(seed, ONCE_STREAM)``. So a run resumed from the checkpoint written after epoch ``e`` replays
 epoch ``e + 1`` exactly as an uninterrupted run does, and ends with the same weights.
 
 Checkpoint: one ``.npz`` written atomically after every epoch, holding the current weights and buffers
@@ -52,6 +54,8 @@ class TrainConfig:
     average_last: int = 0          # average the weights of the last k epochs (then re-estimate batch-norm stats)
     trunk_lr_scale: float = 1.0    # learning-rate factor for conv1 and the Fire modules (e.g. an ImageNet trunk)
     online_augment: bool = False   # draw a fresh augmentation of every image in every batch (data.online_augment)
+    shuffle: str = "every-epoch"   # "every-epoch", or "once": one order for every epoch (Matlab's default)
+    drop_last: bool = False        # leave out the images that do not fill a whole last batch (as Matlab does)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -65,6 +69,8 @@ class TrainConfig:
         if not 0 <= self.average_last <= self.epochs or not 0 <= self.warmup_epochs < max(self.epochs, 1):
             raise ValueError(f"TrainConfig: need 0 <= average_last <= epochs and 0 <= warmup_epochs < epochs, got "
                              f"{self.average_last}, {self.warmup_epochs} with {self.epochs} epochs")
+        if self.shuffle not in ("every-epoch", "once"):
+            raise ValueError(f"TrainConfig: shuffle must be 'every-epoch' or 'once', got {self.shuffle!r}")
         if not self.trunk_lr_scale >= 0:
             raise ValueError(f"TrainConfig: trunk_lr_scale must be >= 0, got {self.trunk_lr_scale}")
 
@@ -192,6 +198,16 @@ def load_checkpoint(path) -> tuple[dict, dict, dict, dict]:
     return split["model"], split["best"], split["velocity"], state
 
 
+ONCE_STREAM = 1 << 30   # the generator stream of shuffle="once": (seed, ONCE_STREAM), apart from every epoch's
+
+
+def batches_per_epoch(n: int, batch_size: int, drop_last: bool) -> int:
+    """Mini-batches of one epoch over ``n`` images. ``drop_last``: whole batches only, as Matlab's ``trainNetwork``
+    ("the training data that does not fit into the final complete mini-batch of each epoch is discarded";
+    ``trainingOptions``, MiniBatchSize/Shuffle), but at least one batch (all ``n`` images) when n < batch_size."""
+    return max(1, n // batch_size) if drop_last else (n + batch_size - 1) // batch_size
+
+
 def epoch_order(labels: np.ndarray, rng: np.random.Generator, stratified: bool = False) -> np.ndarray:
     """The order in which an epoch visits the training images.
 
@@ -263,13 +279,17 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
 
     t0 = time.monotonic()
     n, bs = len(x_tr), config.batch_size
-    nb = (n + bs - 1) // bs
+    nb = batches_per_epoch(n, bs, config.drop_last)
+    n_epoch = min(n, nb * bs)                  # images one epoch visits
     progress = Progress(log)
+    once = None
+    if config.shuffle == "once":   # Matlab's Shuffle 'once': one order, drawn before training, for every epoch
+        once = epoch_order(y_tr, np.random.default_rng([config.seed, ONCE_STREAM]), config.stratified_batches)
     for epoch in range(start_epoch, config.epochs):
         rng = np.random.default_rng([config.seed, epoch])
         seed_dropout(model, rng)
         opt.lr = config.learning_rate(epoch)
-        order = epoch_order(y_tr, rng, config.stratified_batches)
+        order = once if once is not None else epoch_order(y_tr, rng, config.stratified_batches)
         model.train()
         te = time.monotonic()
         tot_loss = tot_correct = seen = 0
@@ -292,10 +312,10 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
             seen += len(idx)
             dt = time.monotonic() - te
             ips = seen / dt if dt > 0 else float("nan")
-            remaining = (n - seen) / ips + (config.epochs - epoch - 1) * n / ips if dt > 0 else float("nan")
+            remaining = (n_epoch - seen + (config.epochs - epoch - 1) * n_epoch) / ips if dt > 0 else float("nan")
             progress.batch(epoch + 1, config.epochs, b + 1, nb, tot_loss / seen, tot_correct / seen, ips, remaining)
 
-        record = {"epoch": epoch + 1, "lr": opt.lr, "train_loss": tot_loss / n, "train_accuracy": tot_correct / n,
+        record = {"epoch": epoch + 1, "lr": opt.lr, "train_loss": tot_loss / seen, "train_accuracy": tot_correct / seen,
                   "seconds": time.monotonic() - te}
         if val is not None and len(val[0]):
             vl, va, _ = evaluate_loss_accuracy(model, val[0], val[1], bs, config.class_weights)
