@@ -125,6 +125,10 @@ def build_report(run_dir, link_base=None, level: int = 1, copy_figures_to=None) 
         retrained = {k: r for k, r in retrained.items() if r}
         lines += ["", f"{h(2)} Table 5: the retrained networks on every evaluated split (COVID = positive)", ""]
         lines += metrics_table(a, retrained, preset, recipe) if retrained else ["No retrained network yet."]
+        failed = [k for k, x in summaries.items() if x.get("best_trial") is None and x["trials"]]
+        if failed:
+            lines += ["", "**Every search trial failed** (training diverged), so nothing was retrained: " +
+                      ", ".join(f"{k} ({EXPERIMENTS[k]})" for k in failed) + "."]
         collapsed = [k for k, r in retrained.items() if (r.get("collapse") or {}).get("collapsed")]
         if collapsed:
             lines += ["", "**Collapsed** (a constant output: its figures are those of one answer for every image, "

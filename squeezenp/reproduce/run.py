@@ -165,12 +165,18 @@ def run_arrangement(a: int, opts: DataOptions, preset: Preset, folder: Path, job
                                                "skipped_files": [str(p) for p, _ in errors]})
     trained = {}
     for k in EXPERIMENTS:
-        trained[k] = retrain(k, summaries[k], opts, preset, datasets, counts, folder / "retrain" / f"experiment{k}",
-                             pretrained, log, recipe)
+        if summaries[k].get("best_trial") is None:   # every trial diverged: the report says so, the rest goes on
+            if log:
+                log(f"experiment {k} ({EXPERIMENTS[k]}): every search trial failed, nothing to retrain")
+        else:
+            trained[k] = retrain(k, summaries[k], opts, preset, datasets, counts,
+                                 folder / "retrain" / f"experiment{k}", pretrained, log, recipe)
         if hook:
             hook("retrain", a, k)
     from .. import models
     nets = {k: models.load_model(p) for k, p in trained.items()}
+    if not nets:
+        raise RuntimeError(f"arrangement {a}: every search trial of every network failed; nothing to evaluate")
     val = datasets.get("val")
     if val is None or not len(val) or val.paths is None:
         raise ValueError("the timing and CAM stages need validation images read from files")

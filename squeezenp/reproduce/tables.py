@@ -142,7 +142,7 @@ def metrics_table(a: int, retrained: dict, preset: dict, recipe: dict | None) ->
             if here:
                 diff = retrain_differences(preset, recipe, split, a)
                 notes.setdefault(diff, len(notes) + 1)
-                row += [collapse.upper() if collapse.startswith("collapsed") else collapse, f"[{notes[diff]}]"]
+                row += [status_cell(collapse), f"[{notes[diff]}]"]
             else:
                 row += ["", ""]
             rows.append(row)
@@ -151,6 +151,11 @@ def metrics_table(a: int, retrained: dict, preset: dict, recipe: dict | None) ->
         head += [f"{m} (ours)", "(paper)"]
     head += ["network at the end (ours)", "differences"]
     return table(head, rows) + [""] + [f"[{i}] {d}." for d, i in notes.items()]
+
+
+def status_cell(status: str) -> str:
+    """A collapse status for a table cell, a collapse in bold: "**collapsed**: every class map dead"."""
+    return "**collapsed**" + status[len("collapsed"):] if status.startswith("collapsed") else status
 
 
 # --- timing (section 3.3) ---------------------------------------------------------------------------------------
@@ -186,14 +191,16 @@ def sensitivity_table(a: int, retrained: dict) -> list[str]:
     rows = []
     for k, r in retrained.items():
         params = r["parameters"]
+        collapsed = " (**collapsed**)" if (r.get("collapse") or {}).get("collapsed") else ""
         for split in _splits(a, k, r["metrics"]):
             sens = (r["metrics"].get(split) or {}).get("sensitivity")
             sens_pct = None if sens is None or not math.isfinite(sens) else 100 * sens
             per_m = None if sens_pct is None else sens_pct / (params / 1e6)
             pp = PAPER_PARAMETERS.get(k)
+            mark = collapsed if split in r["metrics"] else ""
             rows.append([str(k), EXPERIMENTS[k], SPLIT_NAMES.get(split, split), fmt(params / 1e6, ".3f"),
-                         paper_fmt(None if pp is None else pp / 1e6, ".2f"), fmt(sens_pct, ".2f"), fmt(per_m, ".2f"),
-                         paper_fmt(paper_sensitivity_per_million(a, k, split), ".2f")])
+                         paper_fmt(None if pp is None else pp / 1e6, ".2f"), fmt(sens_pct, ".2f") + mark,
+                         fmt(per_m, ".2f") + mark, paper_fmt(paper_sensitivity_per_million(a, k, split), ".2f")])
     rows += [[NOT_REPORTED, p["work"], "paper", NOT_REPORTED, f"{p['parameters_m']:g}", NOT_REPORTED,
               NOT_REPORTED, f"{p['ratio']:g} (sensitivity {p['sensitivity']:g} %)"] for p in PAPER_EFFICIENCY]
     return table(["exp.", "network", "split", "parameters, M (ours)", "(paper)", "sensitivity % (ours)",
