@@ -56,6 +56,7 @@ class TrainConfig:
     online_augment: bool = False   # draw a fresh augmentation of every image in every batch (data.online_augment)
     shuffle: str = "every-epoch"   # "every-epoch", or "once": one order for every epoch (Matlab's default)
     drop_last: bool = False        # leave out the images that do not fill a whole last batch (as Matlab does)
+    gradient_threshold: float | None = None   # Matlab's GradientThreshold, 'l2norm', per parameter array (None: Inf)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -69,6 +70,9 @@ class TrainConfig:
         if not 0 <= self.average_last <= self.epochs or not 0 <= self.warmup_epochs < max(self.epochs, 1):
             raise ValueError(f"TrainConfig: need 0 <= average_last <= epochs and 0 <= warmup_epochs < epochs, got "
                              f"{self.average_last}, {self.warmup_epochs} with {self.epochs} epochs")
+        if self.gradient_threshold is not None and not self.gradient_threshold > 0:
+            raise ValueError(f"TrainConfig: gradient_threshold must be > 0 (None: no clipping), got "
+                             f"{self.gradient_threshold}")
         if self.shuffle not in ("every-epoch", "once"):
             raise ValueError(f"TrainConfig: shuffle must be 'every-epoch' or 'once', got {self.shuffle!r}")
         if not self.trunk_lr_scale >= 0:
@@ -180,6 +184,16 @@ def _config_json(config: TrainConfig) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
+def same_config(stored: dict | None, config: TrainConfig) -> bool:
+    """Whether a checkpoint's stored configuration is ``config``. A field the stored one lacks was added to
+    TrainConfig after it was written, and the loop that wrote it behaved as that field's default."""
+    if stored is None:
+        return False
+    defaults = _config_json(TrainConfig())
+    return all(stored.get(k, defaults[k]) == v for k, v in _config_json(config).items()) and \
+        set(stored) <= set(defaults)
+
+
 def load_checkpoint(path) -> tuple[dict, dict, dict, dict]:
     """``(model_state, best_state, velocity, loop_state)`` from a checkpoint; clear error if it is broken."""
     try:
@@ -199,6 +213,19 @@ def load_checkpoint(path) -> tuple[dict, dict, dict, dict]:
 
 
 ONCE_STREAM = 1 << 30   # the generator stream of shuffle="once": (seed, ONCE_STREAM), apart from every epoch's
+
+
+def clip_gradients(model, threshold: float) -> int:
+    """Matlab's ``GradientThresholdMethod`` 'l2norm': every parameter array whose gradient has an L2 norm above
+    ``threshold`` gets its gradient scaled down to norm ``threshold`` (``g <- g * threshold / ||g||``), in place,
+    before the optimiser adds the L2 term. Returns how many arrays were clipped."""
+    clipped = 0
+    for _, _, g in model.named_parameters():
+        norm = float(np.sqrt(np.sum(np.square(g, dtype=np.float64))))
+        if norm > threshold:
+            g *= threshold / norm
+            clipped += 1
+    return clipped
 
 
 def batches_per_epoch(n: int, batch_size: int, drop_last: bool) -> int:
@@ -265,7 +292,7 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
 
     if resume and checkpoint and checkpoint.exists():
         m_state, b_state, velocity, st = load_checkpoint(checkpoint)
-        if st.get("config") != _config_json(config):
+        if not same_config(st.get("config"), config):
             raise ValueError(f"checkpoint {checkpoint}: written with a different configuration "
                              f"{st.get('config')}; refusing to resume with {dataclasses.asdict(config)}")
         model.load_state_dict(m_state)
@@ -306,6 +333,8 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
                                            f"{b + 1} (lr={config.lr:g}, momentum={config.momentum:g}, "
                                            f"l2={config.l2:g})")
                 model.backward(loss_fn.backward())
+                if config.gradient_threshold is not None:
+                    clip_gradients(model, config.gradient_threshold)
                 opt.step(model)
             tot_loss += loss * len(idx)
             tot_correct += int((logits.argmax(1) == yb).sum())

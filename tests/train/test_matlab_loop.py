@@ -128,3 +128,25 @@ def test_build_model_sets_the_exact_mean_image_of_the_images_given():
     x = np.random.default_rng(0).standard_normal((10, 3, 32, 32)).astype(np.float32)
     m = build_model(get_recipe("matlab", model="squeezenet", input_size=32), x, seed=0)
     np.testing.assert_array_equal(m.input_norm.buffers["mean"], mean_image(x))
+
+
+def test_gradient_threshold_clips_each_parameter_arrays_l2_norm():
+    from squeezenp.train.trainer import clip_gradients
+    m = Recorder()
+    m.grads["weight"][...] = [[3.0], [4.0]]                          # norm 5
+    m.grads["bias"][...] = [0.3, 0.4]                                 # norm 0.5, under the threshold
+    assert clip_gradients(m, 1.0) == 1
+    np.testing.assert_allclose(m.grads["weight"], [[0.6], [0.8]], rtol=1e-6)
+    np.testing.assert_allclose(m.grads["bias"], [0.3, 0.4], rtol=1e-6)
+    with pytest.raises(ValueError, match="gradient_threshold"):
+        TrainConfig(gradient_threshold=0)
+
+
+def test_a_checkpoint_written_before_a_field_existed_still_resumes(tmp_path):
+    from squeezenp.train.trainer import _config_json, same_config
+    stored = _config_json(TrainConfig(epochs=3))
+    for k in ("shuffle", "drop_last", "gradient_threshold"):
+        del stored[k]
+    assert same_config(stored, TrainConfig(epochs=3))
+    assert not same_config(stored, TrainConfig(epochs=3, shuffle="once"))
+    assert not same_config({**stored, "unknown": 1}, TrainConfig(epochs=3))
