@@ -11,7 +11,7 @@ normalisation) in the switches it names, each a field of the ``matlab`` recipe (
     glorot       + Glorot-uniform weights, zero biases, every convolution (conv10 included)
     zerocenter   + the training set's mean image subtracted from 0-255 pixels
     matlab       all of Matlab's defaults at once (the ``matlab`` recipe)
-    matlab+...   the matlab recipe plus one change beyond it (``FIXES``)
+    matlab+FIX   the matlab recipe plus changes beyond it (``FIXES``; several joined with "+")
 
 Each run reports the last epoch's validation accuracy (Matlab returns the last epoch's network), the best epoch's,
 and whether the network collapsed (``squeezenp.train.collapse``: dead class maps, constant output) at the end.
@@ -52,20 +52,23 @@ SWITCHES = {
 FIXES = {
     "conv10": ({"init": "glorot_zero_conv10"}, {}),
     "warmup": ({}, {"warmup_epochs": 2}),
+    "clip": ({}, {"gradient_threshold": 1.0}),
     "stratified": ({}, {"stratified_batches": True}),
-    "he": ({"init": "default"}, {}),
 }
 
 
 def variant(name: str, model: str, size: int, epochs: int):
-    """The recipe of ``name`` ("paper", a switch, "matlab" or "matlab+FIX") for network ``model``."""
-    base, _, fix = name.partition("+")
-    if base not in SWITCHES or (fix and (base != "matlab" or fix not in FIXES)):
-        raise ValueError(f"unknown variant {name!r}; expected one of {list(SWITCHES)} or matlab+{{{','.join(FIXES)}}}")
-    fields, train = SWITCHES[base]
-    fix_fields, fix_train = FIXES[fix] if fix else ({}, {})
-    return get_recipe("paper", model=model, input_size=size, paper_values=True, **{**fields, **fix_fields},
-                      train={**train, **fix_train, "epochs": epochs})
+    """The recipe of ``name`` ("paper", a switch, "matlab" or "matlab+FIX[+FIX...]") for network ``model``."""
+    base, *fixes = name.split("+")
+    if base not in SWITCHES or (fixes and base != "matlab") or any(f not in FIXES for f in fixes):
+        raise ValueError(f"unknown variant {name!r}; expected one of {list(SWITCHES)} or "
+                         f"matlab+FIX[+FIX...], FIX in {list(FIXES)}")
+    fields, train = dict(SWITCHES[base][0]), dict(SWITCHES[base][1])
+    for f in fixes:
+        fields.update(FIXES[f][0])
+        train.update(FIXES[f][1])
+    return get_recipe("paper", model=model, input_size=size, paper_values=True, **fields,
+                      train={**train, "epochs": epochs})
 
 
 def run_one(name, model, seed, data, size, epochs, out: Path) -> dict:
@@ -93,11 +96,11 @@ def table(out: Path) -> str:
     groups: dict[tuple, list] = {}
     for r in runs:
         groups.setdefault((r["network"], r["size"], r["epochs"], r["variant"]), []).append(r)
-    order = list(SWITCHES) + [f"matlab+{f}" for f in FIXES]
+    order = list(SWITCHES)
     lines = ["| network | size, epochs | variant | seeds | val. accuracy, last epoch (each seed) | mean | "
              "best epoch's, mean | alive at the end (both class maps, varied output) |",
              "|---|---|---|---|---|---|---|---|"]
-    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.index(k[3]) if k[3] in order else 99)):
+    for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.index(k[3]) if k[3] in order else 99, k[3])):
         rs = sorted(groups[key], key=lambda r: r["seed"])
         last = [r["last_val_accuracy"] for r in rs]
         alive = sum(not r["collapse"]["collapsed"] and not r["collapse"]["dead_maps"] for r in rs)

@@ -47,7 +47,7 @@ class Preset:
     limit: int | None = None
     augment: bool = True
     cam_images: int = 4                 # validation COVID images in the CAM grid (Figures 4/5)
-    timing_repeats: int = 5             # classifications per network for Table 6 (after one warm-up)
+    timing_repeats: int = 5             # classifications per network for the timing (after one warm-up)
     phantoms_per_class: int = 150       # used only without --data
     phantom_size: int = 96
     description: str = ""

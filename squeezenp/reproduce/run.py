@@ -5,7 +5,7 @@
       counts.json      Tables 1/2: the images actually used per split (train after the x4 augmentation)
       retrain/experiment{k}/   the winner trained further from the best trial's weights, checkpointed every
                        epoch and resumed by the trainer; metrics.json holds every evaluated split (val, test1...)
-      timing.json      Table 6: file -> probability, batch 1, per network
+      timing.json      section 3.3: file -> probability, batch 1, per network
       cam_grid.png     Figures 4/5: validation COVID images x the four trained networks
     OUT/report.md      every table with the paper's values beside ours (squeezenp.reproduce.report)
 
@@ -243,7 +243,7 @@ def retrain(k: int, summary: dict, opts: DataOptions, preset: Preset, datasets: 
 
 
 def classification_time(model, path, repeats: int = 5) -> dict:
-    """Table 6: seconds from the file path to P(COVID), batch 1 (decode, resize, normalise, forward, softmax).
+    """Section 3.3: seconds from the file path to P(COVID), batch 1 (decode, resize, normalise, forward, softmax).
 
     One warm-up call first (Numba kernels), then ``repeats`` timed calls; median and minimum.
     """
