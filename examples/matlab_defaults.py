@@ -15,6 +15,8 @@ normalisation) in the switches it names, each a field of the ``matlab`` recipe (
 
 Each run reports the last epoch's validation accuracy (Matlab returns the last epoch's network), the best epoch's,
 and whether the network collapsed (``squeezenp.train.collapse``: dead class maps, constant output) at the end.
+A run whose class maps are all dead on the training probe is stopped there (``collapse.irrecoverable``): its
+output is then the same for every image and no later epoch can change it, so its last epoch's accuracy is final.
 Runs are saved one JSON file each in ``--out``, so a table is built up over several short invocations; ``--table``
 prints it from the saved runs only.
 
@@ -35,7 +37,7 @@ import numpy as np
 from squeezenp.atomic import atomic_write_json
 from squeezenp.data import covid_ct_dir
 from squeezenp.pipeline import DataOptions, prepare_datasets
-from squeezenp.train.collapse import collapse_report
+from squeezenp.train.collapse import collapse_report, irrecoverable
 from squeezenp.train.recipes import MATLAB_TRAIN, get_recipe, train_recipe
 
 BATCH128 = {"batch_size": 128, "drop_last": True}
@@ -52,7 +54,7 @@ SWITCHES = {
 FIXES = {
     "conv10": ({"init": "glorot_zero_conv10"}, {}),
     "warmup": ({}, {"warmup_epochs": 2}),
-    "clip": ({}, {"gradient_threshold": 1.0}),
+    "clip": ({}, {"gradient_threshold": 1.0}),     # Matlab's GradientThreshold 1 (l2norm per parameter array)
     "stratified": ({}, {"stratified_batches": True}),
 }
 
@@ -78,13 +80,15 @@ def run_one(name, model, seed, data, size, epochs, out: Path) -> dict:
     recipe = variant(name, model, size, epochs)
     (x, y), (xv, yv) = data
     t0 = time.monotonic()
-    net, result = train_recipe(recipe, x, y, xv, yv, seed=seed)
+    probe = x[::max(1, len(x) // 128)]       # a dead network is stopped: no later epoch can change it
+    net, result = train_recipe(recipe, x, y, xv, yv, seed=seed, stop_when=irrecoverable(probe))
     last = result.history[-1]
     best = max(result.history, key=lambda h: h["val_accuracy"])
     record = {"network": model, "variant": name, "size": size, "epochs": epochs, "seed": seed,
               "config": recipe.config(seed).__dict__, "last_val_accuracy": last["val_accuracy"],
               "best_val_accuracy": best["val_accuracy"], "best_epoch": best["epoch"],
               "last_train_loss": last["train_loss"], "history": result.history,
+              "stopped_after": last["epoch"] if last.get("stopped") else None,
               "collapse": collapse_report(net, xv), "seconds": time.monotonic() - t0}
     atomic_write_json(path, record)
     return record

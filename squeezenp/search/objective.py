@@ -19,6 +19,7 @@ import time
 # with is an error; ``numba.set_num_threads`` is the supported way to use fewer threads.
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _limits = None   # the threadpoolctl limiter, kept alive for the life of the worker
+PROBE_IMAGES = 128   # training images, spread over the set, on which a trial checks for dead class maps
 
 
 def limit_threads(n: int) -> dict:
@@ -58,13 +59,14 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     -------
     dict with ``status`` ("ok" or "failed"), ``score``, ``val_accuracy``, ``val_loss``, ``best_epoch``,
     ``seconds``, ``error``, ``collapse`` (``train.collapse`` status of the returned network on the validation
-    split) and, for an ok trial with ``return_state``, ``state`` (the selected epoch's weights).
+    split), ``stopped_after`` (the epoch after which every class map was dead and training ended, or None) and,
+    for an ok trial with ``return_state``, ``state`` (the selected epoch's weights).
     """
     if threads:
         limit_threads(threads)
     from .. import models
     from ..train import TrainConfig, TrainingDiverged, fit
-    from ..train.collapse import collapse_report
+    from ..train.collapse import collapse_report, irrecoverable
     x_tr, y_tr = data["train"]
     x_va, y_va = data["val"]
     size = input_size or x_tr.shape[-1]
@@ -84,8 +86,9 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     if init_state is not None:
         model.load_state_dict(init_state)
     t0 = time.monotonic()
-    try:
-        res = fit(model, (x_tr, y_tr), (x_va, y_va), config, log=None)
+    probe = x_tr[::max(1, len(x_tr) // PROBE_IMAGES)][:PROBE_IMAGES]
+    try:   # a trial whose class maps all die ends there: no further epoch can change its result
+        res = fit(model, (x_tr, y_tr), (x_va, y_va), config, log=None, stop_when=irrecoverable(probe))
     except TrainingDiverged as e:
         return failed(str(e), time.monotonic() - t0)
     best = next(h for h in res.history if h["epoch"] == res.best_epoch)
@@ -93,7 +96,8 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     if not (math.isfinite(va) and math.isfinite(vl)):
         return failed(f"non-finite validation result (accuracy {va}, loss {vl})", time.monotonic() - t0)
     out = {"status": "ok", "score": 1.0 - va, "val_accuracy": va, "val_loss": vl, "best_epoch": res.best_epoch,
-           "seconds": time.monotonic() - t0, "error": "", "collapse": collapse_report(model, x_va)["status"]}
+           "seconds": time.monotonic() - t0, "error": "", "collapse": collapse_report(model, x_va)["status"],
+           "stopped_after": res.history[-1]["epoch"] if res.history[-1].get("stopped") else None}
     if return_state:
         out["state"] = model.state_dict()
     return out

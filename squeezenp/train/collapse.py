@@ -12,6 +12,7 @@ image. ``docs/reproduction.md`` tells how networks 1 and 2 came to do this.
     class_map_stats(a) -> [(mean, std, fraction > 0) per class]
     collapse_report(model, x) -> {"alive_fraction", "dead_maps", "predicted_fraction", "constant_output",
                                   "collapsed", "status"}
+    irrecoverable(x_probe) -> stop_when(model): "every class map dead" once no further step can change anything
 
 Tests: ``tests/train/test_collapse.py``.
 """
@@ -70,3 +71,27 @@ def collapse_report(model, x: np.ndarray, batch: int = 32, class_names=("NonCOVI
         status = "ok"
     return {"alive_fraction": alive, "dead_maps": dead, "predicted_fraction": fractions,
             "constant_output": bool(constant), "collapsed": bool(collapsed), "status": status, "images": len(x)}
+
+
+def irrecoverable(x_probe: np.ndarray, batch: int = 32):
+    """A ``fit(stop_when=...)`` test: "every class map dead" when no dropout mask can make any of conv10's
+    pre-activations positive at any position of the probe images (e.g. 128 training images), else None.
+
+    With drop9's inverted dropout (keep 1 - p, scale s = 1 / (1 - p)) the largest pre-activation of class k at a
+    position with features f is ``b_k + s * sum_c max(0, W_kc f_c)``; when that is <= 0 everywhere, every
+    logit is 0 in training too, so the loss gradient reaching conv10 and everything before it is 0, and only L2
+    decay still moves the weights, shrinking the pre-activations towards the bias, which gets neither decay
+    nor gradient: training cannot revive the network. A linear classifier never stops."""
+    def check(model):
+        if model.cam_is_linear:
+            return None
+        drop = model.children.get("drop9")
+        scale = 1.0 / (1.0 - drop.p) if drop is not None and model.dropout_enabled else 1.0
+        w, b = model.cam_weights().astype(np.float64), model.cam_bias().astype(np.float64)
+        for i in range(0, len(x_probe), batch):
+            f = model.features(x_probe[i:i + batch]).astype(np.float64)          # (N, C, h, w), eval mode
+            contrib = np.maximum(w[None, :, :, None, None] * f[:, None], 0).sum(axis=2)   # (N, K, h, w)
+            if (b[None, :, None, None] + scale * contrib > 0).any():
+                return None
+        return "every class map dead"
+    return check

@@ -209,14 +209,16 @@ def set_zerocenter_mean(model, x_train: np.ndarray) -> bool:
 
 def train_recipe(recipe: Recipe, x: np.ndarray, y: np.ndarray, x_select: np.ndarray | None,
                  y_select: np.ndarray | None, seed: int = 0, checkpoint: str | Path | None = None,
-                 resume: bool = False, log: Callable[[str], None] | None = None, weights=None):
-    """Train one model; ``x_select``/``y_select`` choose the epoch when the recipe selects the best one."""
+                 resume: bool = False, log: Callable[[str], None] | None = None, weights=None, stop_when=None):
+    """Train one model; ``x_select``/``y_select`` choose the epoch when the recipe selects the best one;
+    ``stop_when`` as in ``fit`` (e.g. ``collapse.irrecoverable(x_probe)``)."""
     config = recipe.config(seed)
     if recipe.augmentation == "x4":   # first: the zerocenter mean image is that of the augmented training set
         x, y = _x4(x, y, seed)
     model = build_model(recipe, x, seed, weights)
     val = (x_select, y_select) if x_select is not None and len(x_select) else None
-    result: TrainResult = fit(model, (x, y), val, config, checkpoint=checkpoint, resume=resume, log=log)
+    result: TrainResult = fit(model, (x, y), val, config, checkpoint=checkpoint, resume=resume, log=log,
+                              stop_when=stop_when)
     return model, result
 
 

@@ -257,7 +257,8 @@ def epoch_order(labels: np.ndarray, rng: np.random.Generator, stratified: bool =
 
 def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray] | None,
         config: TrainConfig, checkpoint: str | Path | None = None, resume: bool = False,
-        log: Callable[[str], None] | None = print) -> TrainResult:
+        log: Callable[[str], None] | None = print,
+        stop_when: Callable[[object], str | None] | None = None) -> TrainResult:
     """Train ``model`` in place; at the end it holds the selected epoch's weights.
 
     Parameters
@@ -265,6 +266,9 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
     train, val : ``(x (N, C, H, W) float32, y (N,) int64)``; ``val`` may be None (then ``select='last'``)
     checkpoint : path of the ``.npz`` written after every epoch; with ``resume=True`` and an existing file,
                  training continues after its last completed epoch.
+    stop_when : called with the model after every epoch; a returned reason ends training there (recorded as
+                ``stopped`` in that epoch's history entry), for a state no further epoch can change, such as
+                every class map dead (``train.collapse.irrecoverable``).
 
     Raises
     ------
@@ -299,6 +303,8 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
         best_state = b_state
         opt.load_state_dict(velocity)
         history, best_epoch, start_epoch = st["history"], st["best_epoch"], st["epochs_done"]
+        if history and history[-1].get("stopped"):
+            start_epoch = config.epochs                  # it ended there: nothing more to train
         best_key, elapsed_before = tuple(st["best_key"]), st["seconds"]
         average = st["average"]
         if log:
@@ -354,6 +360,9 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
             key = (va, -vl)
         else:
             key = (float(epoch), 0.0)
+        why = stop_when(model) if stop_when is not None else None
+        if why:
+            record["stopped"] = why
         if config.average_last and epoch >= average_from:
             for k, v in model.state_dict().items():
                 average[k] = average.get(k, 0) + v.astype(np.float64) / config.average_last
@@ -372,8 +381,13 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
                 "config": _config_json(config), "history": history, "best_epoch": best_epoch,
                 "best_key": list(best_key), "epochs_done": epoch + 1,
                 "seconds": elapsed_before + time.monotonic() - t0}, average)
+        if why:
+            if log:
+                log(f"stopped after epoch {epoch + 1}: {why}")
+            break
 
-    if config.average_last:
+    stopped = bool(history and history[-1].get("stopped"))
+    if config.average_last and not stopped:     # a stopped run has fewer epochs than the average needs
         model.load_state_dict({k: v.astype(model.state_dict()[k].dtype) for k, v in average.items()})
         recompute_batchnorm_statistics(model, x_tr, bs)
         best_epoch = config.epochs

@@ -56,3 +56,40 @@ def test_probe_pass_reads_the_classifier_input_and_preactivations():
     assert g.shape == (4, 512) and pre.shape[:2] == (4, 2)
     np.testing.assert_allclose(m.forward(x, training=False), np.maximum(pre, 0).mean(axis=(2, 3)), rtol=1e-5)
     assert class_map_stats(pre)[0][2] == 1.0                # squeezenp's start: weight 0, bias 0.1, alive
+
+
+def test_irrecoverable_only_when_no_dropout_mask_can_revive_a_map():
+    from squeezenp.train.collapse import irrecoverable
+    x = probe(4)
+    dead = models.create("squeezenet", input_size=32, seed=0)
+    dead.conv10.params["bias"][...] = -1e3
+    assert irrecoverable(x)(dead) == "every class map dead"
+    assert irrecoverable(x)(models.create("squeezenet", input_size=32, seed=0)) is None
+    # dead in evaluation, but a dropout mask that keeps channel c1 (doubled) and drops c2 revives it:
+    # W = e_c1 - e_c2, b = -max(f_c1 - f_c2) <= 0 in evaluation; b + 2 max f_c1 > 0 since f >= 0
+    m = models.create("squeezenet", input_size=32, seed=0)
+    f = m.features(x)
+    c1 = int(np.argmax(f.max(axis=(0, 2, 3))))
+    c2 = (c1 + 1) % f.shape[1]
+    w = np.zeros((2, f.shape[1]), np.float32)
+    w[:, c1], w[:, c2] = 1.0, -1.0
+    m.conv10.params["weight"][...] = w.reshape(m.conv10.params["weight"].shape)
+    m.conv10.params["bias"][...] = -float(np.max(f[:, c1] - f[:, c2]))
+    assert collapse_report(m, x)["dead_maps"] == [0, 1]                 # dead as evaluation sees it
+    assert irrecoverable(x)(m) is None                                  # but training can still move it
+    assert irrecoverable(x)(models.create("proposed", input_size=32)) is None
+
+
+def test_fit_stops_at_a_dead_network_and_a_resume_does_not_continue(tmp_path):
+    from squeezenp.train import TrainConfig, fit
+    from squeezenp.train.collapse import irrecoverable
+    x = probe(8)
+    y = np.arange(8) % 2
+    m = models.create("squeezenet", input_size=32, seed=0)
+    m.conv10.params["bias"][...] = -1e3
+    cfg = TrainConfig(epochs=4, batch_size=4, lr=1e-3, select="last")
+    res = fit(m, (x, y), (x, y), cfg, checkpoint=tmp_path / "c.npz", log=None, stop_when=irrecoverable(x))
+    assert len(res.history) == 1 and res.history[0]["stopped"] == "every class map dead" and res.best_epoch == 1
+    again = fit(m, (x, y), (x, y), cfg, checkpoint=tmp_path / "c.npz", resume=True, log=None,
+                stop_when=irrecoverable(x))
+    assert len(again.history) == 1
