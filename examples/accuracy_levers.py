@@ -31,6 +31,11 @@ VARIANTS = {
     "x4_augmentation": lambda: get_recipe("default", augmentation="x4", train={"epochs": 10}),
     "no_smoothing_no_average": lambda: get_recipe("default", train={"label_smoothing": 0.0, **NO_AVERAGE}),
     "piecewise_schedule": lambda: get_recipe("default", train={"schedule": "piecewise", "lr_drop_period": 5}),
+    "trunk_lr_0.1": lambda: get_recipe("default", train={"trunk_lr_scale": 0.1}),
+    "frozen_trunk": lambda: get_recipe("default", train={"trunk_lr_scale": 0.0}),
+    "trunk_lr_0.1_size_192": lambda: get_recipe("default", input_size=192, train={"trunk_lr_scale": 0.1}),
+    "lr_0.003": lambda: get_recipe("default", train={"lr": 0.003}),
+    "epochs_60": lambda: get_recipe("default", train={"epochs": 60, "average_last": 10}),
     "size_160": lambda: get_recipe("default", input_size=160),
     "size_227": lambda: get_recipe("default", input_size=227),
 }
@@ -58,12 +63,16 @@ def main(argv=None):
     ap.add_argument("--variants", nargs="+", default=["default"], choices=list(VARIANTS))
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=None, help="compute threads of this process (default: all)")
     ap.add_argument("--table", action="store_true", help="print the table of finished runs and exit")
     a = ap.parse_args(argv)
     out = Path(a.out)
     if a.table:
         print(table(out))
         return
+    if a.threads:
+        from squeezenp.search.objective import limit_threads
+        limit_threads(a.threads)
     root = Path(a.data) if a.data else covid_ct_dir()
     paths, labels = pooled_images(root, ("train", "val"))
     for name in a.variants:

@@ -53,7 +53,7 @@ SWITCHES = {
 # changes beyond Matlab's defaults, each added to the full matlab recipe alone
 FIXES = {
     "conv10": ({"init": "glorot_zero_conv10"}, {}),
-    "warmup": ({}, {"warmup_epochs": 2}),
+    "warmup": ({}, {"warmup_epochs": 1}),          # the first epoch at half the learning rate
     "clip": ({}, {"gradient_threshold": 1.0}),     # Matlab's GradientThreshold 1 (l2norm per parameter array)
     "stratified": ({}, {"stratified_batches": True}),
 }

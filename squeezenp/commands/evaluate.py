@@ -22,13 +22,23 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from ..models import load_model
+    from ..evaluation.decision import preprocessing_of
     model = load_model(args.model)
     size = int(model.config["input_size"])
     opts = DataOptions(data=args.data, layout=args.layout, splits_dir=args.splits, input_size=size,
                        augment=False, on_error="skip" if args.skip_bad else "raise")
-    datasets, counts, _ = prepare_datasets(opts, channels=int(model.config.get("in_channels", 3)))
+    datasets, counts, _ = prepare_datasets(opts, channels=int(model.config.get("in_channels", 3)),
+                                           preprocessing=preprocessing_of(model))
     metrics, rows = evaluate_model(model, datasets)
     out = Path(args.out) if args.out else Path(args.model).parent
-    print(write_evaluation(out, metrics, rows, {"model_file": str(args.model), "counts": counts}))
+    selection = "val" if selected_on(model, args.data) else None
+    print(write_evaluation(out, metrics, rows, {"model_file": str(args.model), "counts": counts}, selection))
     print(f"written {out / 'metrics.json'} and {out / 'predictions.csv'}")
     return 0
+
+
+def selected_on(model, data) -> bool:
+    """Whether ``data``'s validation split may have chosen the model's epoch and calibration: yes unless the
+    model file names another training data folder (a file without the record is assumed trained on it)."""
+    trained = model.config.get("trained_on")
+    return trained is None or Path(trained).resolve() == Path(data).resolve()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from ..search import EXPERIMENTS
+from ..train.metrics import SELECTION_LABEL
 from ..search.paper import (METRIC_NAMES, PAPER_COMPARISON, PAPER_EFFICIENCY, PAPER_PARAMETERS, PAPER_PROTOCOL,
                             PAPER_TIMES, paper_counts, paper_metrics, paper_row, paper_sensitivity_per_million,
                             paper_splits)
@@ -19,7 +20,7 @@ from ..search.paper import (METRIC_NAMES, PAPER_COMPARISON, PAPER_EFFICIENCY, PA
 NA = "n/a"          # ours: no value in this run
 NOT_REPORTED = "–"  # the paper's: it reports no value here
 SPLIT_NAMES = {"train_distinct": "train (distinct, before x4 augmentation)", "train": "train (after x4 augmentation)",
-               "val": "val", "test1": "Test-1", "test2": "Test-2 (second source)", "test": "test"}
+               "val": SELECTION_LABEL, "test1": "Test-1", "test2": "Test-2 (second source)", "test": "test"}
 
 
 def fmt(v, spec: str = ".4f", missing: str = NA) -> str:

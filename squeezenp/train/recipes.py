@@ -142,12 +142,23 @@ RECIPES = {
 
 def get_recipe(name: str, **overrides) -> Recipe:
     """A registered recipe, optionally with fields replaced (``input_size=128``, ``train={"epochs": 5}``:
-    ``train`` overrides are merged into the recipe's)."""
+    ``train`` overrides are merged into the recipe's).
+
+    Fewer ``epochs`` than the recipe's (a quick run) also shorten its weight-averaging window and warm-up to fit,
+    unless those are given too: ``average_last <= epochs``, ``warmup_epochs < epochs``.
+    """
     if name not in RECIPES:
         raise ValueError(f"unknown recipe {name!r}; available: {sorted(RECIPES)}")
     r = RECIPES[name]
     if "train" in overrides:
-        overrides["train"] = {**r.train, **overrides["train"]}
+        train = {**r.train, **overrides["train"]}
+        epochs = train.get("epochs")
+        if epochs is not None and "average_last" not in overrides["train"] and train.get("average_last", 0) > epochs:
+            train["average_last"] = epochs
+        if epochs is not None and "warmup_epochs" not in overrides["train"] \
+                and train.get("warmup_epochs", 0) >= epochs:
+            train["warmup_epochs"] = epochs - 1
+        overrides["train"] = train
     return dataclasses.replace(r, **overrides)
 
 
@@ -196,6 +207,14 @@ def build_model(recipe: Recipe, x_train: np.ndarray, seed: int, weights=None, mo
     return model
 
 
+def start_model(recipe: Recipe, x: np.ndarray, y: np.ndarray, seed: int, weights=None, model: str | None = None):
+    """The fresh network ``train_recipe`` builds for the distinct training images ``x`` (N, C, S, S) with labels
+    ``y``: after the recipe's x4 augmentation, so that a zerocenter mean image is the augmented set's."""
+    if recipe.augmentation == "x4":
+        x, _ = _x4(x, y, seed)
+    return build_model(recipe, x, seed, weights, model)
+
+
 def set_zerocenter_mean(model, x_train: np.ndarray) -> bool:
     """Give a ``zerocenter`` network the mean image of ``x_train`` (N, C, H, W) pipeline tensors, as Matlab's
     ``trainNetwork`` computes it from the training data before the first step; True if it had one to set."""
@@ -209,13 +228,20 @@ def set_zerocenter_mean(model, x_train: np.ndarray) -> bool:
 
 def train_recipe(recipe: Recipe, x: np.ndarray, y: np.ndarray, x_select: np.ndarray | None,
                  y_select: np.ndarray | None, seed: int = 0, checkpoint: str | Path | None = None,
-                 resume: bool = False, log: Callable[[str], None] | None = None, weights=None, stop_when=None):
-    """Train one model; ``x_select``/``y_select`` choose the epoch when the recipe selects the best one;
-    ``stop_when`` as in ``fit`` (e.g. ``collapse.irrecoverable(x_probe)``)."""
-    config = recipe.config(seed)
+                 resume: bool = False, log: Callable[[str], None] | None = None, weights=None, model=None,
+                 config: TrainConfig | None = None, stop_when=None):
+    """Train one model; ``x_select``/``y_select`` choose the epoch when the recipe selects the best one.
+
+    ``model``: start from this one (e.g. saved weights) instead of ``build_model``; ``config``: the recipe's
+    ``TrainConfig`` with fields changed (explicit command-line options), by default ``recipe.config(seed)``;
+    ``stop_when`` as in ``fit`` (e.g. ``collapse.irrecoverable(x_probe)``).
+    """
+    config = recipe.config(seed) if config is None else config
+    fresh = model is None
     if recipe.augmentation == "x4":   # first: the zerocenter mean image is that of the augmented training set
         x, y = _x4(x, y, seed)
-    model = build_model(recipe, x, seed, weights)
+    if fresh:
+        model = build_model(recipe, x, seed, weights)
     val = (x_select, y_select) if x_select is not None and len(x_select) else None
     result: TrainResult = fit(model, (x, y), val, config, checkpoint=checkpoint, resume=resume, log=log,
                               stop_when=stop_when)
@@ -224,7 +250,12 @@ def train_recipe(recipe: Recipe, x: np.ndarray, y: np.ndarray, x_select: np.ndar
 
 def predict_covid(recipe: Recipe, model, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
     """P(COVID) (N,); with ``recipe.tta`` the mean over the image and its mirror (2x the prediction cost)."""
+    return covid_probability(model, x, recipe.tta, batch_size)
+
+
+def covid_probability(model, x: np.ndarray, tta: bool = False, batch_size: int = 32) -> np.ndarray:
+    """P(COVID) (N,) of tensors x (N, C, H, W); ``tta``: the mean over x and its left-right mirror."""
     p = predict_proba(model, x, batch_size)[:, 1]
-    if recipe.tta:
+    if tta:
         p = 0.5 * (p + predict_proba(model, np.ascontiguousarray(x[..., ::-1]), batch_size)[:, 1])
     return p

@@ -86,7 +86,7 @@ def test_a_network_with_dead_class_maps_is_reported_as_collapsed(tiny_run):
     r = json.loads((tiny_run / "arrangement1/retrain/experiment1/retrain.json").read_text())
     assert r["collapse"]["collapsed"] and r["collapse"]["dead_maps"] == [0, 1]
     md = (tiny_run / "report.md").read_text()
-    rows = [line for line in md.splitlines() if line.startswith("| 1 | squeezenet | val |")]
+    rows = [line for line in md.splitlines() if line.startswith("| 1 | squeezenet | validation (used for selection) |")]
     assert len(rows) == 2                                            # Tables 5 and 7
     assert "**collapsed**: every class map dead" in rows[0] and "(**collapsed**)" in rows[1]
     collapsed_line = next(line for line in md.splitlines() if line.startswith("**Collapsed**"))
