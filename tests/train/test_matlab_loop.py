@@ -150,3 +150,16 @@ def test_a_checkpoint_written_before_a_field_existed_still_resumes(tmp_path):
     assert same_config(stored, TrainConfig(epochs=3))
     assert not same_config(stored, TrainConfig(epochs=3, shuffle="once"))
     assert not same_config({**stored, "unknown": 1}, TrainConfig(epochs=3))
+
+
+def test_train_command_with_the_matlab_recipe_saves_its_network(tmp_path):
+    from squeezenp import cli, models
+    out = tmp_path / "run"
+    assert cli.main(["train", "--recipe", "matlab", "--model", "squeezenet", "--phantoms", "6", "--phantom-size",
+                     "40", "--input-size", "32", "--epochs", "1", "--out", str(out)]) == 0
+    m = models.load_model(out / "model.npz")
+    assert (m.config["init"], m.config["input_normalization"]) == ("glorot", "zerocenter")
+    assert m.input_norm.buffers["mean"].mean() > 10                  # a mean image in 0-255 pixels, not zeros
+    import json
+    cfg = json.loads((out / "metrics.json").read_text())["config"]
+    assert (cfg["batch_size"], cfg["shuffle"], cfg["select"], cfg["lr"]) == (128, "once", "last", 0.074516)
