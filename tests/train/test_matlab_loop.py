@@ -163,3 +163,13 @@ def test_train_command_with_the_matlab_recipe_saves_its_network(tmp_path):
     import json
     cfg = json.loads((out / "metrics.json").read_text())["config"]
     assert (cfg["batch_size"], cfg["shuffle"], cfg["select"], cfg["lr"]) == (128, "once", "last", 0.074516)
+    # predict applies the stored mean image: its raw P(COVID) is the model's on the pipeline's tensor
+    import csv
+    from squeezenp.data import load_image
+    image = sorted((out / "phantoms" / "val" / "COVID").glob("*.png"))[0]
+    assert cli.main(["predict", str(out / "model.npz"), str(image), "--out", str(tmp_path / "p.csv")]) == 0
+    row = next(csv.DictReader((tmp_path / "p.csv").open()))
+    expected = m.predict_proba(load_image(image, (32, 32), 3)[None])[0, 1]
+    assert abs(float(row["probability_covid_raw"]) - expected) < 1e-5
+    m.set_input_normalization("none")
+    assert abs(m.predict_proba(load_image(image, (32, 32), 3)[None])[0, 1] - expected) > 1e-6
