@@ -13,10 +13,11 @@ normalisation) in the switches it names, each a field of the ``matlab`` recipe (
     matlab       all of Matlab's defaults at once (the ``matlab`` recipe)
     matlab+FIX   the matlab recipe plus changes beyond it (``FIXES``; several joined with "+")
 
-Each run reports the last epoch's validation accuracy (Matlab returns the last epoch's network), the best epoch's,
-and whether the network collapsed (``squeezenp.train.collapse``: dead class maps, constant output) at the end.
-A run whose class maps are all dead on the training probe is stopped there (``collapse.irrecoverable``): its
-output is then the same for every image and no later epoch can change it, so its last epoch's accuracy is final.
+Each run reports whether training diverged (a NaN or infinite loss), else the last epoch's validation accuracy
+(Matlab returns the last epoch's network), the best epoch's, and whether the network collapsed
+(``squeezenp.train.collapse``: dead class maps, constant output) at the end. A run whose class maps no dropout
+mask can revive on the training probe is stopped there (``collapse.irrecoverable``): no later epoch can change
+its output, so its last epoch's accuracy is final.
 Runs are saved one JSON file each in ``--out``, so a table is built up over several short invocations; ``--table``
 prints it from the saved runs only.
 
@@ -38,6 +39,7 @@ from squeezenp.atomic import atomic_write_json
 from squeezenp.data import covid_ct_dir
 from squeezenp.pipeline import DataOptions, prepare_datasets
 from squeezenp.train.collapse import collapse_report, irrecoverable
+from squeezenp.train import TrainingDiverged
 from squeezenp.train.recipes import MATLAB_TRAIN, get_recipe, train_recipe
 
 BATCH128 = {"batch_size": 128, "drop_last": True}
@@ -81,7 +83,13 @@ def run_one(name, model, seed, data, size, epochs, out: Path) -> dict:
     (x, y), (xv, yv) = data
     t0 = time.monotonic()
     probe = x[::max(1, len(x) // 128)]       # a dead network is stopped: no later epoch can change it
-    net, result = train_recipe(recipe, x, y, xv, yv, seed=seed, stop_when=irrecoverable(probe))
+    try:
+        net, result = train_recipe(recipe, x, y, xv, yv, seed=seed, stop_when=irrecoverable(probe))
+    except TrainingDiverged as e:            # a result too: these values make the loss infinite
+        record = {"network": model, "variant": name, "size": size, "epochs": epochs, "seed": seed,
+                  "config": recipe.config(seed).__dict__, "diverged": str(e), "seconds": time.monotonic() - t0}
+        atomic_write_json(path, record)
+        return record
     last = result.history[-1]
     best = max(result.history, key=lambda h: h["val_accuracy"])
     record = {"network": model, "variant": name, "size": size, "epochs": epochs, "seed": seed,
@@ -106,11 +114,13 @@ def table(out: Path) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for key in sorted(groups, key=lambda k: (k[0], k[1], k[2], order.index(k[3]) if k[3] in order else 99, k[3])):
         rs = sorted(groups[key], key=lambda r: r["seed"])
-        last = [r["last_val_accuracy"] for r in rs]
-        alive = sum(not r["collapse"]["collapsed"] and not r["collapse"]["dead_maps"] for r in rs)
+        ok = [r for r in rs if "diverged" not in r]
+        last = [f"{r['last_val_accuracy']:.3f}" if "diverged" not in r else "diverged" for r in rs]
+        alive = sum(not r["collapse"]["collapsed"] and not r["collapse"]["dead_maps"] for r in ok)
+        mean = lambda k: f"{np.mean([r[k] for r in ok]):.3f}" if ok else "-"   # noqa: E731
         lines.append(f"| {key[0]} | {key[1]} px, {key[2]} | {key[3]} | {','.join(str(r['seed']) for r in rs)} | "
-                     + " ".join(f"{a:.3f}" for a in last) + f" | {np.mean(last):.3f} | "
-                     f"{np.mean([r['best_val_accuracy'] for r in rs]):.3f} | {alive}/{len(rs)} |")
+                     + " ".join(last) + f" | {mean('last_val_accuracy')} | {mean('best_val_accuracy')} | "
+                     f"{alive}/{len(rs)} |")
     return "\n".join(lines)
 
 
@@ -137,6 +147,9 @@ def main(argv=None) -> int:
             for name in args.variants.split(","):
                 for seed in (int(s) for s in args.seeds.split(",")):
                     r = run_one(name, model, seed, data, args.size, args.epochs, out)
+                    if "diverged" in r:
+                        print(f"{model} {name} seed {seed}: {r['diverged']}", flush=True)
+                        continue
                     print(f"{model} {name} seed {seed}: val acc last {r['last_val_accuracy']:.3f} best "
                           f"{r['best_val_accuracy']:.3f} (epoch {r['best_epoch']}), train loss "
                           f"{r['last_train_loss']:.4f}, {r['collapse']['status']} ({r['seconds']:.0f}s)", flush=True)
