@@ -32,7 +32,7 @@ import numpy as np
 
 from squeezenp import models
 from squeezenp.data import covid_ct_dir
-from squeezenp.pipeline import DataOptions, prepare_datasets
+from squeezenp.app.pipeline import DataOptions, prepare_datasets
 from squeezenp.train import TrainConfig, fit
 from squeezenp.models.initialisation import SCHEMES
 from squeezenp.train.collapse import class_map_stats, probe_pass

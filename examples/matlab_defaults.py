@@ -37,7 +37,7 @@ import numpy as np
 
 from squeezenp.atomic import atomic_write_json
 from squeezenp.data import covid_ct_dir
-from squeezenp.pipeline import DataOptions, prepare_datasets
+from squeezenp.app.pipeline import DataOptions, prepare_datasets
 from squeezenp.train.collapse import collapse_report, irrecoverable
 from squeezenp.train import TrainingDiverged
 from squeezenp.train.recipes import MATLAB_TRAIN, get_recipe, train_recipe

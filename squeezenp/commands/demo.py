@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..pipeline import DataOptions, run_experiment, write_augmentation_grid
+from ..app.pipeline import DataOptions, run_experiment, write_augmentation_grid
 from ..train import TrainConfig
 from ..train.metrics import SELECTION_LABEL
+from ._common import positive_int
 
 DEMO = dict(input_size=64, phantoms_per_class=300, phantom_size=64, epochs=10, batch_size=32,
             lr=0.01, momentum=0.9, l2=1e-4)
@@ -20,7 +21,7 @@ def register(sub) -> None:
                        description="Generate synthetic CT phantoms, train the proposed CNN at "
                                    f"{DEMO['input_size']}x{DEMO['input_size']}, evaluate and write a report.")
     p.add_argument("--out", default="squeezenp-demo", help="report folder (default squeezenp-demo)")
-    p.add_argument("--epochs", type=int, default=DEMO["epochs"])
+    p.add_argument("--epochs", type=positive_int, default=DEMO["epochs"])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--resume", action="store_true")
     p.set_defaults(func=run)
@@ -34,7 +35,7 @@ def run(args) -> int:
                       l2=DEMO["l2"], seed=args.seed)
     summary = run_experiment("proposed", opts, cfg, args.out, resume=args.resume)
     write_augmentation_grid(opts, f"{args.out}/augmentations.png")
-    from ..cam import write_demo_cam_report     # CAM localisation on the val/test COVID phantoms + a CAM grid
+    from ..reports.cam import write_demo_cam_report     # CAM localisation on the val/test COVID phantoms + a CAM grid
     from ..models import load_model
     write_demo_cam_report(load_model(f"{args.out}/model.npz"), args.out, opts.phantom_dir, DEMO["input_size"])
     acc = summary["metrics"]["val"]["accuracy"]

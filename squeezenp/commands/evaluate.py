@@ -1,39 +1,55 @@
-"""``squeezenp evaluate``: metrics of a saved model on the splits of a data folder."""
+"""``squeezenp evaluate``: metrics of a saved model on the labelled splits of a data folder.
+
+Reads ``DIR/{val,test}/{COVID,NonCOVID}`` (either or both; no ``train/`` needed), the upstream layout's val and
+test lists, or a bare ``DIR/{COVID,NonCOVID}``. Writes ``metrics.json`` and ``predictions.csv`` (with a warning
+column) into ``--out``, by default a new folder ``evaluation/`` beside the model: never over the files of a
+training run, nor over an input.
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
-from ..pipeline import DataOptions, prepare_datasets, evaluate_model, write_evaluation
+from ._common import load_classifier, refuse_clobbering
 
 
 def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a saved model on a data folder",
                        description="Accuracy, sensitivity, specificity, precision, F1 and ROC AUC (COVID "
-                                   "positive) on every split but train, laid out like the paper's Table 5.")
+                                   "positive) on the val and test splits, laid out like the paper's Table 5.")
     p.add_argument("model", metavar="MODEL.npz")
-    p.add_argument("--data", metavar="DIR", required=True)
+    p.add_argument("--data", metavar="DIR", required=True,
+                   help="DIR/{val,test}/{COVID,NonCOVID} (either split or both), or DIR/{COVID,NonCOVID}")
     p.add_argument("--layout", choices=["folder", "upstream"], default="folder")
     p.add_argument("--splits", metavar="DIR", help="the Data-split name lists (layout upstream)")
-    p.add_argument("--skip-bad", action="store_true")
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed on stderr)")
     p.add_argument("--out", default=None, help="folder for metrics.json and predictions.csv "
-                   "(default: beside the model)")
+                   "(default: evaluation/ beside the model)")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..models import load_model
     from ..evaluation.decision import preprocessing_of
-    model = load_model(args.model)
+    from ..app.pipeline import (DataOptions, evaluate_model, prepare_datasets, scan_evaluation_splits,
+                            write_evaluation)
+    from .predict import warn_unjudged
+    out = Path(args.out) if args.out else Path(args.model).parent / "evaluation"
+    outputs = [out / "metrics.json", out / "predictions.csv"]
+    refuse_clobbering(outputs, [args.model], option="--out" if args.out else "the default --out")
+    model = load_classifier(args.model)
     size = int(model.config["input_size"])
     opts = DataOptions(data=args.data, layout=args.layout, splits_dir=args.splits, input_size=size,
                        augment=False, on_error="skip" if args.skip_bad else "raise")
-    datasets, counts, _ = prepare_datasets(opts, channels=int(model.config.get("in_channels", 3)),
-                                           preprocessing=preprocessing_of(model))
+    splits = scan_evaluation_splits(args.data, args.layout, args.splits)
+    refuse_clobbering(outputs, [p for s in splits.values() for p in s.paths])
+    datasets, counts, errors = prepare_datasets(opts, channels=int(model.config.get("in_channels", 3)),
+                                                preprocessing=preprocessing_of(model), splits=splits)
     metrics, rows = evaluate_model(model, datasets)
-    out = Path(args.out) if args.out else Path(args.model).parent
     selection = "val" if selected_on(model, args.data) else None
-    print(write_evaluation(out, metrics, rows, {"model_file": str(args.model), "counts": counts}, selection))
-    print(f"written {out / 'metrics.json'} and {out / 'predictions.csv'}")
+    print(write_evaluation(out, metrics, rows, {"model_file": str(args.model), "counts": counts,
+                                                "skipped_files": [{"path": str(p), "error": m} for p, m in errors]},
+                           selection))
+    print(f"written {outputs[0]} and {outputs[1]}")
+    warn_unjudged([r["warning"] for r in rows], outputs[1])
     return 0
 
 

@@ -164,10 +164,11 @@ def augmentation_grid(images, rng: np.random.Generator, path, n: int = 4) -> Pat
     for k in range(4):
         for i in range(R):
             grid[i * (H + gap):i * (H + gap) + H, k * (W + gap):k * (W + gap) + W] = aug[k * R + i]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.rint(np.clip(grid, 0, 1) * 255).astype(np.uint8)).save(path)
-    return path
+    from ..core.atomic import atomic_write
+    img = Image.fromarray(np.rint(np.clip(grid, 0, 1) * 255).astype(np.uint8))
+    ext = Path(path).suffix.lstrip(".").upper()
+    fmt = {"JPG": "JPEG", "TIF": "TIFF", "": "PNG"}.get(ext, ext)
+    return atomic_write(path, lambda f: img.save(f, format=fmt))
 
 
 __all__ = ["ANGLE_RANGE", "SCALE_RANGE", "NOISE_SIGMA", "draw_params", "rotate", "scale", "add_noise",

@@ -20,7 +20,7 @@ Tests: ``tests/models/test_initialisation.py``.
 from __future__ import annotations
 
 from ..layers import Conv2d, ConvTranspose2d
-from ..layers._init import glorot_uniform
+from ..layers.init import glorot_uniform
 from .networks import layer_rng
 
 SCHEMES = ("default", "glorot", "glorot_zero_conv10")

@@ -43,7 +43,7 @@ def limit_threads(n: int) -> dict:
 def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int = 0, batch_size: int | None = 32,
               input_size: int | None = None, init_state: dict | None = None, threads: int | None = None,
               lr_drop_factor: float = 0.8, lr_drop_period: int = 5, return_state: bool = True,
-              recipe=None) -> dict:
+              recipe=None, should_stop=None) -> dict:
     """Train ``model_name`` on ``data`` with ``params`` = {lr, momentum, l2}; return the trial's result.
 
     Parameters
@@ -54,6 +54,7 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     recipe : a ``train.recipes.Recipe`` whose loop, initialisation and input normalisation the trial follows
              (``params``, ``epochs``, the lr drop and a ``batch_size`` that is not None replace its values);
              None: the ``paper`` loop with ``batch_size`` (32 when None)
+    should_stop : checked after every batch (``fit``); true raises ``TrainingCancelled`` out of the trial
 
     Returns
     -------
@@ -75,11 +76,11 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     if batch_size is not None or recipe is None:
         loop["batch_size"] = batch_size or 32
     if recipe is None:
-        model = models._build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed)
+        model = models.build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed)
         config = TrainConfig(**loop)
     else:
         from ..train.recipes import set_zerocenter_mean
-        model = models._build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed,
+        model = models.build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed,
                               init=recipe.init, input_normalization=recipe.input_mode(model_name))
         set_zerocenter_mean(model, x_tr)
         config = dataclasses.replace(recipe.config(seed, model_name), **loop)
@@ -88,7 +89,8 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     t0 = time.monotonic()
     probe = x_tr[::max(1, len(x_tr) // PROBE_IMAGES)][:PROBE_IMAGES]
     try:   # a trial whose class maps all die ends there: no further epoch can change its result
-        res = fit(model, (x_tr, y_tr), (x_va, y_va), config, log=None, stop_when=irrecoverable(probe))
+        res = fit(model, (x_tr, y_tr), (x_va, y_va), config, log=None, stop_when=irrecoverable(probe),
+                  should_stop=should_stop)
     except TrainingDiverged as e:
         return failed(str(e), time.monotonic() - t0)
     best = next(h for h in res.history if h["epoch"] == res.best_epoch)
@@ -101,6 +103,20 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     if return_state:
         out["state"] = model.state_dict()
     return out
+
+
+class Every:
+    """``check()``, called at most once per ``seconds`` (False in between): a remote flag polled by a trial."""
+
+    def __init__(self, check, seconds: float = 1.0):
+        self.check, self.seconds, self.last = check, seconds, time.monotonic()
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return bool(self.check())
 
 
 def failed(message: str, seconds: float) -> dict:

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 
 TINY = ["--phantoms", "12", "--phantom-size", "40", "--input-size", "40", "--epochs", "1", "--batch-size", "8",
         "--lr", "0.01", "--momentum", "0.9"]

@@ -1,0 +1,127 @@
+"""Report pictures (Pillow only): valid PNGs of the expected size, robust to NaN metrics and short histories."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from squeezenp.reports import figures as F
+from squeezenp.reports.colormap import viridis, viridis_uint8
+
+
+def _history(n, nan_val=False):
+    return [{"epoch": e, "lr": 0.01, "train_loss": 0.7 / e, "train_accuracy": 1 - 0.5 / e,
+             "val_loss": float("nan") if nan_val else 0.75 / e, "val_accuracy": None if nan_val else 1 - 0.6 / e,
+             "seconds": 1.0} for e in range(1, n + 1)]
+
+
+def _rows(split, n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    prob = np.clip(0.3 * labels + 0.35 + 0.2 * rng.standard_normal(n), 0, 1)
+    return [{"split": split, "path": f"{i}.png", "label": int(l), "probability_covid": float(p),
+             "prediction": int(p >= 0.5)} for i, (l, p) in enumerate(zip(labels, prob))]
+
+
+def _open(path):
+    with Image.open(path) as im:
+        im.verify()
+    im = Image.open(path)
+    assert im.format == "PNG"
+    return im
+
+
+def test_viridis_table():
+    rgb = viridis([0.0, 0.5, 1.0])
+    np.testing.assert_allclose(rgb[0], [0.267004, 0.004874, 0.329415])
+    np.testing.assert_allclose(rgb[2], [0.993248, 0.906157, 0.143936])
+    np.testing.assert_allclose(rgb[1], [0.128, 0.565, 0.551], atol=2e-3)
+    lum = viridis(np.linspace(0, 1, 50)) @ np.array([0.2126, 0.7152, 0.0722])
+    assert (np.diff(lum) > 0).all()                                    # lightness rises: perceptual order
+    assert viridis_uint8(np.array([[np.nan, 2.0]])).shape == (1, 2, 3)  # NaN and out-of-range are clipped
+
+
+def test_write_training_figures(tmp_path):
+    metrics = {"val": {"confusion_matrix": [[18, 2], [3, 17]], "roc_auc": 0.9},
+               "test1": {"confusion_matrix": [[20, 0], [1, 19]], "roc_auc": 0.95}}
+    rows = _rows("val") + _rows("test1", seed=1)
+    paths = F.write_training_figures(tmp_path, _history(8), metrics, rows)
+    names = sorted(p.name for p in paths)
+    assert names == ["confusion_test1.png", "confusion_val.png", "roc_test1.png", "roc_val.png",
+                     "training_curves.png"]
+    assert _open(tmp_path / "training_curves.png").size == (900, 340)
+    assert _open(tmp_path / "confusion_val.png").size == (340, 340)
+    assert _open(tmp_path / "roc_val.png").size == (380, 360)
+    curves = np.asarray(_open(tmp_path / "training_curves.png").convert("RGB")).reshape(-1, 3)
+    for colour in (F.TRAIN_COLOUR, F.VAL_COLOUR):                     # both lines were drawn
+        assert (curves == colour).all(axis=1).sum() > 100
+
+
+@pytest.mark.parametrize("history", [[], _history(1), _history(5, nan_val=True)])
+def test_figures_handle_nan_and_short_histories(tmp_path, history):
+    metrics = {"val": {"confusion_matrix": None, "roc_auc": float("nan")},
+               "test": {"confusion_matrix": [[5, 0], [0, 0]], "roc_auc": float("nan"), "accuracy": float("nan")}}
+    rows = [{"split": "test", "label": 0, "probability_covid": 0.2}] * 5          # one class only: no ROC
+    rows += [{"split": "val", "label": 1, "probability_covid": float("nan")}]
+    paths = F.write_training_figures(tmp_path, history, metrics, rows)
+    assert len(paths) == 5
+    for p in paths:
+        _open(p)
+
+
+def test_single_epoch_draws_a_marker():
+    img = F.training_curves(_history(1))
+    a = np.asarray(img).reshape(-1, 3)
+    assert (a == F.TRAIN_COLOUR).all(axis=1).sum() > 10
+
+
+def test_nice_ticks():
+    t = F.nice_ticks(0.0, 1.0)
+    assert t[0] <= 0 and t[-1] >= 1 and 4 <= len(t) <= 7
+    t = F.nice_ticks(1, 8, n=6)
+    assert t[0] <= 1 and t[-1] >= 8 and np.allclose(np.diff(t), np.diff(t)[0])
+    assert len(F.nice_ticks(3.0, 3.0)) >= 2                             # degenerate range is widened
+    assert list(F.nice_ticks(math.nan, 1.0)) == [0.0, 1.0]
+
+
+def test_overlay_blends_gray_and_viridis():
+    gray = np.linspace(0, 1, 32 * 32).reshape(32, 32)
+    cam = np.tile(np.linspace(0, 1, 32), (32, 1))
+    only_gray = np.asarray(F.overlay(gray, cam, alpha=0.0))
+    assert only_gray.shape == (32, 32, 3)
+    np.testing.assert_allclose(only_gray[..., 0], np.rint(gray * 255), atol=1)
+    only_map = np.asarray(F.overlay(gray, cam, alpha=1.0, size=64))
+    assert only_map.shape == (64, 64, 3)
+    np.testing.assert_allclose(only_map[0, 0], viridis_uint8(0.0), atol=2)
+    np.testing.assert_allclose(only_map[0, -1], viridis_uint8(1.0), atol=2)
+
+
+def test_cam_figure_and_grid_sizes(tmp_path):
+    rng = np.random.default_rng(0)
+    grays = [rng.random((40, 40)) for _ in range(3)]
+    maps = [rng.random((3, 40, 40)), rng.random((3, 20, 20))]
+    p = F.write_cam_image(tmp_path / "one.png", grays[0], maps[0][0], "slice.png\nmodel: map of COVID", size=128,
+                          mask=np.eye(40, dtype=bool))
+    one = _open(p)
+    assert one.size[0] > 128 and one.size[1] > 128
+    img = F.cam_grid(grays, maps, ["network 1", "a very long title that will not fit in a cell"],
+                     tmp_path / "grid.png", row_labels=["a", "b", "c"], probabilities=[np.ones(3) * 0.5, None],
+                     masks=[None, np.ones((40, 40), bool), None], cell=100)
+    assert _open(tmp_path / "grid.png").size == img.size
+    cols_w = 6 + 3 * (100 + 6)
+    assert cols_w < img.size[0] < cols_w + 80 and img.size[1] == 22 + 3 * (100 + 16 + 6) + 6
+    with pytest.raises(ValueError):
+        F.cam_grid([], [], [])
+
+
+def test_confusion_colours_follow_row_share():
+    img = np.asarray(F.confusion_image([[9, 1], [0, 10]], "val"))
+    assert img.shape == (340, 340, 3)
+    L, T, c = 96, 60, 114                                   # layout of confusion_image at size 340
+    def cell(i, j):                                         # a pixel in the cell's corner, away from the text
+        return img[T + i * c + c - 12, L + j * c + c - 12]
+    np.testing.assert_allclose(cell(0, 0), viridis_uint8(0.9), atol=3)
+    np.testing.assert_allclose(cell(0, 1), viridis_uint8(0.1), atol=3)
+    np.testing.assert_allclose(cell(1, 1), viridis_uint8(1.0), atol=3)
