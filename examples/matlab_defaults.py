@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from squeezenp.atomic import atomic_write_json
+from squeezenp.core.atomic import atomic_write_json
 from squeezenp.data import covid_ct_dir
 from squeezenp.app.pipeline import DataOptions, prepare_datasets
 from squeezenp.train.collapse import collapse_report, irrecoverable

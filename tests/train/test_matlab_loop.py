@@ -153,7 +153,8 @@ def test_a_checkpoint_written_before_a_field_existed_still_resumes(tmp_path):
 
 
 def test_train_command_with_the_matlab_recipe_saves_its_network(tmp_path):
-    from squeezenp import cli, models
+    from squeezenp import models
+    from squeezenp.app import cli
     out = tmp_path / "run"
     assert cli.main(["train", "--recipe", "matlab", "--model", "squeezenet", "--phantoms", "6", "--phantom-size",
                      "40", "--input-size", "32", "--epochs", "1", "--out", str(out)]) == 0
