@@ -104,7 +104,7 @@ def test_removing_the_normalisation_restores_the_plain_network():
 
 def test_onnx_export_carries_the_normalisation(tmp_path):
     pytest.importorskip("onnxruntime")
-    from squeezenp.onnx_export import export_onnx, verify_onnx
+    from squeezenp.interop.onnx_export import export_onnx, verify_onnx
     x, _ = pipeline_tensors(3, 32)
     m = models.create("squeezenet", input_size=32, seed=0, init="glorot", input_normalization="zerocenter")
     m.input_norm.set_mean(mean_image(x))
