@@ -18,9 +18,10 @@ dead map cannot happen.
 
     python examples/classifier_collapse.py                       # real COVID-CT, 128 px
     python examples/classifier_collapse.py --steps 20 --lr 0.001 --momentum 0.9 --torchvision-init
+    python examples/classifier_collapse.py --init glorot --input-normalization zerocenter   # Matlab's defaults
 
 Prints, for each network: the features' mean, lambda, the stability bound, the class maps' pre-activations at
-initialisation and, with ``--steps``, after that many sgdm steps (batch 32) at ``--lr``.
+initialisation and, with ``--steps``, after that many sgdm steps (``--batch-size``) at ``--lr``.
 """
 from __future__ import annotations
 
@@ -33,29 +34,15 @@ from squeezenp import models
 from squeezenp.data import covid_ct_dir
 from squeezenp.app.pipeline import DataOptions, prepare_datasets
 from squeezenp.train import TrainConfig, fit
-
-
-def probe_pass(model, x, batch=32):
-    """One evaluation pass over ``x``: the pooled conv10 inputs g = GAP(features), (N, C) float64, and conv10's
-    pre-activation maps (N, classes, H, W)."""
-    g, pre = [], []
-    for i in range(0, len(x), batch):
-        model.forward(x[i:i + batch], training=False)
-        g.append(model.cam_features.mean(axis=(2, 3)))
-        pre.append(model.conv10.forward(model.cam_features, training=False))
-    return np.concatenate(g).astype(np.float64), np.concatenate(pre)
+from squeezenp.models.initialisation import SCHEMES
+from squeezenp.train.collapse import class_map_stats, probe_pass
+from squeezenp.train.recipes import set_zerocenter_mean
 
 
 def stiffness(g, momentum):
     """Mean of g, lambda = the largest eigenvalue of E[g g^T], and the sgdm stability bound on the learning rate."""
     lam = float(np.linalg.eigvalsh(g.T @ g / len(g))[-1])
     return float(g.mean()), lam, 2 * (1 + momentum) / (0.5 * lam)
-
-
-def class_map_stats(pre):
-    """Per class: mean and std of conv10's pre-activations over images and positions, and the fraction > 0."""
-    return [(float(pre[:, c].mean()), float(pre[:, c].std()), float((pre[:, c] > 0).mean()))
-            for c in range(pre.shape[1])]
 
 
 def report(name, model, probe, momentum, label):
@@ -76,7 +63,7 @@ def main(argv=None) -> int:
     p.add_argument("--input-size", type=int, default=128)
     p.add_argument("--networks", default="squeezenet,proposed")
     p.add_argument("--probe-images", type=int, default=128, help="training images used for the statistics")
-    p.add_argument("--steps", type=int, default=0, help="sgdm steps (batch 32) before measuring again")
+    p.add_argument("--steps", type=int, default=0, help="sgdm steps (of --batch-size) before measuring again")
     p.add_argument("--lr", type=float, default=0.001)
     p.add_argument("--momentum", type=float, default=0.9)
     p.add_argument("--l2", type=float, default=1e-4)
@@ -84,6 +71,11 @@ def main(argv=None) -> int:
     p.add_argument("--torchvision-init", action="store_true",
                    help="redraw conv10 as torchvision does, N(0, 0.01) and bias 0 (squeezenp's SqueezeNets start "
                         "at weight 0 and bias 0.1, the proposed CNN at N(0, 0.01))")
+    p.add_argument("--init", choices=SCHEMES, default="default",
+                   help="initialisation of the whole network (glorot: Matlab's default; models/initialisation.py)")
+    p.add_argument("--input-normalization", choices=("none", "zerocenter"), default="none",
+                   help="zerocenter: Matlab's input layer, the probe-set mean image subtracted from 0-255 pixels")
+    p.add_argument("--batch-size", type=int, default=32, help="batch of the --steps (Matlab's default: 128)")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     data = args.data or covid_ct_dir()
@@ -93,7 +85,9 @@ def main(argv=None) -> int:
     order = np.random.default_rng(args.seed).permutation(len(train.labels))
     probe = train.images[order[:args.probe_images]]
     for name in args.networks.split(","):
-        model = models.create(name, num_classes=2, input_size=args.input_size, seed=args.seed)
+        model = models.create(name, num_classes=2, input_size=args.input_size, seed=args.seed, init=args.init,
+                              input_normalization=args.input_normalization)
+        set_zerocenter_mean(model, train.images)
         if args.torchvision_init:
             w = model.conv10.params["weight"]
             w[...] = np.random.default_rng(args.seed).normal(0.0, 0.01, w.shape)
@@ -103,8 +97,8 @@ def main(argv=None) -> int:
         print(f"{name}:")
         report(name, model, probe, args.momentum, "at initialisation")
         if args.steps:
-            idx = order[:args.steps * 32]
-            cfg = TrainConfig(epochs=1, batch_size=32, lr=args.lr, momentum=args.momentum, l2=args.l2,
+            idx = order[:args.steps * args.batch_size]
+            cfg = TrainConfig(epochs=1, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum, l2=args.l2,
                               lr_drop_period=10 ** 6, seed=args.seed)
             res = fit(model, (train.images[idx], train.labels[idx]), None, cfg, log=None)
             print(f"  after {args.steps} steps at lr {args.lr}: training loss {res.history[-1]['train_loss']:.4f} "

@@ -298,13 +298,16 @@ def check_run_record(out: Path, identity: dict, resume: bool) -> None:
 def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig, out_dir: str | Path,
                    resume: bool = False, pretrained: str | Path | None = None, log: Log | None = print,
                    datasets: dict | None = None, counts: dict | None = None, init: str | Path | None = None,
-                   recipe=None, calibrate: bool = False, sensitivity_target: float | None = None) -> dict:
+                   recipe=None, calibrate: bool = False, sensitivity_target: float | None = None,
+                   model=None) -> dict:
     """Prepare data, train, evaluate and write the report folder; returns the summary that is saved.
+
+    The network trained is ``model`` when given (built by the caller, e.g. with a recipe), else the saved
+    weights ``init``, else a fresh ``models.create(model_name, pretrained=pretrained)``.
 
     Writes into ``out_dir``: ``run.json`` (the options, compared on ``resume``), ``checkpoint.npz`` (every
     epoch), ``model.npz`` (the selected epoch), ``history.csv`` / ``history.json``, ``metrics.json``,
-    ``predictions.csv``, ``counts.json``, and the figures of :mod:`squeezenp.figures` when that module is
-    available.
+    ``predictions.csv``, ``counts.json``, and the figures of :mod:`squeezenp.reports.figures`.
 
     ``recipe`` (``train.recipes.Recipe``, ``squeezenp train --recipe``): its preprocessing, augmentation,
     initialisation and test-time augmentation; ``config`` is then its ``TrainConfig`` (with any explicit
@@ -325,14 +328,19 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
                                                     preprocessing=recipe.preprocessing if recipe else "none")
         if errors:
             atomic_write_json(out / "skipped_files.json", [{"path": str(p), "error": m} for p, m in errors])
-    if init is not None:   # start from saved weights, e.g. the best model of a search (squeezenp tune)
+    if model is not None:
+        if model.config["name"] != model_name or model.config["input_size"] != data_opts.input_size:
+            raise ValueError(f"run_experiment: the network given is {model.config['name']} at "
+                             f"{model.config['input_size']} px, not {model_name} at {data_opts.input_size} px")
+    elif init is not None:   # start from saved weights, e.g. the best model of a search (squeezenp tune)
         model = models.load_model(init)
         if model.config["name"] != model_name or model.config["input_size"] != data_opts.input_size:
             raise ValueError(f"--init {init} holds {model.config['name']} at {model.config['input_size']} px, "
                              f"not {model_name} at {data_opts.input_size} px")
-    elif recipe is not None and recipe.imagenet_trunk:
-        from ..train.recipes import build_model
-        model = build_model(recipe, datasets["train"].images, config.seed, weights=pretrained)
+    elif recipe is not None:   # the recipe's initialisation, input normalisation, ImageNet trunk
+        from ..train.recipes import start_model
+        tr = datasets["train"]
+        model = start_model(recipe, tr.images, tr.labels, config.seed, weights=pretrained, model=model_name)
     else:
         model = models.create(model_name, num_classes=2, input_size=data_opts.input_size, seed=config.seed,
                               pretrained=pretrained)

@@ -1,6 +1,6 @@
 """``squeezenp reproduce``: the paper's whole experiment (search, retraining, evaluation, timing, CAM, report).
 
-    squeezenp reproduce --data DIR [--second-source DIR] --preset {quick,paper} --out DIR [--jobs N]
+    squeezenp reproduce --data DIR [--second-source DIR] --preset {quick,paper} [--recipe NAME] --out DIR [--jobs N]
                         [--scheduler ADDR] [--layout upstream --splits DIR] [--skip-bad] [--seed S]
 
 Re-running the same command resumes it (``docs/reproduction.md``).
@@ -12,6 +12,7 @@ from ._common import positive_int
 
 def register(sub) -> None:
     from ..reproduce import PRESETS
+    from ..reproduce.run import reproducible_recipes
     p = sub.add_parser("reproduce", help="the paper end to end: search, retrain, evaluate, time, CAM, report.md",
                        description="For arrangement 1 (and 2 with --second-source): Bayesian search of the four "
                                    "networks, the winners trained further from the best trial, evaluated on "
@@ -19,6 +20,9 @@ def register(sub) -> None:
                                    "with the paper's values beside ours. Re-run the same command to resume.")
     p.add_argument("--preset", choices=list(PRESETS), default="quick",
                    help="; ".join(f"{k}: {v.description}" for k, v in PRESETS.items()) + " (default quick)")
+    p.add_argument("--recipe", choices=reproducible_recipes(), help="training recipe of the search and the retraining "
+                   "(default: the preset's, matlab: Matlab 2020a's defaults where the paper is silent; paper: "
+                   "squeezenp's earlier loop)")
     p.add_argument("--out", required=True, help="run folder (resumed when it exists)")
     g = p.add_argument_group("data")
     g.add_argument("--data", metavar="DIR", help="image folder ROOT/{train,val[,test]}/{COVID,NonCOVID}, or with "
@@ -45,6 +49,7 @@ def run(args) -> int:
     base = DataOptions(data=args.data, layout=args.layout, splits_dir=args.splits,
                        on_error="skip" if args.skip_bad else "raise", seed=args.seed)
     report = reproduce(base, get_preset(args.preset), args.out, second_source=args.second_source, jobs=args.jobs,
-                       threads_per_trial=args.threads_per_trial, scheduler=args.scheduler, pretrained=args.pretrained)
+                       threads_per_trial=args.threads_per_trial, scheduler=args.scheduler, pretrained=args.pretrained,
+                       recipe=args.recipe)
     print(f"done: {report}")
     return 0

@@ -232,7 +232,16 @@ def build_onnx_model(model, opset: int = DEFAULT_OPSET, logits: bool = True, inp
         raise ValueError(f"export_onnx: input_size must be >= {MIN_INPUT_SIZE}, got {size}")
 
     b = _GraphBuilder(onnx)
-    x, taps = _trunk(b, model, INPUT_NAME, (size, size))
+    x = INPUT_NAME
+    norm = model.children.get("input_norm")
+    if norm is not None:   # Matlab's input layer: out = a x + b (models/input_normalization.py)
+        if size != model.input_size:
+            raise ValueError(f"export_onnx: {model.name} normalises its input with a {model.input_size}-px mean "
+                             f"image; input_size must be {model.input_size}, got {size}")
+        a, shift = norm.affine(np.float32)
+        x = b.node("Mul", [x, b.const("input_norm.scale", a[None])], "input_norm_scale")
+        x = b.node("Add", [x, b.const("input_norm.shift", shift[None])], "input_norm")
+    x, taps = _trunk(b, model, x, (size, size))
     logits_out = _head(b, model, x, taps["fire9"][1], taps)
     b.node("Softmax", [logits_out], "softmax", output=PROBS_NAME, axis=1)
 

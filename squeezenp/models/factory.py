@@ -28,18 +28,30 @@ def _check_name(name):
     return name
 
 
-def build(name, num_classes=2, input_size=227, in_channels=3, seed=0) -> Model:
-    """The architecture with its seeded initialisation, no weights loaded, fused for evaluation
-    (``Model.fuse``: the Fire modules' evaluation forward in three GEMMs; ``model.fuse(False)`` for the
-    layer-by-layer one)."""
+def build(name, num_classes=2, input_size=227, in_channels=3, seed=0, init="default",
+           input_normalization="none") -> Model:
+    """The architecture with its seeded initialisation (``init``: ``initialisation.SCHEMES``) and input
+    normalisation (``input_normalization.MODES``; a ``zerocenter`` mean image starts at zero), no weights loaded."""
+    from .initialisation import initialise
     _check_name(name)
     kw = dict(num_classes=num_classes, input_size=input_size, in_channels=in_channels, seed=seed, name=name)
     model = ProposedCNN(**kw) if name == "proposed" else SqueezeNet(bypass=name != "squeezenet", **kw)
-    return model.fuse()
+    if init != "default":
+        initialise(model, init, seed)
+    if input_normalization != "none":
+        model.set_input_normalization(input_normalization)
+    return model.fuse()   # the Fire modules' evaluation forward in three GEMMs; model.fuse(False) undoes it
 
 
-def create(name, num_classes=2, input_size=227, in_channels=3, seed=0, pretrained=None) -> Model:
+def create(name, num_classes=2, input_size=227, in_channels=3, seed=0, pretrained=None, init="default",
+           input_normalization="none") -> Model:
     """Build network ``name``.
+
+    ``init``: ``"default"`` (He normal, squeezenp's classifier starts) or ``"glorot"`` (Matlab's default for
+    every convolution, biases 0; ``initialisation.py``); ImageNet weights, when loaded, replace it where they fit.
+    ``input_normalization``: ``"none"`` (the pipeline's tensor as it is), ``"zerocenter"`` or ``"imagenet"``
+    (Matlab's input layer; ``input_normalization.py``). A ``zerocenter`` network needs its mean image set
+    (``model.input_norm.set_mean(mean_image(x_train))``) before training.
 
     ``pretrained``: path of torchvision's squeezenet1_1 ImageNet ``.npz``. For ``squeezenet_bypass_transfer`` it
     defaults to ``default_pretrained_path()`` (``$SQUEEZENP_SHARED/weights/`` or ``<repo>/../shared/weights/``)
@@ -47,7 +59,7 @@ def create(name, num_classes=2, input_size=227, in_channels=3, seed=0, pretraine
     (into every layer whose shape matches). ``model.pretrained_report`` lists what was loaded and skipped.
     ImageNet weights need ``in_channels == 3``.
     """
-    model = build(name, num_classes, input_size, in_channels, seed)
+    model = build(name, num_classes, input_size, in_channels, seed, init, input_normalization)
     if name == "squeezenet_bypass_transfer" and pretrained is None:
         pretrained = default_pretrained_path()
         if pretrained is None:

@@ -144,7 +144,8 @@ def load_model(path):
     try:
         model = build(config["name"], num_classes=int(config["num_classes"]),
                        input_size=int(config["input_size"]), in_channels=int(config["in_channels"]),
-                       seed=int(config.get("seed", 0)))
+                       seed=int(config.get("seed", 0)),
+                       input_normalization=str(config.get("input_normalization", "none")))
     except (ValueError, TypeError) as e:
         raise ModelFileError(f"{path}: cannot build the architecture in its config: {e}") from None
     own = model.state_dict()

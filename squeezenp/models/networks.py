@@ -189,7 +189,36 @@ class Model(Layer):
     def _dropout_training(self, training):
         return training and self.dropout_enabled
 
+    def _normalise_input(self, x, training):
+        """Matlab's input-layer normalisation when the network has one (``set_input_normalization``)."""
+        layer = self.children.get("input_norm")
+        return x if layer is None else layer.forward(x, training=training)
+
+    def _input_grad(self, dx):
+        layer = self.children.get("input_norm")
+        return dx if layer is None else layer.backward(dx)
+
     # --- public API ------------------------------------------------------------------------------
+    def set_input_normalization(self, mode: str) -> "Model":
+        """Give the network Matlab's input normalisation ``mode`` (``input_normalization.MODES``) as its first
+        layer, ``input_norm`` (buffers ``input_norm.mean``/``input_norm.std``, saved with the weights);
+        ``"none"`` removes it. Recorded in ``config['input_normalization']`` so that ``load_model`` rebuilds it."""
+        from .input_normalization import MODES, InputNormalization
+        if mode not in MODES:
+            raise ValueError(f"{self.name}: input normalization must be one of {MODES}, got {mode!r}")
+        self.children.pop("input_norm", None)
+        self.__dict__.pop("input_norm", None)
+        if mode != "none":   # first in call order, so state_dict lists it first
+            layer = InputNormalization(mode, self.in_channels, self.input_size)
+            self.children = {"input_norm": layer, **self.children}
+            self.input_norm = layer
+            self.config["preprocessing"]["normalisation_in_model"] = \
+                f"{mode}: (255 (std x + mean) - input_norm.mean) / input_norm.std"
+        else:
+            self.config["preprocessing"].pop("normalisation_in_model", None)
+        self.config["input_normalization"] = mode
+        return self
+
     def set_dropout(self, enabled: bool) -> "Model":
         """Switch dropout off (identity) while the rest stays in training mode, e.g. for gradient checks."""
         self.dropout_enabled = bool(enabled)
@@ -260,7 +289,7 @@ class SqueezeNet(Model):
     def forward(self, x, training=None):
         t = self._is_training(training)
         self._check(x)
-        x, _ = self.trunk_forward(x, t)                                    # (N, 512, 14, 14) at 227
+        x, _ = self.trunk_forward(self._normalise_input(x, t), t)           # (N, 512, 14, 14) at 227
         x = self.drop9(x, training=self._dropout_training(t))
         self.cam_features = x
         self.class_maps = self.relu_conv10(self.conv10(x, training=t))    # (N, classes, 14, 14)
@@ -271,7 +300,7 @@ class SqueezeNet(Model):
         d = self.relu_conv10.backward(d)
         d = self.conv10.backward(d)
         d = self.drop9.backward(d)
-        return self.trunk_backward(d)
+        return self._input_grad(self.trunk_backward(d))
 
 
 class ProposedCNN(Model):
@@ -313,7 +342,7 @@ class ProposedCNN(Model):
         """Figure 3, top to bottom; shapes at 227x227."""
         t = self._is_training(training)
         self._check(x)
-        x, skip = self.trunk_forward(x, t)               # CF9 (N, 512, 14, 14); skip = CF3 (N, 128, 56, 56)
+        x, skip = self.trunk_forward(self._normalise_input(x, t), t)   # CF9 (N, 512, 14, 14); skip = CF3 (N, 128, 56, 56)
         x = self.drop9(x, training=self._dropout_training(t))
         up = self.upconv(x, training=t)                  # transposed conv, 4x: (N, 64, 56, 56)
         up = self.elu_upconv(up, training=t)
@@ -336,4 +365,4 @@ class ProposedCNN(Model):
         d_up = self.elu_upconv.backward(d_up)
         d_up = self.upconv.backward(d_up)
         d = self.drop9.backward(d_up)
-        return self.trunk_backward(d, d_fire3=d_skip)
+        return self._input_grad(self.trunk_backward(d, d_fire3=d_skip))

@@ -18,6 +18,12 @@ for the four networks together (at 227 px the same steps cost about (227/128)^2 
                                                     = 76 min, x1.5 for a busy machine ~ 1 h 55 min
 
 ``tiny`` runs the whole pipeline on 32-px phantoms in well under a minute per stage (tests only).
+
+Every preset trains with a recipe (``squeezenp/train/recipes.py``), by default ``matlab``: the paper's loop with
+Matlab 2020a's defaults where the paper is silent (mini-batch 128, one shuffle, Glorot initialisation, zerocenter
+input, the last epoch's network). ``squeezenp reproduce --recipe paper`` runs squeezenp's earlier loop instead
+(batch 32, reshuffled every epoch, He initialisation, the best validation epoch). ``batch_size`` None means the
+recipe's.
 Tests: ``tests/reproduce/``. Protocol and commands: ``docs/reproduction.md``.
 """
 from __future__ import annotations
@@ -34,13 +40,14 @@ class Preset:
     search_epochs: int
     retrain_epochs: int
     input_size: int
-    batch_size: int = 32
+    recipe: str = "matlab"              # the training recipe (train.recipes.RECIPES)
+    batch_size: int | None = None       # None: the recipe's (matlab: 128)
     lr_drop_factor: float = 0.8
     lr_drop_period: int = 5
     limit: int | None = None
     augment: bool = True
     cam_images: int = 4                 # validation COVID images in the CAM grid (Figures 4/5)
-    timing_repeats: int = 5             # classifications per network for Table 6 (after one warm-up)
+    timing_repeats: int = 5             # classifications per network for the timing (after one warm-up)
     phantoms_per_class: int = 150       # used only without --data
     phantom_size: int = 96
     description: str = ""

@@ -5,7 +5,7 @@
       counts.json      Tables 1/2: the images actually used per split (train after the x4 augmentation)
       retrain/experiment{k}/   the winner trained further from the best trial's weights, checkpointed every
                        epoch and resumed by the trainer; metrics.json holds every evaluated split (val, test1...)
-      timing.json      Table 6: file -> probability, batch 1, per network
+      timing.json      section 3.3: file -> probability, batch 1, per network
       cam_grid.png     Figures 4/5: validation COVID images x the four trained networks
     OUT/report.md      every table with the paper's values beside ours (squeezenp.reproduce.report)
 
@@ -32,6 +32,7 @@ from ..core.errors import CommandError
 from ..app.pipeline import DataOptions, prepare_datasets, run_experiment
 from ..search import EXPERIMENTS, TuneSettings, tune
 from ..train import TrainConfig
+from ..train.recipes import Recipe, get_recipe
 from .presets import Preset
 
 Log = Callable[[str], None]
@@ -89,13 +90,31 @@ def check_identity(out: Path, identity: dict) -> None:
                                  "host": platform.node(), "python": platform.python_version()})
 
 
+def reproducible_recipes() -> list[str]:
+    """The recipes a reproduction can train with: those that take the paper's data as the run prepares them
+    (no preprocessing, the fixed x4 augmentation, no ImageNet trunk for the from-scratch networks)."""
+    from ..train.recipes import RECIPES
+    return sorted(n for n, r in RECIPES.items()
+                  if r.preprocessing == "none" and r.augmentation == "x4" and not r.imagenet_trunk)
+
+
+def preset_recipe(preset: Preset, recipe: str | None = None) -> Recipe:
+    """The recipe the run trains with: ``recipe`` or the preset's, at the preset's input size."""
+    name = recipe or preset.recipe
+    if name not in reproducible_recipes():
+        raise ValueError(f"recipe {name!r} cannot run the paper's protocol (it changes the data the run prepares); "
+                         f"expected one of {reproducible_recipes()}")
+    return get_recipe(name, input_size=preset.input_size)
+
+
 def reproduce(base: DataOptions, preset: Preset, out, second_source=None, jobs: int = 1,
               threads_per_trial: int | None = None, scheduler=None, pretrained=None, log: Log | None = print,
-              hook: Hook | None = None) -> Path:
+              hook: Hook | None = None, recipe: str | None = None) -> Path:
     """Run (or resume) the whole reproduction into ``out``; returns the path of ``report.md``.
 
     ``base``: where the data come from (``data``/``layout``/``splits_dir``/``on_error``/``seed``; ``data=None``
-    means phantoms); the preset sets the size, the limit and the augmentation. ``hook(stage, a, k)`` is called
+    means phantoms); the preset sets the size, the limit and the augmentation; ``recipe`` (default: the preset's)
+    the training loop, initialisation and input normalisation. ``hook(stage, a, k)`` is called
     after each experiment's search ("search"), each retraining ("retrain") and each arrangement
     ("arrangement", k None): progress reports, and interruption in the tests.
     """
@@ -106,8 +125,9 @@ def reproduce(base: DataOptions, preset: Preset, out, second_source=None, jobs: 
     arrangements = [1, 2] if second_source is not None else [1]
     base = dataclasses.replace(base, second_source=second_source)
     from ..core.identity import data_identity
+    r = preset_recipe(preset, recipe)
     check_identity(out, {"preset": preset.as_dict(), "data": data_identity(data_options(base, preset, 1, out)),
-                         "arrangements": arrangements})
+                         "arrangements": arrangements, "recipe": r.as_dict()})
     retrain_threads = threads_per_trial or (1 if jobs > 1 else None)
     if retrain_threads:   # retraining runs here with a trial's thread budget: one per core (docs/search.md)
         from ..search import limit_threads
@@ -117,7 +137,7 @@ def reproduce(base: DataOptions, preset: Preset, out, second_source=None, jobs: 
         for a in arrangements:
             opts = data_options(base, preset, a, out)
             run_arrangement(a, opts, preset, out / f"arrangement{a}", jobs, threads_per_trial, scheduler,
-                            pretrained, log, hook)
+                            pretrained, log, hook, r)
             if hook:
                 hook("arrangement", a, None)
         completed = True
@@ -127,12 +147,14 @@ def reproduce(base: DataOptions, preset: Preset, out, second_source=None, jobs: 
 
 
 def run_arrangement(a: int, opts: DataOptions, preset: Preset, folder: Path, jobs=1, threads_per_trial=None,
-                    scheduler=None, pretrained=None, log: Log | None = print, hook: Hook | None = None) -> dict:
+                    scheduler=None, pretrained=None, log: Log | None = print, hook: Hook | None = None,
+                    recipe: Recipe | None = None) -> dict:
     """Search, retrain, evaluate, time and draw the CAMs of the four networks on arrangement ``a``."""
+    recipe = recipe or preset_recipe(preset)
     settings = TuneSettings(calls=preset.calls, epochs=preset.search_epochs, batch_size=preset.batch_size,
                             seed=opts.seed, jobs=jobs, threads_per_trial=threads_per_trial, scheduler=scheduler,
                             n_initial_points=preset.n_initial_points, lr_drop_factor=preset.lr_drop_factor,
-                            lr_drop_period=preset.lr_drop_period, pretrained=pretrained)
+                            lr_drop_period=preset.lr_drop_period, pretrained=pretrained, recipe=recipe)
 
     def on_trial(k, trial):
         if hook and trial["trial"] >= preset.calls:
@@ -146,12 +168,18 @@ def run_arrangement(a: int, opts: DataOptions, preset: Preset, folder: Path, job
                                                "skipped_files": [str(p) for p, _ in errors]})
     trained = {}
     for k in EXPERIMENTS:
-        trained[k] = retrain(k, summaries[k], opts, preset, datasets, counts, folder / "retrain" / f"experiment{k}",
-                             pretrained, log)
+        if summaries[k].get("best_trial") is None:   # every trial diverged: the report says so, the rest goes on
+            if log:
+                log(f"experiment {k} ({EXPERIMENTS[k]}): every search trial failed, nothing to retrain")
+        else:
+            trained[k] = retrain(k, summaries[k], opts, preset, datasets, counts,
+                                 folder / "retrain" / f"experiment{k}", pretrained, log, recipe)
         if hook:
             hook("retrain", a, k)
     from .. import models
     nets = {k: models.load_model(p) for k, p in trained.items()}
+    if not nets:
+        raise RuntimeError(f"arrangement {a}: every search trial of every network failed; nothing to evaluate")
     val = datasets.get("val")
     if val is None or not len(val) or val.paths is None:
         raise ValueError("the timing and CAM stages need validation images read from files")
@@ -164,42 +192,61 @@ def run_arrangement(a: int, opts: DataOptions, preset: Preset, folder: Path, job
     return summaries
 
 
-def retrain_config(summary: dict, preset: Preset, seed: int) -> TrainConfig:
-    return TrainConfig(epochs=preset.retrain_epochs, batch_size=preset.batch_size, lr=summary["lr"],
-                       momentum=summary["momentum"], l2=summary["l2"], lr_drop_factor=preset.lr_drop_factor,
-                       lr_drop_period=preset.lr_drop_period, seed=seed)
+def retrain_config(summary: dict, preset: Preset, seed: int, recipe: Recipe | None = None,
+                   network: str = "proposed") -> TrainConfig:
+    """The recipe's loop for ``network`` with the best trial's lr, momentum and L2 and the preset's epochs, lr drop
+    and (unless None) batch size."""
+    recipe = recipe or preset_recipe(preset)
+    loop = dict(epochs=preset.retrain_epochs, lr=summary["lr"], momentum=summary["momentum"], l2=summary["l2"],
+                lr_drop_factor=preset.lr_drop_factor, lr_drop_period=preset.lr_drop_period, seed=seed)
+    if preset.batch_size is not None:
+        loop["batch_size"] = preset.batch_size
+    return dataclasses.replace(recipe.config(seed, network), **loop)
 
 
 def retrain(k: int, summary: dict, opts: DataOptions, preset: Preset, datasets: dict, counts: dict, folder: Path,
-            pretrained=None, log: Log | None = print) -> Path:
+            pretrained=None, log: Log | None = print, recipe: Recipe | None = None) -> Path:
     """Train experiment ``k``'s winner ``preset.retrain_epochs`` more epochs from the best trial's weights.
 
     Returns the path of the trained ``model.npz``. Skipped when ``retrain.json`` records the same
-    configuration; otherwise resumes from ``checkpoint.npz`` (written after every epoch).
+    configuration; otherwise resumes from ``checkpoint.npz`` (written after every epoch). ``retrain.json`` also
+    records whether the trained network collapsed (``train.collapse``, on the validation split).
     """
+    from .. import models
+    from ..train.collapse import collapse_report
     if summary.get("best_trial") is None:
         raise CommandError(f"experiment {k} ({EXPERIMENTS[k]}): every search trial failed, nothing to retrain")
-    config = retrain_config(summary, preset, opts.seed)
+    recipe = recipe or preset_recipe(preset)
+    name = EXPERIMENTS[k]
+    config = retrain_config(summary, preset, opts.seed, recipe, name)
     init = summary.get("best_model")      # None when best_model.npz does not match the best trial: fresh start
-    ident = _jsonable({"config": dataclasses.asdict(config), "init": init, "best_trial": summary["best_trial"]})
+    ident = _jsonable({"config": dataclasses.asdict(config), "init": init, "best_trial": summary["best_trial"],
+                       "recipe": recipe.as_dict()})
     done = folder / "retrain.json"
     if done.exists() and json.loads(done.read_text()).get("identity") == ident and (folder / "model.npz").exists():
         if log:
-            log(f"experiment {k} ({EXPERIMENTS[k]}): retraining already done, skipped")
+            log(f"experiment {k} ({name}): retraining already done, skipped")
         return folder / "model.npz"
     if log:
-        log(f"experiment {k} ({EXPERIMENTS[k]}): retraining {config.epochs} epochs from "
+        log(f"experiment {k} ({name}): retraining {config.epochs} epochs from "
             f"{'trial ' + str(summary['best_trial']) if init else 'a fresh initialisation'} (lr {config.lr:.4g}, "
-            f"momentum {config.momentum:.4g}, L2 {config.l2:.4g})")
-    res = run_experiment(EXPERIMENTS[k], opts, config, folder, resume=True, pretrained=pretrained, log=log,
-                         datasets=datasets, counts=counts, init=init)
+            f"momentum {config.momentum:.4g}, L2 {config.l2:.4g}, batch {config.batch_size})")
+    start = None
+    if init is None:   # the recipe's fresh network (initialisation, input normalisation, ImageNet weights)
+        from ..train.recipes import build_model
+        start = build_model(recipe, datasets["train"].images, opts.seed, weights=pretrained, model=name)
+    res = run_experiment(name, opts, config, folder, resume=True, pretrained=pretrained, log=log,
+                         datasets=datasets, counts=counts, init=init, model=start)
+    collapse = collapse_report(models.load_model(folder / "model.npz"), datasets["val"].images)
+    if log and collapse["status"] != "ok":
+        log(f"experiment {k} ({name}): {collapse['status']}")
     atomic_write_json(done, {"identity": ident, "best_epoch": res["best_epoch"], "seconds": res["seconds"],
-                             "parameters": res["parameters"], "metrics": res["metrics"]})
+                             "parameters": res["parameters"], "metrics": res["metrics"], "collapse": collapse})
     return folder / "model.npz"
 
 
 def classification_time(model, path, repeats: int = 5) -> dict:
-    """Table 6: seconds from the file path to P(COVID), batch 1 (decode, resize, normalise, forward, softmax).
+    """Section 3.3: seconds from the file path to P(COVID), batch 1 (decode, resize, normalise, forward, softmax).
 
     One warm-up call first (Numba kernels), then ``repeats`` timed calls; median and minimum.
     """

@@ -10,6 +10,7 @@ Tests: ``tests/search/test_objective.py``.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -18,6 +19,7 @@ import time
 # with is an error; ``numba.set_num_threads`` is the supported way to use fewer threads.
 THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _limits = None   # the threadpoolctl limiter, kept alive for the life of the worker
+PROBE_IMAGES = 128   # training images, spread over the set, on which a trial checks for dead class maps
 
 
 def limit_threads(n: int) -> dict:
@@ -38,10 +40,10 @@ def limit_threads(n: int) -> dict:
     return {"numba": numba.get_num_threads(), "blas": [i["num_threads"] for i in threadpool_info()]}
 
 
-def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int = 0, batch_size: int = 32,
+def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int = 0, batch_size: int | None = 32,
               input_size: int | None = None, init_state: dict | None = None, threads: int | None = None,
               lr_drop_factor: float = 0.8, lr_drop_period: int = 5, return_state: bool = True,
-              should_stop=None) -> dict:
+              recipe=None, should_stop=None) -> dict:
     """Train ``model_name`` on ``data`` with ``params`` = {lr, momentum, l2}; return the trial's result.
 
     Parameters
@@ -49,28 +51,46 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     data : ``{"train": (x, y), "val": (x, y)}``, x (N, 3, H, W) float32 (NumPy arrays or read-only memmaps)
     init_state : initial weights (the ImageNet ones for experiment 3); None = the network's seeded init
     threads : limit the trial to this many threads (see ``limit_threads``); None leaves them as they are
+    recipe : a ``train.recipes.Recipe`` whose loop, initialisation and input normalisation the trial follows
+             (``params``, ``epochs``, the lr drop and a ``batch_size`` that is not None replace its values);
+             None: the ``paper`` loop with ``batch_size`` (32 when None)
     should_stop : checked after every batch (``fit``); true raises ``TrainingCancelled`` out of the trial
 
     Returns
     -------
     dict with ``status`` ("ok" or "failed"), ``score``, ``val_accuracy``, ``val_loss``, ``best_epoch``,
-    ``seconds``, ``error`` and, for an ok trial with ``return_state``, ``state`` (the selected epoch's weights).
+    ``seconds``, ``error``, ``collapse`` (``train.collapse`` status of the returned network on the validation
+    split), ``stopped_after`` (the epoch after which every class map was dead and training ended, or None) and,
+    for an ok trial with ``return_state``, ``state`` (the selected epoch's weights).
     """
     if threads:
         limit_threads(threads)
     from .. import models
     from ..train import TrainConfig, TrainingDiverged, fit
+    from ..train.collapse import collapse_report, irrecoverable
     x_tr, y_tr = data["train"]
     x_va, y_va = data["val"]
     size = input_size or x_tr.shape[-1]
-    model = models.build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed)
+    loop = dict(epochs=epochs, lr=params["lr"], momentum=params["momentum"], l2=params["l2"],
+                lr_drop_factor=lr_drop_factor, lr_drop_period=lr_drop_period, seed=seed)
+    if batch_size is not None or recipe is None:
+        loop["batch_size"] = batch_size or 32
+    if recipe is None:
+        model = models.build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed)
+        config = TrainConfig(**loop)
+    else:
+        from ..train.recipes import set_zerocenter_mean
+        model = models.build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed,
+                              init=recipe.init, input_normalization=recipe.input_mode(model_name))
+        set_zerocenter_mean(model, x_tr)
+        config = dataclasses.replace(recipe.config(seed, model_name), **loop)
     if init_state is not None:
         model.load_state_dict(init_state)
-    config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=params["lr"], momentum=params["momentum"],
-                         l2=params["l2"], lr_drop_factor=lr_drop_factor, lr_drop_period=lr_drop_period, seed=seed)
     t0 = time.monotonic()
-    try:
-        res = fit(model, (x_tr, y_tr), (x_va, y_va), config, log=None, should_stop=should_stop)
+    probe = x_tr[::max(1, len(x_tr) // PROBE_IMAGES)][:PROBE_IMAGES]
+    try:   # a trial whose class maps all die ends there: no further epoch can change its result
+        res = fit(model, (x_tr, y_tr), (x_va, y_va), config, log=None, stop_when=irrecoverable(probe),
+                  should_stop=should_stop)
     except TrainingDiverged as e:
         return failed(str(e), time.monotonic() - t0)
     best = next(h for h in res.history if h["epoch"] == res.best_epoch)
@@ -78,7 +98,8 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     if not (math.isfinite(va) and math.isfinite(vl)):
         return failed(f"non-finite validation result (accuracy {va}, loss {vl})", time.monotonic() - t0)
     out = {"status": "ok", "score": 1.0 - va, "val_accuracy": va, "val_loss": vl, "best_epoch": res.best_epoch,
-           "seconds": time.monotonic() - t0, "error": ""}
+           "seconds": time.monotonic() - t0, "error": "", "collapse": collapse_report(model, x_va)["status"],
+           "stopped_after": res.history[-1]["epoch"] if res.history[-1].get("stopped") else None}
     if return_state:
         out["state"] = model.state_dict()
     return out

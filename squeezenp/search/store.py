@@ -15,7 +15,7 @@ from pathlib import Path
 from ..core.atomic import atomic_write_json, atomic_write_text
 
 CSV_FIELDS = ["trial", "lr", "momentum", "l2", "val_accuracy", "val_loss", "score", "best_epoch", "seconds",
-              "status", "error"]
+              "status", "collapse", "stopped_after", "error"]
 
 
 class TrialStore:

@@ -45,7 +45,7 @@ class TuneSettings:
     """How to search. ``n_initial_points`` (random points before the GP is used) defaults to min(10, calls)."""
     calls: int = 30
     epochs: int = 20
-    batch_size: int = 32
+    batch_size: int | None = 32              # None: the recipe's
     seed: int = 0
     jobs: int = 1
     threads_per_trial: int | None = None
@@ -56,6 +56,7 @@ class TuneSettings:
     lr_drop_factor: float = 0.8
     lr_drop_period: int = 5
     pretrained: str | None = None            # ImageNet weights for experiment 3 (default: shared folder)
+    recipe: object = None                    # a train.recipes.Recipe the trials follow (None: the paper loop)
 
     def __post_init__(self):
         if self.calls < 1 or self.epochs < 1 or self.jobs < 1:
@@ -69,14 +70,18 @@ class TuneSettings:
         bounds given in ``space`` (a dict such as ``{"lr": (1e-5, 1e-2)}``) replaced."""
         if isinstance(self.space, SearchSpace):
             return self.space
-        return dataclasses.replace(default_space(experiment), **(self.space or {}))
+        bounds = {**(self.recipe.search_space if self.recipe is not None else {}), **(self.space or {})}
+        return dataclasses.replace(default_space(experiment), **{k: tuple(v) for k, v in bounds.items()})
 
     def identity(self, experiment: int) -> dict:
         """What defines a search (resuming with anything else is refused); calls may grow, jobs may change."""
-        return {"epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed,
-                "n_initial_points": self.initial_points(), "acq_func": self.acq_func,
-                "space": self.space_for(experiment).as_dict(),
-                "lr_drop_factor": self.lr_drop_factor, "lr_drop_period": self.lr_drop_period}
+        d = {"epochs": self.epochs, "batch_size": self.batch_size, "seed": self.seed,
+             "n_initial_points": self.initial_points(), "acq_func": self.acq_func,
+             "space": self.space_for(experiment).as_dict(),
+             "lr_drop_factor": self.lr_drop_factor, "lr_drop_period": self.lr_drop_period}
+        if self.recipe is not None:
+            d["recipe"] = self.recipe.as_dict()
+        return d
 
 
 def make_optimizer(settings: TuneSettings, experiment: int):
@@ -146,10 +151,13 @@ def _identity(k, data_opts, settings) -> dict:
 
 
 def _template(name, data_opts, settings):
-    """The network as trials start (ImageNet weights loaded for experiment 3): its state is sent to trials."""
+    """The network as trials start (ImageNet weights loaded for experiment 3): its state is sent to trials.
+    With a recipe, its initialisation and input normalisation (a zerocenter mean image is set by each trial)."""
     from .. import models
+    r = settings.recipe
+    extra = {} if r is None else {"init": r.init, "input_normalization": r.input_mode(name)}
     return models.create(name, num_classes=2, input_size=data_opts.input_size, seed=settings.seed,
-                         pretrained=settings.pretrained)
+                         pretrained=settings.pretrained, **extra)
 
 
 def tune_experiment(k: int, store: TrialStore, runner, data_opts, settings: TuneSettings, log: Log | None = print,
@@ -183,7 +191,8 @@ def tune_experiment(k: int, store: TrialStore, runner, data_opts, settings: Tune
             ask_no += 1
         jobs = [dict(model_name=name, params=to_params(x), epochs=settings.epochs, seed=settings.seed,
                      batch_size=settings.batch_size, input_size=data_opts.input_size, init_state=init_state,
-                     lr_drop_factor=settings.lr_drop_factor, lr_drop_period=settings.lr_drop_period) for x in xs]
+                     lr_drop_factor=settings.lr_drop_factor, lr_drop_period=settings.lr_drop_period,
+                     recipe=settings.recipe) for x in xs]
         for job, res in runner.run(jobs):
             state = res.pop("state", None)
             trial = {"trial": len(store.trials) + 1, **job["params"], **res, "ask": ask_no, "ask_size": ask_size}
@@ -270,12 +279,13 @@ def summarise(k, store: TrialStore, opt, data_opts, model_ok: bool) -> dict:
     s = {"experiment": k, "network": name, "arrangement": data_opts.arrangement,
          "paper_table": PAPER_TABLE[data_opts.arrangement], "trials": len(store.trials),
          "failed": sum(t["status"] != "ok" for t in store.trials),
+         "collapsed": sum(str(t.get("collapse", "")).startswith("collapsed") for t in store.trials),
          "seconds": sum(t["seconds"] for t in store.trials), "best_trial": None, "observed_accuracy": None,
          "estimated_accuracy": None, **{p: None for p in PARAM_NAMES}, "best_epoch": None,
          "best_model": None, "retrain_command": None, "paper": paper_row(data_opts.arrangement, k)}
     if best is None:
         return s
-    s.update(best_trial=best["trial"], observed_accuracy=best["val_accuracy"],
+    s.update(best_trial=best["trial"], observed_accuracy=best["val_accuracy"], best_collapse=best.get("collapse"),
              estimated_accuracy=surrogate_accuracy(opt, best), best_epoch=best["best_epoch"],
              **{p: best[p] for p in PARAM_NAMES})
     folder = store.folder

@@ -7,6 +7,30 @@ use them; ``RECIPES`` lists them:
 ``paper``      the paper's experiment 4 as squeezenp has always run it: 227 px, the fixed x4 augmentation
                (rotation, scaling, noise), from scratch, sgdm with Table 3's values, x0.8 every 5 epochs,
                20 epochs, the epoch with the best selection accuracy.
+``matlab``     the paper's loop as Matlab 2020a runs it where the article is silent (``../shared/paper/tables.md``,
+               "What Matlab 2020a does"; each choice below is a field of its own, so that its effect can be
+               measured alone, ``examples/matlab_defaults.py``):
+
+               ====================  =================================================  ==================================
+               choice                Matlab 2020a default                               field
+               ====================  =================================================  ==================================
+               mini-batch            MiniBatchSize 128; the images that do not fill a   ``train.batch_size``,
+                                     last whole batch are left out of the epoch         ``train.drop_last``
+               order                 Shuffle 'once': one shuffle before training        ``train.shuffle``
+               initialisation        'glorot' weights, zero biases, every convolution   ``init``
+                                     and transposed convolution
+               input                 imageInputLayer 'zerocenter': the training set's   ``input_normalization``
+                                     mean image subtracted from 0-255 pixels
+                                     (ImageNet's mean for an ImageNet-started network)
+               network returned      the last iteration's (R2020a; OutputNetwork came   ``train.select``
+                                     in R2021b)
+               lr, momentum, L2      the paper's searched values, Table 3, per network  ``paper_values``
+               search bounds         lr [1e-4, 1e-1], momentum [0.5, 0.99], L2          ``search_space``
+                                     [1e-12, 1e-2] (inferred: the smallest values of
+                                     Tables 3-4 lie just above 1e-4 and 1e-12)
+               ====================  =================================================  ==================================
+
+               Everything else as ``paper``: 227 px, the fixed x4 augmentation, x0.8 every 5 epochs, 20 epochs.
 ``default``    the best recipe measured with grouped cross-validation (docs/accuracy.md): ImageNet trunk with
                identity batch norms, crop to the body + per-image standardisation, online augmentation,
                cosine schedule with warm-up, label smoothing, the average of the last epochs' weights, and a
@@ -45,24 +69,71 @@ class Recipe:
     imagenet_trunk: bool = False         # SqueezeNet 1.1 ImageNet weights in conv1 + Fire, identity batch norms
     tta: bool = False                    # average P(COVID) over the image and its left-right mirror
     train: dict = dataclasses.field(default_factory=dict)   # TrainConfig fields (seed is set per run)
+    init: str = "default"                # "default" (He normal, squeezenp's classifiers) or "glorot" (Matlab)
+    input_normalization: str = "none"    # "none" or "zerocenter" (Matlab's input layer; ImageNet's for ImageNet starts)
+    paper_values: bool = False           # lr, momentum, L2 from the paper's Table 3 for the network (train overrides)
+    search_space: dict = dataclasses.field(default_factory=dict)   # bounds replacing search.default_space's
 
     def __post_init__(self):
+        from ..models.initialisation import SCHEMES
         if self.preprocessing not in PREPROCESSING:
             raise ValueError(f"recipe {self.name}: preprocessing must be one of {PREPROCESSING}")
         if self.augmentation not in ("x4", "online", "none"):
             raise ValueError(f"recipe {self.name}: augmentation must be 'x4', 'online' or 'none'")
+        if self.init not in SCHEMES:
+            raise ValueError(f"recipe {self.name}: init must be one of {SCHEMES}, got {self.init!r}")
+        if self.input_normalization not in ("none", "zerocenter"):
+            raise ValueError(f"recipe {self.name}: input_normalization must be 'none' or 'zerocenter', got "
+                             f"{self.input_normalization!r}")
         TrainConfig(**self.train)     # fails early on an unknown or invalid field
 
-    def config(self, seed: int) -> TrainConfig:
-        return TrainConfig(**{**self.train, "seed": int(seed),
+    def config(self, seed: int, model: str | None = None) -> TrainConfig:
+        """The TrainConfig of a run of network ``model`` (default: the recipe's): with ``paper_values``, Table 3's
+        lr, momentum and L2 for that network, then the recipe's ``train`` fields."""
+        base = paper_train_values(model or self.model) if self.paper_values else {}
+        return TrainConfig(**{**base, **self.train, "seed": int(seed),
                               "online_augment": self.augmentation == "online"})
 
-    def as_dict(self) -> dict:
-        return dataclasses.asdict(self)
+    def input_mode(self, model: str | None = None) -> str:
+        """The network's input normalisation (``models.input_normalization.MODES``): ``zerocenter`` becomes
+        ``imagenet`` for a network that starts from ImageNet weights, as Matlab's pretrained squeezenet keeps
+        ImageNet's mean image in its input layer."""
+        if self.input_normalization == "none":
+            return "none"
+        name = model or self.model
+        return "imagenet" if self.imagenet_trunk or name == "squeezenet_bypass_transfer" else "zerocenter"
 
+    def as_dict(self) -> dict:
+        """The recipe as JSON-able data. Fields added after the first recipes were stored (``LATER_FIELDS``) are
+        written only when they differ from their default, so folders written before them still match."""
+        d = dataclasses.asdict(self)
+        defaults = {f.name: (f.default_factory() if f.default is dataclasses.MISSING else f.default)
+                    for f in dataclasses.fields(self) if f.name in LATER_FIELDS}
+        return {k: v for k, v in d.items() if k not in LATER_FIELDS or v != defaults[k]}
+
+
+LATER_FIELDS = ("init", "input_normalization", "paper_values", "search_space")
+
+
+def paper_train_values(model: str) -> dict:
+    """``{lr, momentum, l2}`` of the paper's Table 3 (arrangement 1) for network ``model``."""
+    from ..search.paper import paper_row
+    from ..search.space import EXPERIMENTS
+    k = {name: k for k, name in EXPERIMENTS.items()}.get(model)
+    if k is None:
+        raise ValueError(f"no Table 3 values for network {model!r}; expected one of {list(EXPERIMENTS.values())}")
+    row = paper_row(1, k)
+    return {p: row[p] for p in ("lr", "momentum", "l2")}
+
+
+MATLAB_TRAIN = dict(epochs=20, batch_size=128, drop_last=True, shuffle="once", select="last",
+                    lr_drop_factor=0.8, lr_drop_period=5)
+MATLAB_SEARCH_SPACE = {"lr": (1e-4, 1e-1), "momentum": (0.5, 0.99), "l2": (1e-12, 1e-2)}
 
 RECIPES = {
     "paper": Recipe("paper"),
+    "matlab": Recipe("matlab", init="glorot", input_normalization="zerocenter", paper_values=True,
+                     search_space=MATLAB_SEARCH_SPACE, train=MATLAB_TRAIN),
     "default": Recipe(
         "default", input_size=128, preprocessing="crop+standardise", augmentation="online", imagenet_trunk=True,
         tta=True, train=dict(epochs=30, batch_size=32, lr=0.01, momentum=0.9, l2=1e-4, schedule="cosine",
@@ -114,12 +185,18 @@ def _x4(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray
     return ds.images, ds.labels
 
 
-def build_model(recipe: Recipe, x_train: np.ndarray, seed: int, weights=None):
-    """A fresh model of the recipe; with ``imagenet_trunk`` the ImageNet weights (``weights`` or the shared
-    default) and identity batch norms calibrated on up to 64 training images."""
+def build_model(recipe: Recipe, x_train: np.ndarray, seed: int, weights=None, model: str | None = None):
+    """A fresh network ``model`` (default: the recipe's) with the recipe's initialisation and input normalisation
+    (a ``zerocenter`` mean image from ``x_train``, the images as the training loop will see them); with
+    ``imagenet_trunk`` the ImageNet weights (``weights`` or the shared default) and identity batch norms calibrated
+    on up to 64 training images; ``squeezenet_bypass_transfer`` loads ``weights`` (default: the shared ones)."""
     from .. import models
     from ..models.transfer import imagenet_start
-    model = models.create(recipe.model, num_classes=2, input_size=recipe.input_size, seed=seed)
+    name = model or recipe.model
+    model = models.create(name, num_classes=2, input_size=recipe.input_size, in_channels=x_train.shape[1],
+                          seed=seed, init=recipe.init, input_normalization=recipe.input_mode(name),
+                          pretrained=weights if name == "squeezenet_bypass_transfer" else None)
+    set_zerocenter_mean(model, x_train)
     if recipe.imagenet_trunk:
         weights = weights or models.default_pretrained_path()
         if weights is None:
@@ -130,21 +207,44 @@ def build_model(recipe: Recipe, x_train: np.ndarray, seed: int, weights=None):
     return model
 
 
+def start_model(recipe: Recipe, x: np.ndarray, y: np.ndarray, seed: int, weights=None, model: str | None = None):
+    """The fresh network ``train_recipe`` builds for the distinct training images ``x`` (N, C, S, S) with labels
+    ``y``: after the recipe's x4 augmentation, so that a zerocenter mean image is the augmented set's."""
+    if recipe.augmentation == "x4":
+        x, _ = _x4(x, y, seed)
+    return build_model(recipe, x, seed, weights, model)
+
+
+def set_zerocenter_mean(model, x_train: np.ndarray) -> bool:
+    """Give a ``zerocenter`` network the mean image of ``x_train`` (N, C, H, W) pipeline tensors, as Matlab's
+    ``trainNetwork`` computes it from the training data before the first step; True if it had one to set."""
+    from ..models.input_normalization import mean_image
+    layer = model.children.get("input_norm")
+    if layer is None or layer.mode != "zerocenter":
+        return False
+    layer.set_mean(mean_image(x_train))
+    return True
+
+
 def train_recipe(recipe: Recipe, x: np.ndarray, y: np.ndarray, x_select: np.ndarray | None,
                  y_select: np.ndarray | None, seed: int = 0, checkpoint: str | Path | None = None,
                  resume: bool = False, log: Callable[[str], None] | None = None, weights=None, model=None,
-                 config: TrainConfig | None = None):
+                 config: TrainConfig | None = None, stop_when=None):
     """Train one model; ``x_select``/``y_select`` choose the epoch when the recipe selects the best one.
 
     ``model``: start from this one (e.g. saved weights) instead of ``build_model``; ``config``: the recipe's
-    ``TrainConfig`` with fields changed (explicit command-line options), by default ``recipe.config(seed)``.
+    ``TrainConfig`` with fields changed (explicit command-line options), by default ``recipe.config(seed)``;
+    ``stop_when`` as in ``fit`` (e.g. ``collapse.irrecoverable(x_probe)``).
     """
     config = recipe.config(seed) if config is None else config
-    model = build_model(recipe, x, seed, weights) if model is None else model
-    if recipe.augmentation == "x4":
+    fresh = model is None
+    if recipe.augmentation == "x4":   # first: the zerocenter mean image is that of the augmented training set
         x, y = _x4(x, y, seed)
+    if fresh:
+        model = build_model(recipe, x, seed, weights)
     val = (x_select, y_select) if x_select is not None and len(x_select) else None
-    result: TrainResult = fit(model, (x, y), val, config, checkpoint=checkpoint, resume=resume, log=log)
+    result: TrainResult = fit(model, (x, y), val, config, checkpoint=checkpoint, resume=resume, log=log,
+                              stop_when=stop_when)
     return model, result
 
 

@@ -2,10 +2,12 @@
 
 The loop is the paper's (Matlab ``trainNetwork`` with ``sgdm``): reshuffle every epoch, SGD with momentum
 and L2, learning rate x0.8 every 5 epochs, validate every epoch, keep the epoch with the best validation
-accuracy (ties broken by the lower validation loss).
+accuracy (ties broken by the lower validation loss). Matlab 2020a's own defaults are switches
+(``squeezenp/train/recipes.py``, recipe ``matlab``): ``shuffle="once"`` (one order for the whole run),
+``drop_last`` (the images that do not fill a last whole mini-batch are left out of the epoch), ``select="last"``.
 
 Reproducibility: every random choice of epoch ``e`` (the shuffle and the dropout masks) comes from a
-generator seeded with ``(seed, e)``. So a run resumed from the checkpoint written after epoch ``e`` replays
+generator seeded with ``(seed, e)``; the single order of ``shuffle="once"`` from ``(seed, ONCE_STREAM)``. So a run resumed from the checkpoint written after epoch ``e`` replays
 epoch ``e + 1`` exactly as an uninterrupted run does, and ends with the same weights.
 
 Checkpoint: one ``.npz`` written atomically after every epoch, holding the current weights and buffers
@@ -57,6 +59,9 @@ class TrainConfig:
     average_last: int = 0          # average the weights of the last k epochs (then re-estimate batch-norm stats)
     trunk_lr_scale: float = 1.0    # learning-rate factor for conv1 and the Fire modules (e.g. an ImageNet trunk)
     online_augment: bool = False   # draw a fresh augmentation of every image in every batch (data.online_augment)
+    shuffle: str = "every-epoch"   # "every-epoch", or "once": one order for every epoch (Matlab's default)
+    drop_last: bool = False        # leave out the images that do not fill a whole last batch (as Matlab does)
+    gradient_threshold: float | None = None   # Matlab's GradientThreshold, 'l2norm', per parameter array (None: Inf)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
@@ -77,6 +82,11 @@ class TrainConfig:
         if not 0 <= self.average_last <= self.epochs or not 0 <= self.warmup_epochs < max(self.epochs, 1):
             raise ValueError(f"TrainConfig: need 0 <= average_last <= epochs and 0 <= warmup_epochs < epochs, got "
                              f"{self.average_last}, {self.warmup_epochs} with {self.epochs} epochs")
+        if self.gradient_threshold is not None and not self.gradient_threshold > 0:
+            raise ValueError(f"TrainConfig: gradient_threshold must be > 0 (None: no clipping), got "
+                             f"{self.gradient_threshold}")
+        if self.shuffle not in ("every-epoch", "once"):
+            raise ValueError(f"TrainConfig: shuffle must be 'every-epoch' or 'once', got {self.shuffle!r}")
         if not self.trunk_lr_scale >= 0:
             raise ValueError(f"TrainConfig: trunk_lr_scale must be >= 0, got {self.trunk_lr_scale}")
 
@@ -179,6 +189,16 @@ def _config_json(config: TrainConfig) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(config)))
 
 
+def same_config(stored: dict | None, config: TrainConfig) -> bool:
+    """Whether a checkpoint's stored configuration is ``config``. A field the stored one lacks was added to
+    TrainConfig after it was written, and the loop that wrote it behaved as that field's default."""
+    if stored is None:
+        return False
+    defaults = _config_json(TrainConfig())
+    return all(stored.get(k, defaults[k]) == v for k, v in _config_json(config).items()) and \
+        set(stored) <= set(defaults)
+
+
 def load_checkpoint(path) -> tuple[dict, dict, dict, dict]:
     """``(model_state, best_state, velocity, loop_state)`` from a checkpoint; clear error if it is broken."""
     from ..models.io import read_npz     # refuses random bytes, pickles and zip bombs with a clear message
@@ -198,6 +218,29 @@ def load_checkpoint(path) -> tuple[dict, dict, dict, dict]:
         split[head][rest] = v
     state["average"] = split["average"]
     return split["model"], split["best"], split["velocity"], state
+
+
+ONCE_STREAM = 1 << 30   # the generator stream of shuffle="once": (seed, ONCE_STREAM), apart from every epoch's
+
+
+def clip_gradients(model, threshold: float) -> int:
+    """Matlab's ``GradientThresholdMethod`` 'l2norm': every parameter array whose gradient has an L2 norm above
+    ``threshold`` gets its gradient scaled down to norm ``threshold`` (``g <- g * threshold / ||g||``), in place,
+    before the optimiser adds the L2 term. Returns how many arrays were clipped."""
+    clipped = 0
+    for _, _, g in model.named_parameters():
+        norm = float(np.sqrt(np.sum(np.square(g, dtype=np.float64))))
+        if norm > threshold:
+            g *= threshold / norm
+            clipped += 1
+    return clipped
+
+
+def batches_per_epoch(n: int, batch_size: int, drop_last: bool) -> int:
+    """Mini-batches of one epoch over ``n`` images. ``drop_last``: whole batches only, as Matlab's ``trainNetwork``
+    ("the training data that does not fit into the final complete mini-batch of each epoch is discarded";
+    ``trainingOptions``, MiniBatchSize/Shuffle), but at least one batch (all ``n`` images) when n < batch_size."""
+    return max(1, n // batch_size) if drop_last else (n + batch_size - 1) // batch_size
 
 
 def epoch_order(labels: np.ndarray, rng: np.random.Generator, stratified: bool = False) -> np.ndarray:
@@ -222,7 +265,9 @@ def epoch_order(labels: np.ndarray, rng: np.random.Generator, stratified: bool =
 
 def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray] | None,
         config: TrainConfig, checkpoint: str | Path | None = None, resume: bool = False,
-        log: Callable[[str], None] | None = print, should_stop: Callable[[], bool] | None = None) -> TrainResult:
+        log: Callable[[str], None] | None = print,
+        stop_when: Callable[[object], str | None] | None = None,
+        should_stop: Callable[[], bool] | None = None) -> TrainResult:
     """Train ``model`` in place; at the end it holds the selected epoch's weights.
 
     Parameters
@@ -230,6 +275,9 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
     train, val : ``(x (N, C, H, W) float32, y (N,) int64)``; ``val`` may be None (then ``select='last'``)
     checkpoint : path of the ``.npz`` written after every epoch; with ``resume=True`` and an existing file,
                  training continues after its last completed epoch.
+    stop_when : called with the model after every epoch; a returned reason ends training there (recorded as
+                ``stopped`` in that epoch's history entry), for a state no further epoch can change, such as
+                every class map dead (``train.collapse.irrecoverable``).
     should_stop : called after every batch; True ends training with ``TrainingCancelled`` (how an interrupted
                  search stops the trials running on other processes or machines).
 
@@ -260,7 +308,8 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
     if resume and checkpoint and checkpoint.exists():
         m_state, b_state, velocity, st = load_checkpoint(checkpoint)
         from ..core.identity import refuse_changes
-        refuse_changes(st.get("config") or {}, _config_json(config), f"checkpoint {checkpoint}",
+        written = {**_config_json(TrainConfig()), **(st.get("config") or {})}   # fields added later: defaults
+        refuse_changes(written, _config_json(config), f"checkpoint {checkpoint}",
                        "Resume with the same options, or start a new run without --resume.")
         try:
             model.load_state_dict(b_state)      # checked now, not when training ends
@@ -270,6 +319,8 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
             raise ValueError(f"checkpoint {checkpoint} does not fit this model: {e}") from None
         best_state = b_state
         history, best_epoch, start_epoch = st["history"], st["best_epoch"], st["epochs_done"]
+        if history and history[-1].get("stopped"):
+            start_epoch = config.epochs                  # it ended there: nothing more to train
         best_key, elapsed_before = tuple(st["best_key"]), st["seconds"]
         average = st["average"]
         if log:
@@ -277,13 +328,17 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
 
     t0 = time.monotonic()
     n, bs = len(x_tr), config.batch_size
-    nb = (n + bs - 1) // bs
+    nb = batches_per_epoch(n, bs, config.drop_last)
+    n_epoch = min(n, nb * bs)                  # images one epoch visits
     progress = Progress(log)
+    once = None
+    if config.shuffle == "once":   # Matlab's Shuffle 'once': one order, drawn before training, for every epoch
+        once = epoch_order(y_tr, np.random.default_rng([config.seed, ONCE_STREAM]), config.stratified_batches)
     for epoch in range(start_epoch, config.epochs):
         rng = np.random.default_rng([config.seed, epoch])
         seed_dropout(model, rng)
         opt.lr = config.learning_rate(epoch)
-        order = epoch_order(y_tr, rng, config.stratified_batches)
+        order = once if once is not None else epoch_order(y_tr, rng, config.stratified_batches)
         model.train()
         te = time.monotonic()
         tot_loss = tot_correct = seen = 0
@@ -300,6 +355,8 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
                                            f"{b + 1} (lr={config.lr:g}, momentum={config.momentum:g}, "
                                            f"l2={config.l2:g})")
                 model.backward(loss_fn.backward())
+                if config.gradient_threshold is not None:
+                    clip_gradients(model, config.gradient_threshold)
                 opt.step(model)
             if should_stop is not None and should_stop():
                 raise TrainingCancelled(f"training cancelled at epoch {epoch + 1}, batch {b + 1}")
@@ -308,10 +365,10 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
             seen += len(idx)
             dt = time.monotonic() - te
             ips = seen / dt if dt > 0 else float("nan")
-            remaining = (n - seen) / ips + (config.epochs - epoch - 1) * n / ips if dt > 0 else float("nan")
+            remaining = (n_epoch - seen + (config.epochs - epoch - 1) * n_epoch) / ips if dt > 0 else float("nan")
             progress.batch(epoch + 1, config.epochs, b + 1, nb, tot_loss / seen, tot_correct / seen, ips, remaining)
 
-        record = {"epoch": epoch + 1, "lr": opt.lr, "train_loss": tot_loss / n, "train_accuracy": tot_correct / n,
+        record = {"epoch": epoch + 1, "lr": opt.lr, "train_loss": tot_loss / seen, "train_accuracy": tot_correct / seen,
                   "seconds": time.monotonic() - te}
         if val is not None and len(val[0]):
             vl, va, _ = evaluate_loss_accuracy(model, val[0], val[1], bs, config.class_weights)
@@ -321,6 +378,9 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
             key = (va, -vl)
         else:
             key = (float(epoch), 0.0)
+        why = stop_when(model) if stop_when is not None else None
+        if why:
+            record["stopped"] = why
         if config.average_last and epoch >= average_from:
             for k, v in model.state_dict().items():
                 average[k] = average.get(k, 0) + v.astype(np.float64) / config.average_last
@@ -339,8 +399,13 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
                 "config": _config_json(config), "history": history, "best_epoch": best_epoch,
                 "best_key": list(best_key), "epochs_done": epoch + 1,
                 "seconds": elapsed_before + time.monotonic() - t0}, average)
+        if why:
+            if log:
+                log(f"stopped after epoch {epoch + 1}: {why}")
+            break
 
-    if config.average_last:
+    stopped = bool(history and history[-1].get("stopped"))
+    if config.average_last and not stopped:     # a stopped run has fewer epochs than the average needs
         model.load_state_dict({k: v.astype(model.state_dict()[k].dtype) for k, v in average.items()})
         recompute_batchnorm_statistics(model, x_tr, bs)
         best_epoch = config.epochs

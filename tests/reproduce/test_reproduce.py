@@ -19,7 +19,7 @@ from squeezenp.search import distributed
 pytestmark = pytest.mark.skipif(default_pretrained_path() is None,
                                 reason="experiment 3 needs the shared ImageNet weights")
 TINY = PRESETS["tiny"]
-TABLES = ["Table 1", "Table 3", "Table 5", "Table 6", "Table 7", "Figure 4"]
+TABLES = ["Table 1", "Table 3", "Table 5", "time per image", "Table 7", "Figure 4"]
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -56,11 +56,43 @@ def tables(md: str) -> dict:
     return out
 
 
+def kill_class_maps(path):
+    """Make a saved SqueezeNet's class maps dead: every conv10 pre-activation far below zero."""
+    from squeezenp import models
+    m = models.load_model(path)
+    m.conv10.params["weight"][...] = 0.0
+    m.conv10.params["bias"][...] = -1e3
+    models.save_model(m, path)
+
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
+    """The tiny preset end to end, with network 1's class maps forced dead after its retraining."""
     out = tmp_path_factory.mktemp("run")
-    assert cli.main(["reproduce", "--preset", "tiny", "--out", str(out)]) == 0
+    real = run_module.run_experiment
+
+    def then_kill(name, opts, config, folder, *a, **kw):
+        res = real(name, opts, config, folder, *a, **kw)
+        if name == "squeezenet":
+            kill_class_maps(Path(folder) / "model.npz")
+        return res
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(run_module, "run_experiment", then_kill)
+        assert cli.main(["reproduce", "--preset", "tiny", "--out", str(out)]) == 0
     return out
+
+
+def test_a_network_with_dead_class_maps_is_reported_as_collapsed(tiny_run):
+    r = json.loads((tiny_run / "arrangement1/retrain/experiment1/retrain.json").read_text())
+    assert r["collapse"]["collapsed"] and r["collapse"]["dead_maps"] == [0, 1]
+    md = (tiny_run / "report.md").read_text()
+    rows = [line for line in md.splitlines() if line.startswith("| 1 | squeezenet | validation (used for selection) |")]
+    assert len(rows) == 2                                            # Tables 5 and 7
+    assert "**collapsed**: every class map dead" in rows[0] and "(**collapsed**)" in rows[1]
+    collapsed_line = next(line for line in md.splitlines() if line.startswith("**Collapsed**"))
+    assert "1 (squeezenet)" in collapsed_line
+    trials = json.loads((tiny_run / "arrangement1/search/experiment1/trials.json").read_text())["trials"]
+    assert all("collapse" in t for t in trials)                      # every search trial says how it ended
 
 
 def test_tiny_run_writes_every_stage_and_table(tiny_run):
@@ -78,9 +110,21 @@ def test_tiny_run_writes_every_stage_and_table(tiny_run):
     for t in TABLES[:-1]:
         head = next(v for k, v in heads.items() if t in k)
         assert "(paper)" in head, t                                   # the paper's column beside ours
+    assert "| source |" in next(v for k, v in heads.items() if "Table 6" in k)   # paper rows, then ours
     assert "](arrangement1/cam_grid.png)" in md and "Figure 4" in md
-    assert "0.8300" in md and "7.81" in md and "0.007132" in md and "0.6746 (derived)" in md
-    assert "n/a" in md and "nan" not in md.lower().replace("noncovid", "")
+    for figure in ("0.8830", "0.8226", "0.074516", "1.6387e-07", "0.8985", "0.007132",   # Table 3
+                   "| 191 |", "| 1528 |", "| 118 |", "| 193 |",                             # Table 1
+                   "0.8200", "0.8404", "0.5024",                                            # Table 5, CNN-1
+                   "7.81", "1.25", "73.1", "86.7", "67.46", "23.9"):                        # timing, Tables 6-7
+        assert figure in md, figure
+    assert "nan" not in md.lower().replace("noncovid", "")
+    t3 = [line for line in md.split("Table 3: Bayesian search")[1].split("#")[0].splitlines()
+          if re.match(r"\| [1-4] \|", line)]
+    assert len(t3) == 4
+    for line in t3:                                          # Table 3: no paper cell unfilled
+        cells = [c.strip() for c in line.split("|")][1:-1]
+        assert all(cells[i] not in ("n/a", "–") for i in (3, 5, 7, 9, 11)), line
+    assert "batch 8 (Matlab 128)" in md and "recipe: `matlab`" in md
     sessions = json.loads((tiny_run / "sessions.json").read_text())["sessions"]
     assert len(sessions) == 1 and sessions[0]["completed"] and sessions[0]["seconds"] > 0 and sessions[0]["cores"]
     assert "Sessions and machine" in md and "logical cores" in md
