@@ -4,7 +4,7 @@
     python -m squeezenp.reproduce.report RUN_DIR --markdown docs/reproduction.md   # also fill the doc's
                                                                                    # generated section
 Tables (``tables.py``), each with the paper's figure in a column beside ours ("–" where the paper reports none;
-every figure from ``squeezenp.search.paper``): 1/2 image counts used, 3/4 search results, 5 metrics per network
+every figure from ``squeezenp.train.paper``): 1/2 image counts used, 3/4 search results, 5 metrics per network
 and split with each network's collapse status, the classification time per image (section 3.3), 6 the comparison
 with earlier work, 7 sensitivity per million parameters; Figures 4/5 the CAM grids.
 The doc's section lies between ``BEGIN`` and ``END`` (below); everything outside it is left untouched.
@@ -22,7 +22,7 @@ from pathlib import Path
 from ..core.atomic import atomic_write_text
 from ..data.shared import shared_dir
 from ..search import EXPERIMENTS
-from ..search.paper import PAPER_NOTES, PAPER_TIMES_OTHER, SOURCE, paper_row
+from ..train.paper import PAPER_NOTES, PAPER_TIMES_OTHER, SOURCE, paper_row
 from .tables import (NA, NOT_REPORTED, comparison_table, counts_table, metrics_table, search_differences,
                      search_table, sensitivity_table, table, timing_table)
 

@@ -1,7 +1,7 @@
 """The report's tables, each with the paper's figure in a column beside ours and our protocol's differences said
 beside our numbers.
 
-The paper's figures come from ``squeezenp.search.paper`` (Tables 1-7, section 3.3); "–" marks a cell where the
+The paper's figures come from ``squeezenp.train.paper`` (Tables 1-7, section 3.3); "–" marks a cell where the
 paper reports nothing, "n/a" one of ours that this run has no value for. A row of a network that collapsed
 (``squeezenp.train.collapse``: dead class maps or one prediction for every image) says so in its status column:
 its accuracy is that of a constant answer, not a measurement of the architecture.
@@ -13,7 +13,7 @@ import math
 
 from ..search import EXPERIMENTS
 from ..train.metrics import SELECTION_LABEL
-from ..search.paper import (METRIC_NAMES, PAPER_COMPARISON, PAPER_EFFICIENCY, PAPER_PARAMETERS, PAPER_PROTOCOL,
+from ..train.paper import (METRIC_NAMES, PAPER_COMPARISON, PAPER_EFFICIENCY, PAPER_PARAMETERS, PAPER_PROTOCOL,
                             PAPER_TIMES, paper_counts, paper_metrics, paper_row, paper_sensitivity_per_million,
                             paper_splits)
 

@@ -13,7 +13,7 @@ Usage and the measured cost of the full protocol: ``docs/search.md``.
 """
 from .distributed import DaskRunner, PoolRunner, SerialRunner, make_runner
 from .objective import limit_threads, run_trial
-from .paper import PAPER_RESULTS, paper_row
+from ..train.paper import PAPER_RESULTS, paper_row
 from .space import EXPERIMENTS, LR_BOUNDS, PARAM_NAMES, SearchSpace, default_space
 from .store import TrialStore
 from .tune import TuneSettings, format_table, make_optimizer, surrogate_accuracy, tune, tune_experiment

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 
+from ..train.paper import NETWORKS
+
 # experiment number -> network name (the paper's numbering, Tables 3-5)
-EXPERIMENTS = {1: "squeezenet", 2: "squeezenet_bypass", 3: "squeezenet_bypass_transfer", 4: "proposed"}
+EXPERIMENTS = NETWORKS                       # experiment number -> network name (the paper's numbering)
 # experiment number -> default learning-rate bounds (see above for why they differ)
 LR_BOUNDS = {1: (1e-5, 1e-2), 2: (1e-6, 1e-3), 3: (1e-6, 1e-3), 4: (1e-4, 1e-1)}
 PARAM_NAMES = ("lr", "momentum", "l2")

@@ -33,7 +33,7 @@ from typing import Callable
 from ..core.atomic import atomic_write_json, atomic_write_text
 from ..train.trainer import format_seconds
 from .distributed import make_runner
-from .paper import PAPER_TABLE, paper_row
+from ..train.paper import PAPER_TABLE, paper_row
 from .space import EXPERIMENTS, PARAM_NAMES, SearchSpace, default_space, to_params, to_point
 from .store import TrialStore, best_key
 

@@ -117,11 +117,11 @@ LATER_FIELDS = ("init", "input_normalization", "paper_values", "search_space")
 
 def paper_train_values(model: str) -> dict:
     """``{lr, momentum, l2}`` of the paper's Table 3 (arrangement 1) for network ``model``."""
-    from ..search.paper import paper_row
-    from ..search.space import EXPERIMENTS
-    k = {name: k for k, name in EXPERIMENTS.items()}.get(model)
+    from .paper import paper_row
+    from .paper import NETWORKS
+    k = {name: k for k, name in NETWORKS.items()}.get(model)
     if k is None:
-        raise ValueError(f"no Table 3 values for network {model!r}; expected one of {list(EXPERIMENTS.values())}")
+        raise ValueError(f"no Table 3 values for network {model!r}; expected one of {list(NETWORKS.values())}")
     row = paper_row(1, k)
     return {p: row[p] for p in ("lr", "momentum", "l2")}
 

@@ -42,7 +42,7 @@ def test_trial_with_a_recipe_follows_its_loop_init_and_input_normalisation(data)
 
 def test_search_space_of_a_recipe_contains_the_papers_values():
     from squeezenp.search import TuneSettings
-    from squeezenp.search.paper import PAPER_RESULTS
+    from squeezenp.train.paper import PAPER_RESULTS
     from squeezenp.train.recipes import get_recipe
     settings = TuneSettings(recipe=get_recipe("matlab"))
     for a in (1, 2):

@@ -15,6 +15,9 @@ value we could not find. Experiments are the paper's numbering (``search.space.E
 """
 from __future__ import annotations
 
+# the paper's experiment numbers and the networks they train (search.space.EXPERIMENTS)
+NETWORKS = {1: "squeezenet", 2: "squeezenet_bypass", 3: "squeezenet_bypass_transfer", 4: "proposed"}
+
 SOURCE = "Polsinelli, Cinque and Placidi (2020), Pattern Recognition Letters 140:95-100 (../shared/paper/tables.md)"
 TABLES = {"counts": {1: "Table 1", 2: "Table 2"}, "search": {1: "Table 3", 2: "Table 4"}, "metrics": "Table 5",
           "comparison": "Table 6", "efficiency": "Table 7", "times": "section 3.3"}
