@@ -121,18 +121,32 @@ def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = pri
         counts["train"] = _counts(datasets["train"].labels)
     if log:
         log(f"loaded {sum(len(d) for d in datasets.values())} images at {opts.input_size}x{opts.input_size} "
-            f"in {time.monotonic() - t0:.1f}s: " + ", ".join(f"{k} {c['total']}" for k, c in counts.items()))
+            f"in {time.monotonic() - t0:.1f}s: " + describe_counts(counts))
     return datasets, counts, errors
 
 
+def describe_counts(counts: dict) -> str:
+    """"train 1440 (360 distinct x4 augmentation), val 120, test1 120" from ``prepare_datasets``' counts."""
+    parts = []
+    for k, c in counts.items():
+        if k == "train_distinct":
+            continue
+        extra = f" ({counts['train_distinct']['total']} distinct x4 augmentation)" \
+            if k == "train" and "train_distinct" in counts else ""
+        parts.append(f"{k} {c['total']}{extra}")
+    return ", ".join(parts)
+
+
 def write_augmentation_grid(opts: DataOptions, path, n: int = 4, seed: int | None = None) -> Path:
-    """A PNG grid of ``n`` random training images (resized to the input size) and their x4 augmentations."""
+    """A labelled PNG grid of ``n`` random training images (resized to the input size) and their x4
+    augmentations; each row is labelled with the file name and class."""
     train = scan_splits(opts)[0]["train"]
     seed = opts.seed if seed is None else seed
     pick = np.random.default_rng(seed).permutation(len(train))[:n]
     gray = np.stack([D.to_network_input(D.load_grayscale(train.paths[i]), opts.input_size, 1)[0] for i in pick])
     gray = np.clip(gray * D.NORMALISATION["std"] + D.NORMALISATION["mean"], 0.0, 1.0)   # back to [0, 1]
-    return D.augmentation_grid(gray, np.random.default_rng(seed), path, n=len(pick))
+    labels = [f"{train.paths[i].name}\n{D.CLASS_NAMES[int(train.labels[i])]}" for i in pick]
+    return D.augmentation_grid(gray, np.random.default_rng(seed), path, n=len(pick), row_labels=labels)
 
 
 def _counts(labels) -> dict:
@@ -140,11 +154,19 @@ def _counts(labels) -> dict:
     return {"COVID": int((labels == 1).sum()), "NonCOVID": int((labels == 0).sum()), "total": int(len(labels))}
 
 
+def checkpoint_path(out_dir) -> Path:
+    """Where training keeps its state for ``--resume``: ``OUT/checkpoints/checkpoint.npz``, a subfolder out of
+    the report's way. A run folder holding ``OUT/checkpoint.npz`` (the earlier layout) keeps using that file, so
+    an interrupted run of that layout still resumes."""
+    old = Path(out_dir) / "checkpoint.npz"
+    return old if old.is_file() else Path(out_dir) / "checkpoints" / "checkpoint.npz"
+
+
 def train_model(model, datasets: dict, config: TrainConfig, out_dir: str | Path | None = None,
                 resume: bool = False, log: Log | None = print):
     """Fit ``model`` on ``datasets['train']``, validating on ``datasets['val']``; checkpoint in ``out_dir``."""
     tr, va = datasets["train"], datasets.get("val")
-    ck = Path(out_dir) / "checkpoint.npz" if out_dir else None
+    ck = checkpoint_path(out_dir) if out_dir else None
     return fit(model, (tr.images, tr.labels), (va.images, va.labels) if va is not None else None,
                config, checkpoint=ck, resume=resume, log=log)
 
@@ -190,12 +212,15 @@ def write_evaluation(out_dir, metrics: dict, rows: list[dict], extra: dict | Non
 
 def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig, out_dir: str | Path,
                    resume: bool = False, pretrained: str | Path | None = None, log: Log | None = print,
-                   datasets: dict | None = None, counts: dict | None = None, init: str | Path | None = None) -> dict:
+                   datasets: dict | None = None, counts: dict | None = None, init: str | Path | None = None,
+                   context: str = "train") -> dict:
     """Prepare data, train, evaluate and write the report folder; returns the summary that is saved.
 
-    Writes into ``out_dir``: ``checkpoint.npz`` (every epoch), ``model.npz`` (the selected epoch),
-    ``history.csv`` / ``history.json``, ``metrics.json``, ``predictions.csv``, ``counts.json``, and the
-    figures of :mod:`squeezenp.figures` when that module is available.
+    Writes into ``out_dir``: ``checkpoints/checkpoint.npz`` (every epoch, for ``resume``), ``model.npz`` (the
+    selected epoch), ``history.csv`` / ``history.json``, ``metrics.json``, ``predictions.csv``, the pictures of
+    :mod:`squeezenp.figures` and ``report.html`` (:func:`squeezenp.reports.pages.experiment_page`).
+    ``context``: "train", or "search" when the validation split also chose the hyperparameters (it is said
+    so in the report).
     """
     from . import models
     out = Path(out_dir)
@@ -219,20 +244,26 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
     models.save_model(model, out / "model.npz")
     write_history_csv(out / "history.csv", result.history)
     metrics, rows = evaluate_model(model, datasets)
-    summary = {"model": model_name, "init": str(init) if init else None, "parameters": model.num_parameters(), "config": dataclasses.asdict(config),
+    summary = {"model": model_name, "init": str(init) if init else None,
+               "pretrained": str(pretrained) if pretrained else None, "parameters": model.num_parameters(),
+               "config": dataclasses.asdict(config),
                "data": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(data_opts).items()},
                "counts": counts, "best_epoch": result.best_epoch, "seconds": result.seconds,
                "history": result.history}
     table = write_evaluation(out, metrics, rows, summary)
     atomic_write_json(out / "history.json", result.history)
-    try:
-        from . import figures
-    except ImportError:
-        figures = None
-    if figures is not None:
-        figures.write_training_figures(out, result.history, metrics, rows)
+    from . import figures
+    from .reports import pages, splits
+    kept = "best validation accuracy" if config.select == "best" else "the last epoch"
+    figures.write_training_figures(out, result.history, metrics, rows, result.best_epoch,
+                                   f"{model_name}: loss and accuracy per epoch (kept: epoch {result.best_epoch}, "
+                                   f"{kept})", splits.roles(metrics, context))
+    summary["metrics"] = metrics
+    pages.experiment_page(out, summary, context=context)
     if log:
         log(f"selected epoch {result.best_epoch} of {config.epochs} ({result.seconds:.0f}s)\n{table}")
-        log(f"report written to {out}")
+        for split in metrics:
+            log(f"  {split}: {splits.split_role(split, context)}")
+        log(f"model written to {out / 'model.npz'}")
     summary["metrics"] = metrics
     return summary

@@ -16,11 +16,15 @@ from .predict import expand_inputs
 
 def register(sub) -> None:
     p = sub.add_parser("cam", help="class activation maps of trained models over images (PNG overlays + grid)",
+                       usage="%(prog)s MODEL.npz [MODEL.npz ...] IMAGE_OR_FOLDER [IMAGE_OR_FOLDER ...] --out DIR "
+                             "[options]",
                        description="Overlay each model's class activation map (viridis, 0..1) on each CT image; "
-                                   "write one PNG per image and model and a grid of all of them.")
-    p.add_argument("paths", nargs="+", metavar="MODEL.npz IMAGE",
-                   help="model file(s) (.npz, also comma-separated), then image files or folders")
-    p.add_argument("--model", action="append", default=[], metavar="NPZ", help="another model (repeatable)")
+                                   "write one PNG per image and model and a grid of all of them. The leading "
+                                   "arguments ending in .npz are models, the rest images or folders.")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="model file(s) first (.npz, also comma-separated), then image files or folders")
+    p.add_argument("--model", action="append", default=[], metavar="NPZ", help="another model (repeatable); "
+                   "default: only the leading .npz arguments")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--class", dest="target", default="predicted", choices=["predicted", "covid", "noncovid"],
                    help="which class's map to draw (default: each image's predicted class)")
@@ -29,7 +33,8 @@ def register(sub) -> None:
     p.add_argument("--grid-rows", type=int, default=8, help="at most this many images in the grid (default 8)")
     p.add_argument("--grid-cell", type=int, default=160, help="side of each grid cell in pixels (default 160)")
     p.add_argument("--masks", metavar="DIR", help="folder searched (recursively) for lesion masks with the "
-                   "images' file names (a phantom folder: its masks/ subfolder); outlined in red in the grid")
+                   "images' file names (a phantom folder: its masks/ subfolder); outlined in red in the grid; "
+                   "default: none")
     p.set_defaults(func=run)
 
 

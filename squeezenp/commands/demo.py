@@ -9,6 +9,7 @@ import numpy as np
 
 from ..pipeline import DataOptions, run_experiment, write_augmentation_grid
 from ..train import TrainConfig
+from ._common import positive_int
 
 DEMO = dict(input_size=64, phantoms_per_class=300, phantom_size=64, epochs=10, batch_size=32,
             lr=0.01, momentum=0.9, l2=1e-4)
@@ -18,10 +19,13 @@ def register(sub) -> None:
     p = sub.add_parser("demo", help="train the proposed CNN on synthetic CT phantoms (a few minutes)",
                        description="Generate synthetic CT phantoms, train the proposed CNN at "
                                    f"{DEMO['input_size']}x{DEMO['input_size']}, evaluate and write a report.")
-    p.add_argument("--out", default="squeezenp-demo", help="report folder (default squeezenp-demo)")
-    p.add_argument("--epochs", type=int, default=DEMO["epochs"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", action="store_true")
+    p.add_argument("--out", default="squeezenp-demo", help="report folder: model.npz, report.html, pictures, "
+                   "metrics and the phantoms")
+    p.add_argument("--epochs", type=positive_int, default=DEMO["epochs"], help="passes over the training set")
+    p.add_argument("--seed", type=int, default=0, help="seed of the phantoms, the initialisation and the batch "
+                   "order (the same seed prints the same numbers)")
+    p.add_argument("--resume", action="store_true", help="continue an interrupted demo in OUT after its last "
+                   "completed epoch")
     p.set_defaults(func=run)
 
 

@@ -4,19 +4,21 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..pipeline import DataOptions, prepare_datasets, evaluate_model, write_evaluation
+from ._common import add_layout_options
 
 
 def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a saved model on a data folder",
                        description="Accuracy, sensitivity, specificity, precision, F1 and ROC AUC (COVID "
                                    "positive) on every split but train, laid out like the paper's Table 5.")
-    p.add_argument("model", metavar="MODEL.npz")
-    p.add_argument("--data", metavar="DIR", required=True)
-    p.add_argument("--layout", choices=["folder", "upstream"], default="folder")
-    p.add_argument("--splits", metavar="DIR", help="the Data-split name lists (layout upstream)")
-    p.add_argument("--skip-bad", action="store_true")
-    p.add_argument("--out", default=None, help="folder for metrics.json and predictions.csv "
-                   "(default: beside the model)")
+    p.add_argument("model", metavar="MODEL.npz", help="a model saved by train, demo or tune")
+    p.add_argument("--data", metavar="DIR", required=True, help="image folder ROOT/{train,val[,test]}/"
+                   "{COVID,NonCOVID} (or the upstream layout with --layout upstream); every split but train is "
+                   "evaluated")
+    add_layout_options(p)
+    p.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed) instead of stopping")
+    p.add_argument("--out", default=None, help="folder for report.html, metrics.json, predictions.csv and the "
+                   "pictures; default: evaluation/ beside the model")
     p.set_defaults(func=run)
 
 

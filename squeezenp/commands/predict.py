@@ -9,16 +9,18 @@ from pathlib import Path
 from ..data import IMAGE_EXTENSIONS, load_batch
 from ..atomic import atomic_write_text
 from ..train import predict_proba
+from ._common import positive_int
 
 
 def register(sub) -> None:
     p = sub.add_parser("predict", help="classify image files or folders into a CSV",
                        description="Write path, probability of COVID-19 and prediction for every image.")
-    p.add_argument("model", metavar="MODEL.npz")
+    p.add_argument("model", metavar="MODEL.npz", help="a model saved by train, demo or tune")
     p.add_argument("inputs", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     p.add_argument("--out", default="-", help="CSV file (default: standard output)")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed on stderr)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32, help="images per forward pass (memory vs "
+                   "speed; the results do not depend on it)")
     p.set_defaults(func=run)
 
 

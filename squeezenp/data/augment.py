@@ -11,7 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
 ANGLE_RANGE = (0.0, 90.0)        # degrees, counter-clockwise
@@ -137,8 +136,9 @@ def augment_x4(images, labels, rng: np.random.Generator, sigma: float = NOISE_SI
     return (out, out_labels, params) if return_params else (out, out_labels)
 
 
-def augmentation_grid(images, rng: np.random.Generator, path, n: int = 4) -> Path:
-    """Write a PNG grid: one row per image (the first n), columns original | rotated | scaled | noisy.
+def augmentation_grid(images, rng: np.random.Generator, path, n: int = 4, row_labels=None,
+                      cell: int = 128) -> Path:
+    """Write a labelled PNG grid: one row per image (the first n), columns original | rotated | scaled | noisy.
 
     Parameters
     ----------
@@ -148,26 +148,36 @@ def augmentation_grid(images, rng: np.random.Generator, path, n: int = 4) -> Pat
         PNG file to write (parent folders are created).
     n : int
         Rows, min(n, N).
+    row_labels : list of str, optional
+        One per row, written at its left (e.g. the file name and class).
+    cell : int
+        Side of each picture in pixels.
 
     Returns
     -------
     path : Path
-        The written file; an 8-bit gray image of shape (rows * (H + 2), 4 * (W + 2)) with 2-px gaps.
+        The written RGB file: a title, column titles with each transform's range, each copy captioned with the
+        angle, factor or noise level it drew, and a note on what the augmentation is for.
     """
+    from ..figures import image_grid, save_png
     imgs = np.asarray(images)
     if imgs.ndim != 3 or imgs.shape[0] == 0:
         raise ValueError(f"images must be a non-empty (N, H, W) array, got shape {imgs.shape}")
     rows = imgs[:max(1, int(n))]
-    aug = augment_x4(rows, np.zeros(len(rows)), rng)[0]
-    R, (H, W), gap = len(rows), rows.shape[1:], 2
-    grid = np.ones((R * (H + gap), 4 * (W + gap)), dtype=np.float32)   # white gaps
-    for k in range(4):
-        for i in range(R):
-            grid[i * (H + gap):i * (H + gap) + H, k * (W + gap):k * (W + gap) + W] = aug[k * R + i]
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.rint(np.clip(grid, 0, 1) * 255).astype(np.uint8)).save(path)
-    return path
+    R = len(rows)
+    aug, _, params = augment_x4(rows, np.zeros(R), rng, return_params=True)
+    (a0, a1), (s0, s1) = ANGLE_RANGE, SCALE_RANGE
+    columns = ["original", f"rotation\nangle ~ U({a0:g}°, {a1:g}°)", f"scaling (zoom in)\nfactor ~ U({s0:g}, {s1:g})",
+               f"Gaussian noise\nsigma = {NOISE_SIGMA:g}"]
+    cells = [[aug[k * R + i] for k in range(4)] for i in range(R)]
+    captions = [["as loaded", f"{p['angle']:.1f}°", f"x{p['scale']:.2f}", f"sigma {NOISE_SIGMA:g}"] for p in params]
+    title = "x4 augmentation of the training images: each original and one copy per transform"
+    notes = ["Each copy has one transform only, drawn at random per image; the training set is the originals plus "
+             "the three copies (four times as many images). Intensities are on a 0 (black) to 1 (white) scale. "
+             "Validation and test images are never augmented."]
+    img = image_grid(cells, columns, list(row_labels)[:R] if row_labels is not None else None, captions, title,
+                     notes, cell)
+    return save_png(img, path)
 
 
 __all__ = ["ANGLE_RANGE", "SCALE_RANGE", "NOISE_SIGMA", "draw_params", "rotate", "scale", "add_noise",

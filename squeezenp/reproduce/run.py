@@ -172,7 +172,7 @@ def retrain(k: int, summary: dict, opts: DataOptions, preset: Preset, datasets: 
     """Train experiment ``k``'s winner ``preset.retrain_epochs`` more epochs from the best trial's weights.
 
     Returns the path of the trained ``model.npz``. Skipped when ``retrain.json`` records the same
-    configuration; otherwise resumes from ``checkpoint.npz`` (written after every epoch).
+    configuration; otherwise resumes from ``checkpoints/checkpoint.npz`` (written after every epoch).
     """
     if summary.get("best_trial") is None:
         raise RuntimeError(f"experiment {k} ({EXPERIMENTS[k]}): every search trial failed, nothing to retrain")
@@ -189,7 +189,7 @@ def retrain(k: int, summary: dict, opts: DataOptions, preset: Preset, datasets: 
             f"{'trial ' + str(summary['best_trial']) if init else 'a fresh initialisation'} (lr {config.lr:.4g}, "
             f"momentum {config.momentum:.4g}, L2 {config.l2:.4g})")
     res = run_experiment(EXPERIMENTS[k], opts, config, folder, resume=True, pretrained=pretrained, log=log,
-                         datasets=datasets, counts=counts, init=init)
+                         datasets=datasets, counts=counts, init=init, context="search")
     atomic_write_json(done, {"identity": ident, "best_epoch": res["best_epoch"], "seconds": res["seconds"],
                              "parameters": res["parameters"], "metrics": res["metrics"]})
     return folder / "model.npz"
