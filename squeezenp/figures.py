@@ -28,7 +28,7 @@ from .colormap import viridis_uint8
 
 WHITE, BLACK, GRID, TEXT = (255, 255, 255), (0, 0, 0), (225, 225, 225), (30, 30, 30)
 TRAIN_COLOUR, VAL_COLOUR = (31, 119, 180), (230, 120, 20)      # blue / orange, distinct for colour-blind eyes
-SELECTED_COLOUR, DROP_COLOUR, CHANCE_COLOUR = (44, 160, 44), (110, 110, 110), (150, 150, 150)
+SELECTED_COLOUR, DROP_COLOUR, CHANCE_COLOUR = (44, 160, 44), (100, 110, 130), (150, 150, 150)   # drop: bluish gray, unlike text
 MASK_COLOUR = (255, 60, 60)
 # Text sizes in pixels: readable on a screen at 100% (the bitmap fallback font has one size only).
 TITLE_SIZE, LABEL_SIZE, SMALL_SIZE = 16, 14, 13
@@ -654,6 +654,45 @@ def training_curves(history, selected_epoch: int | None = None, title: str | Non
     return img
 
 
+def search_progress(trials, title: str = "", n_initial: int = 0, size=(760, 420)) -> Image.Image:
+    """Validation accuracy of each trial of a search (dots; failed trials as red marks on the axis), the best
+    so far (green steps) and where the Gaussian process took over from the ``n_initial`` random trials."""
+    img = Image.new("RGB", size, WHITE)
+    n = np.array([float(t.get("trial", i + 1)) for i, t in enumerate(trials)])
+    ok = np.array([t.get("status") == "ok" and t.get("val_accuracy") is not None for t in trials], dtype=bool)
+    acc = np.array([float(t["val_accuracy"]) if good else np.nan for t, good in zip(trials, ok)])
+    best = np.fmax.accumulate(np.where(ok, acc, -np.inf)) if len(acc) else acc
+    best = np.where(np.isfinite(best), best, np.nan)
+    d = ImageDraw.Draw(img)
+    _text(d, (size[0] // 2, 16), _fit(d, title or "Bayesian search: validation accuracy per trial",
+                                      font(TITLE_SIZE), size[0] - 16), font(TITLE_SIZE), anchor="mm")
+    entries = [("trial", TRAIN_COLOUR, "marker"), ("best so far", SELECTED_COLOUR, "solid")]
+    if (~ok).any():
+        entries.append(("failed trial (diverged)", MASK_COLOUR, "marker"))
+    marks = []
+    if 0 < n_initial < len(trials):
+        marks.append(("Gaussian process from here", n_initial + 0.5, DROP_COLOUR, "dot", None))
+        entries.append(("random trials before it", DROP_COLOUR, "dot"))
+    legend_row(img, 42, entries)
+    (lo, hi), any_ok = _finite_range(acc, floor=0.0, ceil=1.0)
+    lo = 0.0 if (~ok).any() else lo
+    xmax = max(float(n.max()) if len(n) else 1.0, 2.0)
+    ax = _Axes(img, (0, 54, size[0], size[1]), (0.5, xmax + 0.5), (lo, hi), "", "trial",
+               "validation accuracy (fraction)", integer_x=True)
+    if not len(trials):
+        ax.message("no trial yet")
+        return img
+    for _, x, colour, style, text in marks:
+        ax.vline(x, colour, width=1, style=style, text=text)
+    ax.line(n, best, SELECTED_COLOUR, width=2, marker=False)
+    for x, a, good in zip(n, acc, ok):
+        if good:
+            ax.dot(x, a, TRAIN_COLOUR, 4)
+        else:
+            ax.dot(x, ax.y0, MASK_COLOUR, 5)
+    return img
+
+
 # --- confusion matrix and ROC --------------------------------------------------------------------------------
 def confusion_image(cm, split: str = "", class_names=("NonCOVID", "COVID"), size: int = 360,
                     subtitle: str = "") -> Image.Image:
@@ -777,5 +816,5 @@ def write_training_figures(out_dir, history, metrics, rows, selected_epoch: int 
 
 
 __all__ = ["font", "wrap", "save_png", "overlay", "legend_bar", "cam_figure", "write_cam_image", "cam_grid",
-           "image_grid", "nice_ticks", "line_panel", "lr_drops", "training_curves", "confusion_image", "roc_image",
+           "image_grid", "nice_ticks", "line_panel", "lr_drops", "training_curves", "search_progress", "confusion_image", "roc_image",
            "write_evaluation_figures", "write_training_figures"]

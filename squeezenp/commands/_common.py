@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from ..pipeline import DataOptions
 from ..train import TrainConfig
@@ -67,6 +68,16 @@ def add_train_options(p: argparse.ArgumentParser, epochs: int = DEFAULTS.epochs)
                         "shuffle, as the paper's Matlab loop)")
     g.add_argument("--seed", type=int, default=0, help="seed of the initialisation, the data split, the "
                    "augmentation and the batch order (a run repeats exactly)")
+
+
+def where_things_are(out) -> list[str]:
+    """The closing lines of a training command: the model file and how to use it, the pictures, the page."""
+    out = Path(out)
+    model = out / "model.npz"
+    pictures = sorted(p.name for p in out.glob("*.png"))
+    return [f"model:    {model}   (classify CT slices: squeezenp predict {model} IMAGE_OR_FOLDER...)",
+            f"pictures: {', '.join(pictures)} in {out}",
+            f"report:   {out / 'report.html'}   (everything on one page; open it in a browser)"]
 
 
 def data_options(args, phantom_dir=None) -> DataOptions:

@@ -122,12 +122,20 @@ def run(args) -> int:
             if m.is_file():
                 found.setdefault(m.name, m)
         masks = [load_mask(found[images[i].name]) if images[i].name in found else None for i in rows]
+    which = {"predicted": "each image's predicted class", "covid": "COVID", "noncovid": "NonCOVID"}[args.target]
     cam_grid([grays[i] for i in rows], [m[rows] for m in maps], titles, out / "cam_grid.png",
              row_labels=[images[i].name for i in rows], probabilities=[pr[rows] for pr in probs], alpha=args.alpha,
-             masks=masks, cell=args.grid_cell)
+             masks=masks, cell=args.grid_cell, true_labels=[_true_label(images[i]) for i in rows], map_class=which)
     atomic_write_json(out / "cam_summary.json", {"class": args.target, "maps": summary})
     print(f"{len(summary)} CAM image(s) and {out / 'cam_grid.png'} written to {out}")
     return 0
+
+
+def _true_label(path: Path) -> str:
+    """The class folder an image sits in (COVID / NonCOVID, any case), else "unknown"."""
+    folder = path.parent.name.lower()
+    return {"covid": "COVID", "noncovid": "NonCOVID", "ct_covid": "COVID", "ct_noncovid": "NonCOVID"}.get(
+        folder, "unknown")
 
 
 def _safe(text: str) -> str:

@@ -1,16 +1,18 @@
-"""``squeezenp evaluate``: metrics of a saved model on the splits of a data folder."""
+"""``squeezenp evaluate``: metrics of a saved model on the splits of a data folder, with its report page."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from ..pipeline import DataOptions, prepare_datasets, evaluate_model, write_evaluation
+from ..pipeline import DataOptions, evaluate_model, prepare_datasets, write_evaluation
 from ._common import add_layout_options
 
 
 def register(sub) -> None:
     p = sub.add_parser("evaluate", help="evaluate a saved model on a data folder",
                        description="Accuracy, sensitivity, specificity, precision, F1 and ROC AUC (COVID "
-                                   "positive) on every split but train, laid out like the paper's Table 5.")
+                                   "positive) on every split but train, laid out like the paper's Table 5; "
+                                   "confusion matrices, ROC curves and report.html.")
     p.add_argument("model", metavar="MODEL.npz", help="a model saved by train, demo or tune")
     p.add_argument("--data", metavar="DIR", required=True, help="image folder ROOT/{train,val[,test]}/"
                    "{COVID,NonCOVID} (or the upstream layout with --layout upstream); every split but train is "
@@ -23,14 +25,22 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from ..figures import write_evaluation_figures
     from ..models import load_model
+    from ..reports.pages import evaluation_page
+    from ..reports.splits import roles, split_role
     model = load_model(args.model)
     size = int(model.config["input_size"])
     opts = DataOptions(data=args.data, layout=args.layout, splits_dir=args.splits, input_size=size,
                        augment=False, on_error="skip" if args.skip_bad else "raise")
     datasets, counts, _ = prepare_datasets(opts, channels=int(model.config.get("in_channels", 3)))
     metrics, rows = evaluate_model(model, datasets)
-    out = Path(args.out) if args.out else Path(args.model).parent
+    out = Path(args.out) if args.out else Path(args.model).parent / "evaluation"
     print(write_evaluation(out, metrics, rows, {"model_file": str(args.model), "counts": counts}))
-    print(f"written {out / 'metrics.json'} and {out / 'predictions.csv'}")
+    for split in metrics:
+        print(f"  {split}: {split_role(split, 'evaluate')}")
+    write_evaluation_figures(out, metrics, rows, roles(metrics, "evaluate"))
+    page = evaluation_page(out, args.model, dataclasses.asdict(opts), counts, metrics,
+                           network=model.config.get("name", ""))
+    print(f"written {out / 'metrics.json'}, {out / 'predictions.csv'} and the pictures; report: {page}")
     return 0

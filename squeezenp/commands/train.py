@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..pipeline import run_experiment
-from ._common import add_data_options, add_train_options, data_options, train_config
+from ._common import add_data_options, add_train_options, data_options, train_config, where_things_are
 
 
 def register(sub) -> None:
@@ -28,4 +28,5 @@ def register(sub) -> None:
 def run(args) -> int:
     run_experiment(args.model, data_options(args, phantom_dir=f"{args.out}/phantoms"), train_config(args),
                    args.out, resume=args.resume, pretrained=args.pretrained, init=args.init)
+    print("\n".join(where_things_are(args.out)))
     return 0

@@ -241,7 +241,9 @@ def write_cam_grid(nets: dict, val, path: Path, n: int, phantom_root: Path | Non
     if phantom_root is not None:
         found = [phantom_root / "masks" / "val" / "COVID" / p.name for p in files]
         masks = [load_mask(f) if f.is_file() else None for f in found]
-    cam_grid(grays, maps, titles, path, row_labels=[p.name for p in files], probabilities=probs, masks=masks)
+    cam_grid(grays, maps, titles, path, row_labels=[p.name for p in files], probabilities=probs, masks=masks,
+             true_labels=["COVID"] * len(files),
+             title="Class activation maps of COVID: validation COVID images x the four networks")
     atomic_write_json(path.with_suffix(".json"), {"images": [str(p) for p in files], "class": "covid",
                                                    "networks": titles,
                                                    "probability_covid": [pr.tolist() for pr in probs]})

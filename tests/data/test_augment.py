@@ -84,6 +84,13 @@ def test_bad_inputs(data):
 
 def test_grid_png(data, tmp_path):
     X, _ = data
-    path = augmentation_grid(X, np.random.default_rng(0), tmp_path / "sub" / "grid.png", n=2)
-    with Image.open(path) as im:
-        assert im.mode == "L" and im.size == (4 * 42, 2 * 42)
+    path = augmentation_grid(X, np.random.default_rng(0), tmp_path / "sub" / "grid.png", n=2, cell=64)
+    labelled = augmentation_grid(X, np.random.default_rng(0), tmp_path / "labelled.png", n=2, cell=64,
+                                 row_labels=["a.png\nCOVID", "b.png\nNonCOVID"])
+    with Image.open(path) as im, Image.open(labelled) as lab:
+        assert im.mode == "RGB" and im.size[0] > 4 * 64 and im.size[1] > 2 * 64   # title, column titles, notes
+        assert lab.size[0] >= im.size[0] and lab.size[1] == im.size[1]
+        band = (slice(60, 60 + 2 * 64), slice(8, 40))          # the left edge beside the two rows
+        text = np.asarray(lab.convert("L"))[band]
+        assert (text < 100).sum() > 20 and (text > 250).mean() > 0.7   # dark letters on white: the row labels
+        assert (np.asarray(im.convert("L"))[band] > 250).mean() < 0.5  # without labels: the pictures start there
