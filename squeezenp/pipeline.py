@@ -264,6 +264,5 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
         log(f"selected epoch {result.best_epoch} of {config.epochs} ({result.seconds:.0f}s)\n{table}")
         for split in metrics:
             log(f"  {split}: {splits.split_role(split, context)}")
-        log(f"model written to {out / 'model.npz'}")
     summary["metrics"] = metrics
     return summary

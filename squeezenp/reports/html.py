@@ -25,8 +25,8 @@ API (used by every command that writes a run folder, and by any new one)::
 - ``figure(path, caption="")``: a PNG (or JPEG) read now and embedded as a base64 ``data:`` URI; a missing
   file raises ``ValueError`` naming it, so a page never shows a broken picture;
 - ``code(text)``: preformatted text (commands to run next, console output);
-- ``files_written(out_dir, descriptions={})``: the files and subfolders of ``out_dir`` with their sizes, each
-  with its description when one is given;
+- ``files_written(out_dir, descriptions={}, page="report.html")``: the files and subfolders of ``out_dir``
+  with their sizes, each with its description when one is given, and the page itself;
 - ``raw_html(markup)``: markup inserted as is (for converters, e.g. ``squeezenp.reports.markdown``).
 
 The page has a small inline style sheet and no script, font or link outside itself.
@@ -148,9 +148,12 @@ def _size(n: int) -> str:
 class _Files(Block):
     folder: Path
     descriptions: dict
+    page: str = "report.html"
 
     def render(self) -> str:
         folder, rows = Path(self.folder), []
+        if not (folder / self.page).exists():                # the page itself, written after this list
+            rows.append([self.page, "", self.descriptions.get(self.page, "this page")])
         entries = sorted(folder.iterdir(), key=lambda p: (p.is_dir(), p.name)) if folder.is_dir() else []
         for p in entries:
             if p.name.startswith(".") or p.name.endswith(".tmp"):
@@ -211,8 +214,8 @@ def code(text: str) -> Block:
     return _Code(text)
 
 
-def files_written(out_dir, descriptions: dict | None = None) -> Block:
-    return _Files(Path(out_dir), dict(descriptions or {}))
+def files_written(out_dir, descriptions: dict | None = None, page: str = "report.html") -> Block:
+    return _Files(Path(out_dir), dict(descriptions or {}), page)
 
 
 def render_page(title: str, sections, intro: str = "") -> str:

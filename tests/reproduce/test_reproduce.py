@@ -69,7 +69,8 @@ def test_tiny_run_writes_every_stage_and_table(tiny_run):
         assert len(json.loads((a1 / "search" / f"experiment{k}" / "trials.json").read_text())["trials"]) == 2
         r = json.loads((a1 / "retrain" / f"experiment{k}" / "retrain.json").read_text())
         assert {"val", "test1"} <= set(r["metrics"]) and r["identity"]["init"].endswith("best_model.npz")
-        assert (a1 / "retrain" / f"experiment{k}" / "checkpoint.npz").is_file()
+        assert (a1 / "retrain" / f"experiment{k}" / "checkpoints" / "checkpoint.npz").is_file()
+        assert (a1 / "retrain" / f"experiment{k}" / "report.html").is_file()
     timing = json.loads((a1 / "timing.json").read_text())["networks"]
     assert sorted(timing) == ["1", "2", "3", "4"] and all(t["seconds_median"] > 0 for t in timing.values())
     assert (a1 / "cam_grid.png").stat().st_size > 1000
@@ -79,6 +80,9 @@ def test_tiny_run_writes_every_stage_and_table(tiny_run):
         head = next(v for k, v in heads.items() if t in k)
         assert "(paper)" in head, t                                   # the paper's column beside ours
     assert "](arrangement1/cam_grid.png)" in md and "Figure 4" in md
+    page = (tiny_run / "report.html").read_text(encoding="utf-8")   # the same report, pictures embedded
+    assert page.count('<img src="data:image/png;base64,') == md.count("![") > 0
+    assert "Figure 4" in page and "</html>" in page
     assert "0.8300" in md and "7.81" in md and "0.007132" in md and "0.6746 (derived)" in md
     assert "n/a" in md and "nan" not in md.lower().replace("noncovid", "")
     sessions = json.loads((tiny_run / "sessions.json").read_text())["sessions"]
