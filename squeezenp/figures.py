@@ -252,12 +252,15 @@ def cam_grid(grays, maps_per_model, model_titles, path=None, row_labels=None, pr
     big, fnt, small = font(TITLE_SIZE), font(LABEL_SIZE), font(SMALL_SIZE)
     gap = 8
     heads = [two_lines(t, fnt, cell + gap) for t in ["CT image"] + list(model_titles)]
-    head_h = 30 + 18 * max(len(h) for h in heads) + 6
+    bar = legend_bar(cell, fnt=small)
+    W = gap + (1 + k) * (cell + gap) + bar.size[0] + gap
+    title = title if title is not None else f"Class activation maps of {map_class}"
+    title_lines = wrap(title, big, W - 2 * gap)
+    title_h = 8 + 20 * len(title_lines)
+    head_h = title_h + 18 * max(len(h) for h in heads) + 6
     label_lines = (1 if row_labels else 0) + (1 if true_labels else 0)
     label_h = 17 * label_lines + (4 if label_lines else 0)
     row_h = cell + label_h + gap
-    bar = legend_bar(cell, fnt=small)
-    W = gap + (1 + k) * (cell + gap) + bar.size[0] + gap
     has_mask = masks is not None and any(m is not None for m in masks)
     notes = [f"Columns after the first: each network's class activation map of {map_class}, scaled per image "
              f"to 0 (lowest) .. 1 (highest) as the colour bar shows, over the slice at opacity {alpha:g}; "
@@ -272,12 +275,12 @@ def cam_grid(grays, maps_per_model, model_titles, path=None, row_labels=None, pr
     H = head_h + n * row_h + notes_h + gap
     img = Image.new("RGB", (W, H), WHITE)
     d = ImageDraw.Draw(img)
-    title = title if title is not None else f"Class activation maps of {map_class}"
-    _text(d, (gap, 6), _fit(d, title, big, W - 2 * gap), big)
+    for m, line in enumerate(title_lines):
+        _text(d, (gap, 6 + 20 * m), line, big)
     for j, lines in enumerate(heads):
         x = gap + j * (cell + gap) + cell // 2
         for m, line in enumerate(lines):
-            _text(d, (x, 30 + 18 * m), line, fnt, anchor="ma")
+            _text(d, (x, title_h + 18 * m), line, fnt, anchor="ma")
     for i in range(n):
         y = head_h + i * row_h
         orig = gray_image(grays[i], cell)
@@ -403,6 +406,10 @@ class _Axes:
         self.yt = nice_ticks(*ylim, n=5)
         self.points = []   # pixel positions of the data drawn, for placing the legend
         self.x0, self.x1 = min(self.xt[0], xlim[0]), max(self.xt[-1], xlim[1])
+        if integer_x:      # exactly the given range (callers pad it), so a mark on the last epoch stays inside
+            inside = self.xt[(self.xt >= xlim[0] - 1e-9) & (self.xt <= xlim[1] + 1e-9)]
+            self.xt = inside if len(inside) else np.array([float(round((xlim[0] + xlim[1]) / 2))])
+            self.x0, self.x1 = float(xlim[0]), float(xlim[1])
         self.y0, self.y1 = float(self.yt[0]), float(self.yt[-1])
         if self.x1 <= self.x0:
             self.x1 = self.x0 + 1
@@ -581,8 +588,7 @@ def line_panel(img, box, series, title, xlabel, ylabel, floor=None, ceil=None, w
     legend's corner, "best", or None for no legend in the panel (the caller draws one, e.g. ``legend_row``)."""
     xs_all = [s[1] for s in series]
     (x0, x1), _ = _finite_range(*xs_all, pad=0.0)
-    if x1 - x0 < 1:
-        x0, x1 = x0 - 0.5, x1 + 0.5
+    x0, x1 = x0 - 0.5, x1 + 0.5                       # half an epoch either side: end points and marks show
     ylim, any_data = _finite_range(*[s[2] for s in series], floor=floor, ceil=ceil)
     ax = _Axes(img, box, (x0, x1), ylim, title, xlabel, ylabel, integer_x=True)
     if not any_data:
