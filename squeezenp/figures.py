@@ -28,7 +28,8 @@ from .colormap import viridis_uint8
 
 WHITE, BLACK, GRID, TEXT = (255, 255, 255), (0, 0, 0), (225, 225, 225), (30, 30, 30)
 TRAIN_COLOUR, VAL_COLOUR = (31, 119, 180), (230, 120, 20)      # blue / orange, distinct for colour-blind eyes
-SELECTED_COLOUR, DROP_COLOUR, CHANCE_COLOUR = (44, 160, 44), (100, 110, 130), (150, 150, 150)   # drop: bluish gray, unlike text
+# the drop colour is a bluish gray, so that no anti-aliased (neutral gray) text pixel has it
+SELECTED_COLOUR, DROP_COLOUR, CHANCE_COLOUR = (44, 160, 44), (100, 110, 130), (150, 150, 150)
 MASK_COLOUR = (255, 60, 60)
 # Text sizes in pixels: readable on a screen at 100% (the bitmap fallback font has one size only).
 TITLE_SIZE, LABEL_SIZE, SMALL_SIZE = 16, 14, 13
@@ -822,5 +823,6 @@ def write_training_figures(out_dir, history, metrics, rows, selected_epoch: int 
 
 
 __all__ = ["font", "wrap", "save_png", "overlay", "legend_bar", "cam_figure", "write_cam_image", "cam_grid",
-           "image_grid", "nice_ticks", "line_panel", "lr_drops", "training_curves", "search_progress", "confusion_image", "roc_image",
+           "image_grid", "nice_ticks", "line_panel", "lr_drops", "training_curves", "search_progress",
+           "confusion_image", "roc_image",
            "write_evaluation_figures", "write_training_figures"]

@@ -13,7 +13,8 @@ from squeezenp.colormap import viridis, viridis_uint8
 
 
 def _history(n, nan_val=False, drop_every=0):
-    return [{"epoch": e, "lr": 0.01 * 0.8 ** ((e - 1) // drop_every if drop_every else 0), "train_loss": 0.7 / e, "train_accuracy": 1 - 0.5 / e,
+    return [{"epoch": e, "lr": 0.01 * 0.8 ** ((e - 1) // drop_every if drop_every else 0), "train_loss": 0.7 / e,
+             "train_accuracy": 1 - 0.5 / e,
              "val_loss": float("nan") if nan_val else 0.75 / e, "val_accuracy": None if nan_val else 1 - 0.6 / e,
              "seconds": 1.0} for e in range(1, n + 1)]
 
