@@ -678,8 +678,8 @@ def search_progress(trials, title: str = "", n_initial: int = 0, size=(760, 420)
         entries.append(("failed trial (diverged)", MASK_COLOUR, "marker"))
     marks = []
     if 0 < n_initial < len(trials):
-        marks.append(("Gaussian process from here", n_initial + 0.5, DROP_COLOUR, "dot", None))
-        entries.append(("random trials before it", DROP_COLOUR, "dot"))
+        marks.append(("", n_initial + 0.5, DROP_COLOUR, "dot", None))
+        entries.append(("random trials end; the Gaussian process picks the rest", DROP_COLOUR, "dot"))
     legend_row(img, 42, entries)
     (lo, hi), any_ok = _finite_range(acc, floor=0.0, ceil=1.0)
     lo = 0.0 if (~ok).any() else lo

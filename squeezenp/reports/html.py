@@ -94,6 +94,7 @@ class _Table(Block):
     rows: list
     caption: str = ""
     highlight: int | None = None
+    align_numbers: bool = True
 
     def render(self) -> str:
         out = ["<table>"]
@@ -103,7 +104,8 @@ class _Table(Block):
         out.append("<tbody>")
         for i, row in enumerate(self.rows):
             cls = ' class="highlight"' if i == self.highlight else ""
-            cells = "".join(f'<td class="num">{html.escape(str(c))}</td>' if _NUMBER.match(str(c).strip())
+            cells = "".join(f'<td class="num">{html.escape(str(c))}</td>'
+                            if self.align_numbers and _NUMBER.match(str(c).strip())
                             else f"<td>{html.escape(str(c))}</td>" for c in row)
             out.append(f"<tr{cls}>{cells}</tr>")
         out.append("</tbody></table>")
@@ -198,7 +200,7 @@ def table(head, rows, caption: str = "", highlight: int | None = None) -> Block:
 
 
 def definitions(pairs: dict, caption: str = "") -> Block:
-    return _Table(["setting", "value"], [[k, v] for k, v in pairs.items()], caption)
+    return _Table(["setting", "value"], [[k, v] for k, v in pairs.items()], caption, align_numbers=False)
 
 
 def figure(path, caption: str = "") -> Block:

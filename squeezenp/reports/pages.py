@@ -219,7 +219,7 @@ def search_page(out_dir, summaries: list, counts: dict | None = None, settings: 
                     f"{s['experiment']}" for s in summaries})]),
                 Section("Next", nxt)]
     return write_report_html(out, "Bayesian search of learning rate, momentum and L2", *sections,
-                             intro=f"{len(summaries)} experiment(s); every trial is saved as it finishes and "
+                             intro=f"{len(summaries)} experiment{'s' if len(summaries) != 1 else ''}; every trial is saved as it finishes and "
                                    "re-running the same command resumes the search.")
 
 
