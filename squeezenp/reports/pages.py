@@ -92,13 +92,12 @@ def data_source(data: dict) -> str:
     return src
 
 
-def next_commands(model_path, data: str | None = None) -> str:
+def next_commands(model_path) -> str:
     """The commands that use a trained model, with its path filled in."""
     m = _q(model_path)
-    lines = [f"squeezenp predict {m} IMAGE_OR_FOLDER... --out predictions.csv   # P(COVID) for new CT slices",
-             f"squeezenp cam {m} IMAGE... --out cams/                        # where the network looks",
-             f"squeezenp evaluate {m} --data {_q(data) if data else 'DIR'}          # metrics on another data folder"]
-    return "\n".join(lines)
+    return "\n".join([f"squeezenp predict {m} IMAGE_OR_FOLDER... --out predictions.csv   # P(COVID) of new CT slices",
+                      f"squeezenp cam {m} IMAGE... --out cams/        # where the network finds the evidence",
+                      f"squeezenp evaluate {m} --data DIR             # metrics on another data folder"])
 
 
 def _pictures(folder: Path, names, captions: dict) -> list:
@@ -163,7 +162,7 @@ def experiment_page(out_dir, summary: dict, title: str | None = None, intro: str
         Section("Training, epoch by epoch", history_table(summary.get("history") or [], best)),
         Section("Pictures", figs),
         Section("Files written", [files_written(out, FILES)]),
-        Section("Next", [paragraph("Use the trained model:"), code(next_commands(model, data.get("data")))]),
+        Section("Next", [paragraph("Use the trained model:"), code(next_commands(model))]),
     ]
     return write_report_html(out, title or f"Training report: {summary['model']}", *sections, intro=intro)
 
