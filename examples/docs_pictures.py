@@ -17,7 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "images"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))       # this tree's squeezenp, not an installed copy
+DOCS = ROOT / "docs" / "images"
 COPIES = {"training_curves.png": "demo_training_curves.png", "confusion_test1.png": "demo_confusion_test1.png",
           "roc_test1.png": "demo_roc_test1.png", "augmentations.png": "demo_augmentations.png"}
 CAM_IMAGES = ["COVID/COVID_00120.png", "COVID/COVID_00121.png", "COVID/COVID_00122.png",

@@ -23,7 +23,9 @@ from pathlib import Path
 
 BEGIN = "<!-- demo-output:begin (python examples/readme_demo.py; do not edit) -->"
 END = "<!-- demo-output:end -->"
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))       # this tree's squeezenp (the one whose README this is), not an installed copy
+README = ROOT / "README.md"
 _TIME = re.compile(r"\b\d+(\.\d+)?s\b")
 
 
