@@ -5,7 +5,7 @@
 
 Copies the run's training curves, test confusion matrix and ROC curve and augmentation grid to
 ``docs/images/demo_*.png``; runs ``squeezenp cam`` on three COVID and two NonCOVID test phantoms (lesions
-outlined) for ``demo_cam_grid.png`` and ``demo_cam_COVID_00121.png``; and, where headless Chromium is
+outlined) for ``demo_cam_grid.png`` and the second one's overlay ``demo_cam_single.png``; and, where Chromium is
 installed, screenshots the top of ``report.html`` to ``demo_report_page.png``.
 """
 from __future__ import annotations
@@ -22,8 +22,6 @@ sys.path.insert(0, str(ROOT))       # this tree's squeezenp, not an installed co
 DOCS = ROOT / "docs" / "images"
 COPIES = {"training_curves.png": "demo_training_curves.png", "confusion_test1.png": "demo_confusion_test1.png",
           "roc_test1.png": "demo_roc_test1.png", "augmentations.png": "demo_augmentations.png"}
-CAM_IMAGES = ["COVID/COVID_00120.png", "COVID/COVID_00121.png", "COVID/COVID_00122.png",
-              "NonCOVID/NonCOVID_00120.png", "NonCOVID/NonCOVID_00121.png"]
 
 
 def screenshot(page: Path, png: Path, width: int = 1100, height: int = 1500) -> bool:
@@ -52,13 +50,14 @@ def main(argv=None) -> int:
         shutil.copyfile(run / src, docs / dst)
     from squeezenp.cli import main as cli
     test = run / "phantoms" / "test"
+    images = sorted((test / "COVID").glob("*.png"))[:3] + sorted((test / "NonCOVID").glob("*.png"))[:2]
     with tempfile.TemporaryDirectory() as tmp:
-        code = cli(["cam", str(run / "model.npz"), *[str(test / name) for name in CAM_IMAGES], "--out", tmp,
-                    "--class", "covid", "--size", "192", "--masks", str(run / "phantoms"), "--grid-cell", "128"])
+        code = cli(["cam", str(run / "model.npz"), *map(str, images), "--out", tmp, "--class", "covid",
+                    "--size", "192", "--masks", str(run / "phantoms"), "--grid-cell", "128"])
         if code:
             return code
         shutil.copyfile(Path(tmp) / "cam_grid.png", docs / "demo_cam_grid.png")
-        shutil.copyfile(Path(tmp) / "COVID_00121_cam.png", docs / "demo_cam_COVID_00121.png")
+        shutil.copyfile(Path(tmp) / f"{images[1].stem}_cam.png", docs / "demo_cam_single.png")
     if not screenshot(run / "report.html", docs / "demo_report_page.png"):
         print("no headless Chromium: demo_report_page.png not made (apt-get install chromium)", file=sys.stderr)
     print(f"pictures written to {docs}")
