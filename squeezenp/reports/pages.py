@@ -217,8 +217,9 @@ def search_page(out_dir, summaries: list, counts: dict | None = None, settings: 
                     f"experiment{s['experiment']}/": "trials.json/csv, best_model.npz, summary of experiment "
                     f"{s['experiment']}" for s in summaries})]),
                 Section("Next", nxt)]
+    n = len(summaries)
     return write_report_html(out, "Bayesian search of learning rate, momentum and L2", *sections,
-                             intro=f"{len(summaries)} experiment{'s' if len(summaries) != 1 else ''}; every trial is saved as it finishes and "
+                             intro=f"{n} experiment{'s' if n != 1 else ''}; every trial is saved as it finishes and "
                                    "re-running the same command resumes the search.")
 
 

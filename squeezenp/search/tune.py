@@ -143,8 +143,8 @@ def write_search_page(out: Path, summaries: list, data_opts, settings: TuneSetti
     config = {"experiments": ", ".join(f"{s['experiment']} ({s['network']})" for s in summaries),
               "trials per experiment": f"{settings.calls}, the first {settings.initial_points()} at random, then "
                                        f"the Gaussian process's expected improvement ({settings.acq_func})",
-              "each trial": f"{settings.epochs} epoch{'s' if settings.epochs > 1 else ''}, batch {settings.batch_size}, learning rate "
-                            f"x{settings.lr_drop_factor:g} every {settings.lr_drop_period} epochs; score = "
+              "each trial": f"{settings.epochs} epoch{'s' if settings.epochs > 1 else ''}, batch "
+                            f"{settings.batch_size}, learning rate x{settings.lr_drop_factor:g} every {settings.lr_drop_period} epochs; score = "
                             "1 - best validation accuracy",
               "data": data_source(d), "input": f"{d['input_size']} x {d['input_size']} px",
               "augmentation": "x4 of the training images" if d.get("augment") else "none",

@@ -51,3 +51,19 @@ def test_screenshot_of_the_training_page_is_not_blank(run, tmp_path):
     dark = (shot < 100).any(axis=2)
     assert dark.mean() > 0.002                                     # text on the page
     assert (shot.std(axis=(0, 1)) > 5).all()                       # not one flat colour
+
+
+def test_redraw_rewrites_the_pictures_and_the_page_from_the_folder(run, tmp_path):
+    import shutil
+
+    from squeezenp.reports.redraw import main as redraw
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("*.png", "report.html", "phantoms", "checkpoints"))
+    assert redraw([str(copy)]) == 0
+    assert {p.name for p in copy.glob("*.png")} == {p.name for p in run.glob("*.png")}
+    for name in ("training_curves.png", "roc_val.png"):                 # drawn from the same numbers
+        assert (copy / name).read_bytes() == (run / name).read_bytes(), name
+    assert len(check_page(copy / "report.html")["images"]) == 5
+    (copy / "predictions.csv").unlink()
+    with pytest.raises(ValueError, match="predictions.csv"):
+        redraw([str(copy)])
