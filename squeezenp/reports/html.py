@@ -52,7 +52,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; co
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin-top: 1.8em;
      border-bottom: 1px solid #ddd; padding-bottom: 0.2em; } h3 { font-size: 1.05em; }
 .meta { color: #666; font-size: 0.9em; }
-table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.92em; }
+table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.92em; display: block; max-width: 100%;
+        overflow-x: auto; }   /* a wide table scrolls inside the page instead of running off it */
 th, td { border: 1px solid #d0d0d0; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }
 th { background: #f3f3f3; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.highlight td { font-weight: bold; background: #eef7ee; }

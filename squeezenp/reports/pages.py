@@ -229,7 +229,7 @@ def reproduction_page(run_dir, markdown: str) -> Path:
     from .markdown import markdown_to_html
     run = Path(run_dir)
     lines = markdown.splitlines()
-    title = lines[0].lstrip("#").strip() if lines and lines[0].startswith("# ") else "Reproduction"
+    title = lines[0].lstrip("#").strip().replace("`", "") if lines and lines[0].startswith("# ") else "Reproduction"
     body = "\n".join(lines[1:]) if lines and lines[0].startswith("# ") else markdown
     html_body = markdown_to_html(body, run, heading_offset=0)
     return write_report_html(run, title, Section("", [raw_html(html_body)]),
