@@ -10,7 +10,8 @@ import importlib
 import sys
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``func(args) -> int``.
-COMMANDS = ["demo", "train", "evaluate", "predict", "summary", "augment_preview", "export", "tune", "cam", "reproduce"]
+COMMANDS = ["demo", "train", "cv", "evaluate", "predict", "summary", "augment_preview", "export", "tune", "cam",
+            "reproduce"]
 
 EXIT_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 3, 130
 

@@ -620,10 +620,12 @@ def _column(history, key):
 
 
 def lr_drops(history) -> list[tuple[int, float]]:
-    """(epoch, new learning rate) for every epoch that starts with a lower learning rate than the one before."""
+    """(epoch, new learning rate) for every epoch that starts with a lower learning rate than the one before, in
+    a piecewise-constant schedule; a schedule that lowers the rate at most epochs (cosine) has no drops to mark."""
     lr, ep = _column(history, "lr"), _column(history, "epoch")
-    return [(int(ep[i]), float(lr[i])) for i in range(1, len(lr))
-            if np.isfinite(lr[i]) and np.isfinite(lr[i - 1]) and lr[i] < lr[i - 1]]
+    drops = [(int(ep[i]), float(lr[i])) for i in range(1, len(lr))
+             if np.isfinite(lr[i]) and np.isfinite(lr[i - 1]) and lr[i] < lr[i - 1]]
+    return [] if len(drops) > (len(lr) - 1) / 2 else drops
 
 
 def training_curves(history, selected_epoch: int | None = None, title: str | None = None,
@@ -752,9 +754,9 @@ def confusion_image(cm, split: str = "", class_names=("NonCOVID", "COVID"), size
 
 
 def roc_image(labels, scores, split: str = "", auc: float | None = None, size=(420, 420),
-              subtitle: str = "") -> Image.Image:
+              subtitle: str = "", threshold: float = 0.5) -> Image.Image:
     """ROC curve (TPR against FPR over every threshold) with the chance diagonal and the operating point of
-    the 0.5 threshold (the one the metrics use); AUC in the title. With one class only (or no data) the curve
+    ``threshold`` (the one the metrics use); AUC in the title. With one class only (or no data) the curve
     is undefined and the panel says so."""
     from .train.metrics import roc_auc, roc_curve
     y = np.asarray(labels, dtype=np.float64).ravel()
@@ -774,11 +776,12 @@ def roc_image(labels, scores, split: str = "", auc: float | None = None, size=(4
         return img
     fpr, tpr, _ = roc_curve(y, s)
     ax.line(fpr, tpr, TRAIN_COLOUR, width=2, marker=False)
-    pred = s >= 0.5
+    pred = s >= threshold
     op_tpr, op_fpr = float(pred[y == 1].mean()), float(pred[y == 0].mean())
     ax.dot(op_fpr, op_tpr, VAL_COLOUR, radius=5)
     ax.legend([(f"model (AUC {auc:.3f})", TRAIN_COLOUR, "solid"), ("chance", CHANCE_COLOUR, "dash"),
-               (f"threshold 0.5: sens {op_tpr:.2f}, spec {1 - op_fpr:.2f}", VAL_COLOUR, "marker")], "lower right")
+               (f"threshold {threshold:.3g}: sens {op_tpr:.2f}, spec {1 - op_fpr:.2f}", VAL_COLOUR, "marker")],
+              "lower right")
     return img
 
 
@@ -803,7 +806,8 @@ def write_evaluation_figures(out_dir, metrics, rows, roles=None) -> list[Path]:
         scores = [np.nan if r.get("probability_covid") is None else r["probability_covid"] for r in sel]
         auc = m.get("roc_auc")
         paths.append(save_png(roc_image(labels, scores, str(split), None if auc is None else float(auc),
-                                        subtitle=role), out / f"roc_{_safe(split)}.png"))
+                                        subtitle=role, threshold=float(m.get("threshold", 0.5))),
+                              out / f"roc_{_safe(split)}.png"))
     return paths
 
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from . import data as D
 from .atomic import atomic_write_json, atomic_write_text
-from .train import TrainConfig, binary_metrics, fit, format_table5, predict_proba
+from .train import TrainConfig, binary_metrics, fit, format_table5
+from .train.metrics import split_labels
 
 Log = Callable[[str], None]
 
@@ -97,9 +98,11 @@ def augment_dataset(ds: D.ArrayDataset, channels: int, seed: int) -> D.ArrayData
     return D.ArrayDataset(x, labels, paths)
 
 
-def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = print):
+def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = print, preprocessing: str = "none"):
     """Decode every split; augment the training split x4 when ``opts.augment``.
 
+    ``preprocessing``: a ``data.preprocess`` mode applied to every image between decoding and resizing (a
+    recipe's, e.g. "crop+standardise").
     Returns ``(datasets, counts, errors)``: ``{split: ArrayDataset}``, the class counts per split as used
     (after augmentation for "train"; key "train_distinct" holds the count before it), and the files skipped.
     """
@@ -107,7 +110,7 @@ def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = pri
     datasets, errors = {}, []
     t0 = time.monotonic()
     for name, split in splits.items():
-        ds, errs = D.load_split(split, (opts.input_size, opts.input_size), channels, opts.on_error)
+        ds, errs = load_split(split, opts.input_size, channels, opts.on_error, preprocessing)
         errors += errs
         datasets[name] = ds
     if errors and log:
@@ -137,6 +140,16 @@ def describe_counts(counts: dict) -> str:
     return ", ".join(parts)
 
 
+def load_split(split: D.Split, size: int, channels: int, on_error: str, preprocessing: str = "none"):
+    """``data.load_split`` with the images preprocessed first (``evaluation.decision.load_inputs``)."""
+    if preprocessing == "none":
+        return D.load_split(split, (size, size), channels, on_error)
+    from .evaluation.decision import load_inputs
+    x, kept, errors = load_inputs(split.paths, size, channels, preprocessing, on_error)
+    label_of = {Path(p): int(y) for p, y in zip(split.paths, split.labels)}
+    return D.ArrayDataset(x, [label_of[p] for p in kept], kept), errors
+
+
 def write_augmentation_grid(opts: DataOptions, path, n: int = 4, seed: int | None = None) -> Path:
     """A labelled PNG grid of ``n`` random training images (resized to the input size) and their x4
     augmentations; each row is labelled with the file name and class."""
@@ -163,30 +176,43 @@ def checkpoint_path(out_dir) -> Path:
 
 
 def train_model(model, datasets: dict, config: TrainConfig, out_dir: str | Path | None = None,
-                resume: bool = False, log: Log | None = print):
-    """Fit ``model`` on ``datasets['train']``, validating on ``datasets['val']``; checkpoint in ``out_dir``."""
+                resume: bool = False, log: Log | None = print, recipe=None):
+    """Fit ``model`` on ``datasets['train']``, validating on ``datasets['val']``; checkpoint in ``out_dir``.
+
+    With a ``recipe`` (``train.recipes``) the training goes through ``train_recipe``, which adds the recipe's
+    x4 augmentation when it has one (the datasets then hold the distinct images).
+    """
     tr, va = datasets["train"], datasets.get("val")
     ck = checkpoint_path(out_dir) if out_dir else None
+    if recipe is not None:
+        from .train.recipes import train_recipe
+        return train_recipe(recipe, tr.images, tr.labels, va.images if va is not None else None,
+                            va.labels if va is not None else None, seed=config.seed, checkpoint=ck, resume=resume,
+                            log=log, model=model, config=config)[1]
     return fit(model, (tr.images, tr.labels), (va.images, va.labels) if va is not None else None,
                config, checkpoint=ck, resume=resume, log=log)
 
 
 def evaluate_model(model, datasets: dict, splits=None, batch_size: int = 32) -> tuple[dict, list[dict]]:
     """Metrics per split and one prediction row per image (COVID = positive class)."""
+    from .evaluation.decision import decide, operating_point, raw_probability
     metrics, rows = {}, []
+    threshold = operating_point(model)[1]
     for name in splits or [k for k in datasets if k != "train"]:
         ds = datasets[name]
-        prob = predict_proba(model, ds.images, batch_size)[:, 1]
-        metrics[name] = binary_metrics(ds.labels, prob)
+        raw = raw_probability(model, ds.images, batch_size)
+        prob, pred = decide(model, raw)
+        metrics[name] = binary_metrics(ds.labels, prob, threshold)
         for i in range(len(ds)):
             rows.append({"split": name, "path": str(ds.paths[i]) if ds.paths else "", "label": int(ds.labels[i]),
-                         "probability_covid": float(prob[i]), "prediction": int(prob[i] >= 0.5)})
+                         "probability_covid": float(prob[i]), "probability_covid_raw": float(raw[i]),
+                         "prediction": int(pred[i])})
     return metrics, rows
 
 
 def write_predictions_csv(path, rows: list[dict]) -> Path:
     buf = io.StringIO()
-    fields = ["split", "path", "label", "probability_covid", "prediction"]
+    fields = ["split", "path", "label", "probability_covid", "probability_covid_raw", "prediction"]
     w = csv.DictWriter(buf, fieldnames=fields, extrasaction="ignore")
     w.writeheader()
     w.writerows(rows)
@@ -202,17 +228,24 @@ def write_history_csv(path, history: list[dict]) -> Path:
     return atomic_write_text(path, buf.getvalue())
 
 
-def write_evaluation(out_dir, metrics: dict, rows: list[dict], extra: dict | None = None) -> str:
-    """``metrics.json``, ``predictions.csv``; returns the Table 5 style text."""
+def write_evaluation(out_dir, metrics: dict, rows: list[dict], extra: dict | None = None,
+                     selection: str | None = "val") -> str:
+    """``metrics.json``, ``predictions.csv``; returns the Table 5 style text.
+
+    ``selection``: the split that chose the epoch; it is labelled "validation (used for selection)" in the
+    table and in ``metrics.json``'s ``split_labels``.
+    """
     out = Path(out_dir)
-    atomic_write_json(out / "metrics.json", {**(extra or {}), "metrics": metrics})
+    labels = split_labels(metrics, selection)
+    atomic_write_json(out / "metrics.json", {**(extra or {}), "split_labels": labels, "metrics": metrics})
     write_predictions_csv(out / "predictions.csv", rows)
-    return format_table5(metrics)
+    return format_table5({labels[k]: m for k, m in metrics.items()})
 
 
 def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig, out_dir: str | Path,
                    resume: bool = False, pretrained: str | Path | None = None, log: Log | None = print,
                    datasets: dict | None = None, counts: dict | None = None, init: str | Path | None = None,
+                   recipe=None, calibrate: bool = False, sensitivity_target: float | None = None,
                    context: str = "train") -> dict:
     """Prepare data, train, evaluate and write the report folder; returns the summary that is saved.
 
@@ -221,12 +254,21 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
     :mod:`squeezenp.figures` and ``report.html`` (:func:`squeezenp.reports.pages.experiment_page`).
     ``context``: "train", or "search" when the validation split also chose the hyperparameters (it is said
     so in the report).
+
+    ``recipe`` (``train.recipes.Recipe``, ``squeezenp train --recipe``): its preprocessing, augmentation,
+    initialisation and test-time augmentation; ``config`` is then its ``TrainConfig`` (with any explicit
+    changes) and ``data_opts.augment`` must be False (the recipe's x4 is applied by ``train_recipe``).
+    ``calibrate``: fit the Platt calibration and the threshold on the validation split and store them in the
+    model file (``evaluation.decision``); ``sensitivity_target`` chooses a sensitivity-first threshold.
     """
     from . import models
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if recipe is not None and data_opts.augment:
+        raise ValueError("run_experiment: a recipe brings its own augmentation; pass data_opts.augment=False")
     if datasets is None:
-        datasets, counts, errors = prepare_datasets(data_opts, channels=3, log=log)
+        datasets, counts, errors = prepare_datasets(data_opts, channels=3, log=log,
+                                                    preprocessing=recipe.preprocessing if recipe else "none")
         if errors:
             atomic_write_json(out / "skipped_files.json", [{"path": str(p), "error": m} for p, m in errors])
     if init is not None:   # start from saved weights, e.g. the best model of a search (squeezenp tune)
@@ -234,22 +276,44 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
         if model.config["name"] != model_name or model.config["input_size"] != data_opts.input_size:
             raise ValueError(f"--init {init} holds {model.config['name']} at {model.config['input_size']} px, "
                              f"not {model_name} at {data_opts.input_size} px")
+    elif recipe is not None and recipe.imagenet_trunk:
+        from .train.recipes import build_model
+        model = build_model(recipe, datasets["train"].images, config.seed, weights=pretrained)
     else:
         model = models.create(model_name, num_classes=2, input_size=data_opts.input_size, seed=config.seed,
                               pretrained=pretrained)
+    n_train = len(datasets["train"])
+    if recipe is not None:   # prediction needs the recipe's preprocessing and test-time augmentation too
+        model.config.update(recipe=recipe.name, ct_preprocessing=recipe.preprocessing, tta=recipe.tta)
+        if recipe.augmentation == "x4" and counts is not None:
+            counts = {**counts, "train_distinct": counts["train"],
+                      "train": {k: 4 * v for k, v in counts["train"].items()}}
+            n_train *= 4
     if log:
         log(f"training {model_name} ({model.num_parameters():,} parameters) for {config.epochs} epochs on "
-            f"{len(datasets['train'])} images")
-    result = train_model(model, datasets, config, out, resume, log)
+            f"{n_train} images")
+    result = train_model(model, datasets, config, out, resume, log, recipe=recipe)
+    point = None
+    if calibrate and "val" in datasets:
+        from .evaluation.decision import raw_probability, set_operating_point
+        va = datasets["val"]
+        point = set_operating_point(model, va.labels, raw_probability(model, va.images), sensitivity_target)
+        if log:
+            log(f"calibration fitted on the validation split: a={point['calibration']['a']:.3f}, "
+                f"b={point['calibration']['b']:.3f}; threshold {point['threshold']:.4f} "
+                f"({point['operating_point']})")
+    source = data_opts.data if data_opts.data is not None else data_opts.phantom_dir
+    if source is not None:   # so that evaluate knows whether this data's validation split chose the model
+        model.config["trained_on"] = str(Path(source).resolve())
     models.save_model(model, out / "model.npz")
     write_history_csv(out / "history.csv", result.history)
     metrics, rows = evaluate_model(model, datasets)
     summary = {"model": model_name, "init": str(init) if init else None,
                "pretrained": str(pretrained) if pretrained else None, "parameters": model.num_parameters(),
-               "config": dataclasses.asdict(config),
+               "recipe": recipe.as_dict() if recipe is not None else None, "config": dataclasses.asdict(config),
                "data": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(data_opts).items()},
                "counts": counts, "best_epoch": result.best_epoch, "seconds": result.seconds,
-               "history": result.history}
+               "operating_point": point, "history": result.history}
     table = write_evaluation(out, metrics, rows, summary)
     atomic_write_json(out / "history.json", result.history)
     from . import figures
@@ -264,5 +328,4 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
         log(f"selected epoch {result.best_epoch} of {config.epochs} ({result.seconds:.0f}s)\n{table}")
         for split in metrics:
             log(f"  {split}: {splits.split_role(split, context)}")
-    summary["metrics"] = metrics
     return summary

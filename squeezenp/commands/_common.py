@@ -17,6 +17,14 @@ def positive_int(text: str) -> int:
     return v
 
 
+def share(text: str) -> float:
+    """A share in (0, 1], e.g. a sensitivity target."""
+    v = float(text)
+    if not 0 < v <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text}")
+    return v
+
+
 def add_data_options(p: argparse.ArgumentParser, default_size: int = 227) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data", metavar="DIR", help="image folder ROOT/{train,val[,test]}/{COVID,NonCOVID}, or "

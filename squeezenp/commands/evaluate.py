@@ -27,20 +27,31 @@ def register(sub) -> None:
 def run(args) -> int:
     from ..figures import write_evaluation_figures
     from ..models import load_model
+    from ..evaluation.decision import preprocessing_of
     from ..reports.pages import evaluation_page
     from ..reports.splits import roles, split_role
     model = load_model(args.model)
     size = int(model.config["input_size"])
     opts = DataOptions(data=args.data, layout=args.layout, splits_dir=args.splits, input_size=size,
                        augment=False, on_error="skip" if args.skip_bad else "raise")
-    datasets, counts, _ = prepare_datasets(opts, channels=int(model.config.get("in_channels", 3)))
+    datasets, counts, _ = prepare_datasets(opts, channels=int(model.config.get("in_channels", 3)),
+                                           preprocessing=preprocessing_of(model))
     metrics, rows = evaluate_model(model, datasets)
     out = Path(args.out) if args.out else Path(args.model).parent / "evaluation"
-    print(write_evaluation(out, metrics, rows, {"model_file": str(args.model), "counts": counts}))
+    selection = "val" if selected_on(model, args.data) else None
+    context = "train" if selection else "evaluate"   # did this data's validation split choose the model?
+    print(write_evaluation(out, metrics, rows, {"model_file": str(args.model), "counts": counts}, selection))
     for split in metrics:
-        print(f"  {split}: {split_role(split, 'evaluate')}")
-    write_evaluation_figures(out, metrics, rows, roles(metrics, "evaluate"))
+        print(f"  {split}: {split_role(split, context)}")
+    write_evaluation_figures(out, metrics, rows, roles(metrics, context))
     page = evaluation_page(out, args.model, dataclasses.asdict(opts), counts, metrics,
-                           network=model.config.get("name", ""))
+                           network=model.config.get("name", ""), context=context)
     print(f"written {out / 'metrics.json'}, {out / 'predictions.csv'} and the pictures; report: {page}")
     return 0
+
+
+def selected_on(model, data) -> bool:
+    """Whether ``data``'s validation split may have chosen the model's epoch and calibration: yes unless the
+    model file names another training data folder (a file without the record is assumed trained on it)."""
+    trained = model.config.get("trained_on")
+    return trained is None or Path(trained).resolve() == Path(data).resolve()

@@ -1,4 +1,10 @@
-"""``squeezenp predict``: probabilities of COVID-19 for image files or folders, as CSV."""
+"""``squeezenp predict``: probabilities of COVID-19 for image files or folders, as CSV.
+
+Columns: ``path``, ``probability_covid`` (calibrated when the model file holds a calibration, see
+``evaluation.decision``), ``probability_covid_raw`` (the network's own, with the recipe's test-time
+augmentation), ``prediction`` (``probability_covid >= threshold``, the model's stored threshold, 0.5 for a model
+without one). Images are preprocessed as the model's recipe says.
+"""
 from __future__ import annotations
 
 import csv
@@ -6,9 +12,8 @@ import io
 import sys
 from pathlib import Path
 
-from ..data import IMAGE_EXTENSIONS, load_batch
+from ..data import IMAGE_EXTENSIONS
 from ..atomic import atomic_write_text
-from ..train import predict_proba
 from ._common import positive_int
 
 
@@ -39,25 +44,29 @@ def expand_inputs(inputs) -> list[Path]:
 
 
 def run(args) -> int:
+    from ..evaluation.decision import decide, model_inputs, operating_point, raw_probability
     from ..models import load_model
     model = load_model(args.model)
-    size = int(model.config["input_size"])
+    _, threshold = operating_point(model)
     paths = expand_inputs(args.inputs)
-    x, kept, errors = load_batch(paths, (size, size), int(model.config.get("in_channels", 3)),
-                                 on_error="skip" if args.skip_bad else "raise")
+    x, kept, errors = model_inputs(model, paths, on_error="skip" if args.skip_bad else "raise")
     for p, msg in errors:
         print(f"skipped: {msg}", file=sys.stderr)
     if not kept:
         raise ValueError(f"none of the {len(paths)} input image(s) could be read")
-    prob = predict_proba(model, x, args.batch_size)[:, 1]
+    raw = raw_probability(model, x, args.batch_size)
+    prob, pred = decide(model, raw)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["path", "probability_covid", "prediction"])
-    for p, pr in zip(kept, prob):
-        w.writerow([str(p), f"{pr:.6f}", "COVID" if pr >= 0.5 else "NonCOVID"])
+    w.writerow(["path", "probability_covid", "probability_covid_raw", "prediction"])
+    for p, pr, r, yes in zip(kept, prob, raw, pred):
+        w.writerow([str(p), f"{pr:.6f}", f"{r:.6f}", "COVID" if yes else "NonCOVID"])
     if args.out == "-":
         sys.stdout.write(buf.getvalue())
     else:
         atomic_write_text(args.out, buf.getvalue())
         print(f"{len(kept)} predictions written to {args.out}", file=sys.stderr)
+    rule = model.config.get("operating_point", "P(COVID) >= 0.5")
+    calibrated = "calibrated" if model.config.get("calibration") else "not calibrated"
+    print(f"prediction: probability_covid ({calibrated}) >= {threshold:.6f}: {rule}", file=sys.stderr)
     return 0

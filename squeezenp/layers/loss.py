@@ -2,14 +2,14 @@
 
 Shapes: logits (N, K) float; labels (N,) integers in [0, K); optional class weights (K,).
 
-Forward, with ``log p[n, k] = z[n, k] - logsumexp(z[n])`` and weights ``w_n = class_weight[y_n]``
-(all 1 by default)::
+Forward, with ``log p[n, k] = z[n, k] - logsumexp(z[n])``, weights ``w_n = class_weight[y_n]`` (all 1 by
+default) and targets ``t[n] = (1 - e) * onehot(y_n) + e / K`` (label smoothing ``e``, 0 by default)::
 
-    L = sum_n w_n * (-log p[n, y_n]) / sum_n w_n
+    L = sum_n w_n * (-sum_k t[n, k] log p[n, k]) / sum_n w_n
 
-Backward (``onehot`` is the one-hot encoding of the labels)::
+Backward::
 
-    dL/dz[n] = w_n * (p[n] - onehot[n]) / sum_n w_n
+    dL/dz[n] = w_n * (p[n] - t[n]) / sum_n w_n
 
 Tests in ``tests/layers/test_loss.py``.
 """
@@ -33,8 +33,9 @@ def softmax(z: np.ndarray) -> np.ndarray:
 class SoftmaxCrossEntropy(Layer):
     """``SoftmaxCrossEntropy(class_weights=None)``: ``forward(logits, labels) -> loss``, ``backward() -> dlogits``."""
 
-    def __init__(self, class_weights=None):
+    def __init__(self, class_weights=None, label_smoothing: float = 0.0):
         super().__init__()
+        self.label_smoothing = float(label_smoothing)
         self.class_weights = None if class_weights is None else np.asarray(class_weights, dtype=np.float64)
 
     def forward(self, logits, labels, training=None):
@@ -52,15 +53,22 @@ class SoftmaxCrossEntropy(Layer):
         logp = log_softmax(logits)
         w = np.ones(N) if self.class_weights is None else self.class_weights[labels]
         w = (w / w.sum()).astype(logits.dtype)
-        self._cache = (np.exp(logp), labels, w)
-        return float(-(w * logp[np.arange(N), labels]).sum())
+        target = self._targets(labels, K, logits.dtype)
+        self._cache = (np.exp(logp), target, w)
+        return float(-(w * (target * logp).sum(axis=1)).sum())
+
+    def _targets(self, labels, K, dtype):
+        """One-hot rows, smoothed to ``(1 - e) * onehot + e / K`` when ``label_smoothing = e > 0``."""
+        e = self.label_smoothing
+        t = np.full((len(labels), K), e / K, dtype=dtype)
+        t[np.arange(len(labels)), labels] += 1 - e
+        return t
 
     def backward(self, dout=1.0):
         if self._cache is None:
             raise RuntimeError("SoftmaxCrossEntropy: backward called before forward")
-        p, labels, w = self._cache
-        d = p.copy()
-        d[np.arange(len(labels)), labels] -= 1
+        p, target, w = self._cache
+        d = p - target
         return (d * w[:, None] * dout).astype(p.dtype, copy=False)
 
     @property

@@ -16,7 +16,7 @@ from .splits import split_label, split_role
 
 METRIC_HEAD = ["split", "used for", "images", "accuracy", "sensitivity", "specificity", "precision", "F1",
                "ROC AUC"]
-METRIC_NOTE = ("COVID is the positive class and an image counts as COVID when P(COVID) >= 0.5. Sensitivity: "
+METRIC_NOTE = ("COVID is the positive class and an image counts as COVID when P(COVID) >= the threshold. Sensitivity: "
                "share of COVID images found; specificity: share of NonCOVID images recognised; precision: share "
                "of COVID predictions that are right; ROC AUC: the threshold-free ranking quality (0.5 = chance).")
 
@@ -57,7 +57,9 @@ def metrics_table(metrics: dict, context: str = "train") -> list:
     rows = [[split_label(s), split_role(s, context), str(m.get("n", "")), _f(m.get("accuracy")),
              _f(m.get("sensitivity")), _f(m.get("specificity")), _f(m.get("precision")), _f(m.get("f1")),
              _f(m.get("roc_auc"))] for s, m in metrics.items()]
-    return [table(METRIC_HEAD, rows), paragraph(METRIC_NOTE)]
+    cuts = sorted({float(m.get("threshold", 0.5)) for m in metrics.values()})
+    cut = ", ".join(f"{c:.4g}" for c in cuts) or "0.5"
+    return [table(METRIC_HEAD, rows), paragraph(f"{METRIC_NOTE} Threshold: {cut}.")]
 
 
 def counts_table(counts: dict, context: str = "train") -> list:
@@ -110,7 +112,7 @@ def _split_pictures(folder: Path, splits, context: str) -> list:
         role = split_role(s, context)
         blocks += _pictures(folder, [f"confusion_{s}.png", f"roc_{s}.png"],
                             {f"confusion_{s}.png": f"{split_label(s)} ({role}): confusion matrix",
-                             f"roc_{s}.png": f"{split_label(s)}: ROC curve; the dot is the 0.5 threshold"})
+                             f"roc_{s}.png": f"{split_label(s)}: ROC curve; the dot is the operating threshold"})
     return blocks
 
 
@@ -125,18 +127,37 @@ def experiment_page(out_dir, summary: dict, title: str | None = None, intro: str
     best, epochs = summary.get("best_epoch"), cfg["epochs"]
     select = ("the epoch with the best validation accuracy (ties: the lower validation loss)"
               if cfg.get("select", "best") == "best" else "the last epoch")
+    if cfg.get("average_last"):
+        select += f", its weights averaged over the last {cfg['average_last']} epochs"
+    if cfg.get("schedule", "piecewise") == "piecewise":
+        schedule = f"learning rate x{cfg['lr_drop_factor']:g} every {cfg['lr_drop_period']} epochs"
+    else:
+        schedule = f"{cfg['schedule']} learning-rate schedule"
+    if cfg.get("warmup_epochs"):
+        schedule += f" after {cfg['warmup_epochs']} warm-up epoch(s)"
+    if cfg.get("label_smoothing"):
+        schedule += f"; label smoothing {cfg['label_smoothing']:g}"
+    recipe = summary.get("recipe") or {}
+    if recipe:
+        augmentation = {"x4": "x4: each training image plus a rotated, a scaled and a noisy copy",
+                        "online": "a fresh random rotation, scaling and noise for every image in every batch",
+                        "none": "none"}.get(recipe.get("augmentation"), str(recipe.get("augmentation")))
+    else:
+        augmentation = "x4: each training image plus a rotated, a scaled and a noisy copy" if data.get("augment") \
+            else "none"
     start = (f"the weights of {summary['init']}" if summary.get("init") else
              f"ImageNet weights {summary['pretrained']}" if summary.get("pretrained") else
              f"a fresh initialisation (seed {cfg['seed']})")
     config = {
+        "recipe": (f"{recipe['name']}: preprocessing {recipe.get('preprocessing')}, "
+                   f"{'ImageNet trunk' if recipe.get('imagenet_trunk') else 'trained from scratch'}"
+                   f"{', mirror test-time augmentation' if recipe.get('tta') else ''}") if recipe else "none",
         "network": f"{summary['model']} ({summary.get('parameters', 0):,} parameters)",
         "started from": start,
         "data": data_source(data),
         "input": f"{data.get('input_size')} x {data.get('input_size')} px",
-        "augmentation": "x4: each training image plus a rotated, a scaled and a noisy copy" if data.get("augment")
-        else "none",
-        "optimiser": f"sgdm: learning rate {cfg['lr']:g}, momentum {cfg['momentum']:g}, L2 {cfg['l2']:g}; "
-                     f"learning rate x{cfg['lr_drop_factor']:g} every {cfg['lr_drop_period']} epochs",
+        "augmentation": augmentation,
+        "optimiser": f"sgdm: learning rate {cfg['lr']:g}, momentum {cfg['momentum']:g}, L2 {cfg['l2']:g}; {schedule}",
         "epochs, batch": f"{epochs} epochs of batches of {cfg['batch_size']} "
                          f"({'stratified' if cfg.get('stratified_batches') else 'shuffled'} every epoch)",
         "epoch kept": f"{best} of {epochs}: {select}",
@@ -167,16 +188,18 @@ def experiment_page(out_dir, summary: dict, title: str | None = None, intro: str
     return write_report_html(out, title or f"Training report: {summary['model']}", *sections, intro=intro)
 
 
-def evaluation_page(out_dir, model_file, data: dict, counts: dict, metrics: dict, network: str = "") -> Path:
-    """``report.html`` of ``squeezenp evaluate``: a saved model's metrics on a data folder."""
+def evaluation_page(out_dir, model_file, data: dict, counts: dict, metrics: dict, network: str = "",
+                    context: str = "evaluate") -> Path:
+    """``report.html`` of ``squeezenp evaluate``: a saved model's metrics on a data folder. ``context``: "train"
+    when the model was trained on this data (its validation split chose the epoch), else "evaluate"."""
     out = Path(out_dir)
     config = {"model": f"{model_file}" + (f" ({network})" if network else ""), "data": data_source(data),
               "input": f"{data.get('input_size')} x {data.get('input_size')} px, no augmentation"}
     sections = [
         Section("Configuration", [definitions(config)]),
-        Section("Data", counts_table(counts, "evaluate")),
-        Section("Metrics", metrics_table(metrics, "evaluate")),
-        Section("Pictures", _split_pictures(out, metrics, "evaluate")),
+        Section("Data", counts_table(counts, context)),
+        Section("Metrics", metrics_table(metrics, context)),
+        Section("Pictures", _split_pictures(out, metrics, context)),
         Section("Files written", [files_written(out, FILES)]),
         Section("Next", [code(next_commands(model_file))]),
     ]

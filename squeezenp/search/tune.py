@@ -246,7 +246,7 @@ def summarise(k, store: TrialStore, opt, data_opts, model_ok: bool) -> dict:
              estimated_accuracy=surrogate_accuracy(opt, best), best_epoch=best["best_epoch"],
              **{p: best[p] for p in PARAM_NAMES})
     folder = store.folder
-    s["retrain_command"] = (f"squeezenp train --model {name} --init {folder / 'best_model.npz'} "
+    s["retrain_command"] = (f"squeezenp train --recipe paper --model {name} --init {folder / 'best_model.npz'} "
                             f"--lr {best['lr']:.6g} --momentum {best['momentum']:.6g} --l2 {best['l2']:.6g} "
                             f"--epochs 20 --out {folder / 'retrain'}{data_args(data_opts)}")
     if model_ok:

@@ -62,11 +62,21 @@ def binary_metrics(labels, probabilities, threshold: float = 0.5) -> dict:
     }
 
 
+# The split that chose the epoch (and the calibration) gives optimistic figures: every table says so.
+SELECTION_LABEL = "validation (used for selection)"
+
+
+def split_labels(names, selection: str | None = "val") -> dict[str, str]:
+    """Display names of splits: the ``selection`` split becomes ``SELECTION_LABEL``, the others keep theirs."""
+    return {n: SELECTION_LABEL if n == selection else n for n in names}
+
+
 def format_table5(rows: dict[str, dict]) -> str:
     """A plain table laid out like the paper's Table 5: one row per network/split."""
-    head = f"{'':<28}{'Accuracy':>9}{'Sensitivity':>12}{'Specificity':>12}{'Precision':>10}{'F1':>8}{'AUC':>8}"
+    w = max([28] + [len(str(name)) + 2 for name in rows])
+    head = f"{'':<{w}}{'Accuracy':>9}{'Sensitivity':>12}{'Specificity':>12}{'Precision':>10}{'F1':>8}{'AUC':>8}"
     lines = [head, "-" * len(head)]
     for name, m in rows.items():
-        lines.append(f"{name:<28}{m['accuracy']:>9.4f}{m['sensitivity']:>12.4f}{m['specificity']:>12.4f}"
+        lines.append(f"{name:<{w}}{m['accuracy']:>9.4f}{m['sensitivity']:>12.4f}{m['specificity']:>12.4f}"
                      f"{m['precision']:>10.4f}{m['f1']:>8.4f}{m['roc_auc']:>8.4f}")
     return "\n".join(lines)

@@ -24,7 +24,7 @@ def is_decayed(name: str, param: np.ndarray) -> bool:
 class SGDM:
     """``SGDM(lr, momentum=0.9, l2=1e-4)``; ``step(model)`` updates every parameter in place."""
 
-    def __init__(self, lr: float, momentum: float = 0.9, l2: float = 1e-4):
+    def __init__(self, lr: float, momentum: float = 0.9, l2: float = 1e-4, lr_scale=None):
         for name, v, lo in (("lr", lr, 0.0), ("momentum", momentum, 0.0), ("l2", l2, 0.0)):
             if not np.isfinite(v) or v < lo:
                 raise ValueError(f"SGDM: {name} must be a finite number >= {lo}, got {v}")
@@ -32,6 +32,7 @@ class SGDM:
             raise ValueError(f"SGDM: momentum must be < 1, got {momentum}")
         self.lr, self.momentum, self.l2 = float(lr), float(momentum), float(l2)
         self.velocity: dict[str, np.ndarray] = {}
+        self.lr_scale = lr_scale     # optional name -> factor on the learning rate (e.g. a pretrained trunk)
 
     def step(self, model) -> None:
         for name, w, g in model.named_parameters():
@@ -39,10 +40,11 @@ class SGDM:
             if v is None:
                 v = self.velocity[name] = np.zeros_like(w)
             v *= self.momentum
+            lr = self.lr if self.lr_scale is None else self.lr * self.lr_scale(name)
             if self.l2 and is_decayed(name, w):
-                v -= self.lr * (g + self.l2 * w)
+                v -= lr * (g + self.l2 * w)
             else:
-                v -= self.lr * g
+                v -= lr * g
             w += v
 
     def state_dict(self) -> dict[str, np.ndarray]:

@@ -46,12 +46,36 @@ class TrainConfig:
     class_weights: tuple[float, float] | None = None
     select: str = "best"           # "best" validation epoch, or "last"
     stratified_batches: bool = False   # every batch with the classes in the training set's proportions
+    schedule: str = "piecewise"    # "piecewise" (x lr_drop_factor every lr_drop_period epochs) or "cosine"
+    warmup_epochs: int = 0         # linear warm-up of the learning rate over the first epochs
+    label_smoothing: float = 0.0   # targets (1 - e) * onehot + e / K
+    average_last: int = 0          # average the weights of the last k epochs (then re-estimate batch-norm stats)
+    trunk_lr_scale: float = 1.0    # learning-rate factor for conv1 and the Fire modules (e.g. an ImageNet trunk)
+    online_augment: bool = False   # draw a fresh augmentation of every image in every batch (data.online_augment)
 
     def __post_init__(self):
         if self.epochs < 1 or self.batch_size < 1:
             raise ValueError(f"TrainConfig: epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
         if self.select not in ("best", "last"):
             raise ValueError(f"TrainConfig: select must be 'best' or 'last', got {self.select!r}")
+        if self.schedule not in ("piecewise", "cosine"):
+            raise ValueError(f"TrainConfig: schedule must be 'piecewise' or 'cosine', got {self.schedule!r}")
+        if not 0 <= self.label_smoothing < 1:
+            raise ValueError(f"TrainConfig: label_smoothing must be in [0, 1), got {self.label_smoothing}")
+        if not 0 <= self.average_last <= self.epochs or not 0 <= self.warmup_epochs < max(self.epochs, 1):
+            raise ValueError(f"TrainConfig: need 0 <= average_last <= epochs and 0 <= warmup_epochs < epochs, got "
+                             f"{self.average_last}, {self.warmup_epochs} with {self.epochs} epochs")
+        if not self.trunk_lr_scale >= 0:
+            raise ValueError(f"TrainConfig: trunk_lr_scale must be >= 0, got {self.trunk_lr_scale}")
+
+    def learning_rate(self, epoch: int) -> float:
+        """The rate of 0-based ``epoch``: warm-up, then the piecewise drop or a cosine to zero."""
+        if epoch < self.warmup_epochs:
+            return self.lr * (epoch + 1) / (self.warmup_epochs + 1)
+        if self.schedule == "cosine":
+            t = (epoch - self.warmup_epochs) / max(self.epochs - self.warmup_epochs, 1)
+            return self.lr * 0.5 * (1 + math.cos(math.pi * t))
+        return piecewise_lr(self.lr, epoch, self.lr_drop_factor, self.lr_drop_period)
 
 
 @dataclasses.dataclass
@@ -105,8 +129,40 @@ def format_seconds(s: float) -> str:
     return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
-def _save_checkpoint(path: Path, model, best_state, optimizer, state: dict) -> None:
+TRUNK_PREFIXES = ("conv1.", "fire")
+
+
+def is_trunk(name: str) -> bool:
+    """conv1 and the Fire modules: the part of every network that ImageNet weights can initialise."""
+    return name.startswith(TRUNK_PREFIXES)
+
+
+def recompute_batchnorm_statistics(model, x: np.ndarray, batch_size: int = 32) -> None:
+    """Re-estimate every BatchNorm2d's running mean and variance as the plain average over ``x`` (training-mode
+    passes, no weight change): needed after averaging weights, whose statistics no batch has seen."""
+    from ..layers import BatchNorm2d
+    bns = [layer for _, layer in model.named_layers() if isinstance(layer, BatchNorm2d)]
+    if not bns:
+        return
+    saved = [bn.momentum for bn in bns]
+    drop = getattr(model, "dropout_enabled", None)
+    if drop is not None:
+        model.set_dropout(False)
+    try:
+        for i, b in enumerate(range(0, len(x), batch_size)):
+            for bn in bns:
+                bn.momentum = 1.0 / (i + 1)          # cumulative average of the batch statistics
+            model.forward(x[b:b + batch_size], training=True)
+    finally:
+        for bn, m in zip(bns, saved):
+            bn.momentum = m
+        if drop is not None:
+            model.set_dropout(drop)
+
+
+def _save_checkpoint(path: Path, model, best_state, optimizer, state: dict, average=None) -> None:
     arrays = {f"model/{k}": v for k, v in model.state_dict().items()}
+    arrays.update({f"average/{k}": v for k, v in (average or {}).items()})
     arrays.update({f"best/{k}": v for k, v in best_state.items()})
     arrays.update({f"velocity/{k}": v for k, v in optimizer.state_dict().items()})
     arrays["__state__"] = np.array(json.dumps(state))
@@ -126,12 +182,13 @@ def load_checkpoint(path) -> tuple[dict, dict, dict, dict]:
         state = json.loads(str(arrays.pop("__state__")))
     except Exception as e:  # noqa: BLE001 - any failure to read is one clear message
         raise ValueError(f"checkpoint {path}: cannot be read as a squeezenp checkpoint ({e})") from None
-    split = {"model": {}, "best": {}, "velocity": {}}
+    split = {"model": {}, "best": {}, "velocity": {}, "average": {}}
     for k, v in arrays.items():
         head, _, rest = k.partition("/")
         if head not in split:
             raise ValueError(f"checkpoint {path}: unexpected array {k!r}")
         split[head][rest] = v
+    state["average"] = split["average"]
     return split["model"], split["best"], split["velocity"], state
 
 
@@ -174,8 +231,16 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
     if len(x_tr) == 0 or len(x_tr) != len(y_tr):
         raise ValueError(f"fit: expected a non-empty training set with one label per image, got "
                          f"{len(x_tr)} images and {len(y_tr)} labels")
-    loss_fn = SoftmaxCrossEntropy(config.class_weights)
-    opt = SGDM(config.lr, config.momentum, config.l2)
+    loss_fn = SoftmaxCrossEntropy(config.class_weights, label_smoothing=config.label_smoothing)
+    lr_scale = None if config.trunk_lr_scale == 1.0 else (
+        lambda name: config.trunk_lr_scale if is_trunk(name) else 1.0)
+    opt = SGDM(config.lr, config.momentum, config.l2, lr_scale=lr_scale)
+    augment = None
+    if config.online_augment:
+        from ..data.online_augment import OnlineAugment
+        augment = OnlineAugment()
+    average: dict[str, np.ndarray] = {}
+    average_from = config.epochs - config.average_last
     history: list[dict] = []
     best_state = {k: v.copy() for k, v in model.state_dict().items()}
     best_key = (-1.0, -math.inf)
@@ -192,6 +257,7 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
         opt.load_state_dict(velocity)
         history, best_epoch, start_epoch = st["history"], st["best_epoch"], st["epochs_done"]
         best_key, elapsed_before = tuple(st["best_key"]), st["seconds"]
+        average = st["average"]
         if log:
             log(f"resuming from {checkpoint} after epoch {start_epoch}")
 
@@ -202,7 +268,7 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
     for epoch in range(start_epoch, config.epochs):
         rng = np.random.default_rng([config.seed, epoch])
         seed_dropout(model, rng)
-        opt.lr = piecewise_lr(config.lr, epoch, config.lr_drop_factor, config.lr_drop_period)
+        opt.lr = config.learning_rate(epoch)
         order = epoch_order(y_tr, rng, config.stratified_batches)
         model.train()
         te = time.monotonic()
@@ -210,6 +276,8 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
         for b in range(nb):
             idx = order[b * bs:(b + 1) * bs]
             xb, yb = x_tr[idx], y_tr[idx]
+            if augment is not None:
+                xb = augment(xb, rng)
             with np.errstate(over="ignore", invalid="ignore"):   # divergence is detected just below
                 logits = model.forward(xb, training=True)
                 loss = loss_fn.forward(logits, yb)
@@ -237,6 +305,9 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
             key = (va, -vl)
         else:
             key = (float(epoch), 0.0)
+        if config.average_last and epoch >= average_from:
+            for k, v in model.state_dict().items():
+                average[k] = average.get(k, 0) + v.astype(np.float64) / config.average_last
         if config.select == "last" or key > tuple(best_key):
             best_key, best_epoch = key, epoch + 1
             best_state = {k: v.copy() for k, v in model.state_dict().items()}
@@ -251,8 +322,13 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
             _save_checkpoint(checkpoint, model, best_state, opt, {
                 "config": _config_json(config), "history": history, "best_epoch": best_epoch,
                 "best_key": list(best_key), "epochs_done": epoch + 1,
-                "seconds": elapsed_before + time.monotonic() - t0})
+                "seconds": elapsed_before + time.monotonic() - t0}, average)
 
+    if config.average_last:
+        model.load_state_dict({k: v.astype(model.state_dict()[k].dtype) for k, v in average.items()})
+        recompute_batchnorm_statistics(model, x_tr, bs)
+        best_epoch = config.epochs
+        return TrainResult(history, best_epoch, float("nan"), elapsed_before + time.monotonic() - t0)
     model.load_state_dict(best_state)
     best_va = max((h.get("val_accuracy", float("nan")) for h in history if h["epoch"] == best_epoch),
                   default=float("nan"))

@@ -15,7 +15,7 @@ TINY = ["--phantoms", "12", "--phantom-size", "40", "--input-size", "40", "--epo
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     out = tmp_path_factory.mktemp("run")
-    assert main(["train", "--model", "proposed", "--out", str(out), *TINY]) == 0
+    assert main(["train", "--recipe", "paper", "--model", "proposed", "--out", str(out), *TINY]) == 0
     return out
 
 
@@ -32,7 +32,8 @@ def test_train_writes_the_report_folder(trained):
 
 
 def test_resume_of_a_finished_run_trains_nothing_more(trained, capsys):
-    assert main(["train", "--model", "proposed", "--out", str(trained), "--resume", *TINY]) == 0
+    assert main(["train", "--recipe", "paper", "--model", "proposed", "--out", str(trained), "--resume",
+                 *TINY]) == 0
     assert "resuming from" in capsys.readouterr().out
 
 
@@ -40,7 +41,7 @@ def test_evaluate_and_predict(trained, tmp_path, capsys):
     phantoms = trained / "phantoms"
     assert main(["evaluate", str(trained / "model.npz"), "--data", str(phantoms), "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "Sensitivity" in out and "test1: the data's test images" in out
+    assert "Sensitivity" in out and "test1: held out" in out                 # the model's own data: roles known
     for name in ("report.html", "metrics.json", "confusion_val.png", "roc_test1.png"):
         assert (tmp_path / name).is_file(), name
     out_csv = tmp_path / "p.csv"
@@ -80,7 +81,8 @@ def test_missing_data_folder_is_one_clear_line(tmp_path, capsys):
 
 
 def test_divergence_has_its_own_exit_status(tmp_path):
-    args = ["train", "--out", str(tmp_path / "o"), *TINY[:-4], "--lr", "1e12", "--momentum", "0.0"]
+    args = ["train", "--recipe", "paper", "--out", str(tmp_path / "o"), *TINY[:-4], "--lr", "1e12",
+            "--momentum", "0.0"]
     assert main(args) == 3
 
 
@@ -88,7 +90,7 @@ def test_usage_errors_exit_2_and_help_works():
     with pytest.raises(SystemExit) as e:
         main(["train", "--epochs", "zero"])
     assert e.value.code == 2
-    for cmd in ("demo", "train", "evaluate", "predict", "summary", "augment-preview"):
+    for cmd in ("demo", "train", "cv", "evaluate", "predict", "summary", "augment-preview"):
         r = subprocess.run([sys.executable, "-m", "squeezenp", cmd, "--help"], capture_output=True, text=True)
         assert r.returncode == 0 and "usage" in r.stdout, cmd
 

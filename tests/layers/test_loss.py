@@ -64,3 +64,34 @@ def test_softmax_cross_entropy_bad_labels():
         loss.forward(z, np.array([0, 3]))
     with pytest.raises(ValueError, match=r"SoftmaxCrossEntropy: expected 3 class weights, got shape \(2,\)"):
         SoftmaxCrossEntropy([1.0, 2.0]).forward(z, np.array([0, 1]))
+
+
+@SETTINGS
+@given(N=batch, K=st.integers(2, 5), eps=st.floats(0.01, 0.5), weighted=st.booleans(), seed=seeds)
+def test_label_smoothing_loss_and_dlogits(N, K, eps, weighted, seed):
+    """Targets (1 - e) onehot + e / K: the loss by definition and its gradient p - t by central differences."""
+    rng = np.random.default_rng(seed)
+    weights = rng.uniform(0.2, 3.0, K) if weighted else None
+    z = rng.standard_normal((N, K)) * 3
+    y = rng.integers(0, K, N)
+    loss = SoftmaxCrossEntropy(weights, label_smoothing=eps)
+    value = loss.forward(z, y)
+    t = np.full((N, K), eps / K)
+    t[np.arange(N), y] += 1 - eps
+    w = np.ones(N) if weights is None else weights[y]
+    logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    np.testing.assert_allclose(value, -(w * (t * logp).sum(axis=1)).sum() / w.sum(), rtol=1e-10)
+    g = rng.standard_normal()
+    dz = loss.backward(g)
+    h = 1e-6
+    num = np.zeros_like(z)
+    for i in np.ndindex(z.shape):
+        old = z[i]
+        z[i] = old + h
+        lp = SoftmaxCrossEntropy(weights, label_smoothing=eps).forward(z, y)
+        z[i] = old - h
+        lm = SoftmaxCrossEntropy(weights, label_smoothing=eps).forward(z, y)
+        z[i] = old
+        num[i] = g * (lp - lm) / (2 * h)
+    assert_grad_close(dz, num, "dlogits with label smoothing")
+    assert value > SoftmaxCrossEntropy(weights).forward(100 * np.eye(K)[y], y)   # smoothing: a floor above 0

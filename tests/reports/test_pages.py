@@ -38,7 +38,11 @@ def test_evaluation_page(run, tmp_path, capsys):
     page = check_page(out / "report.html")
     assert {f for f, _ in page["images"]} == {"confusion_val.png", "roc_val.png", "confusion_test1.png",
                                               "roc_test1.png"}
-    assert "Evaluation of model.npz" in page["text"] and "if the model was trained on this data" in page["text"]
+    assert "Evaluation of model.npz" in page["text"] and "validation, used to choose the epoch" in page["text"]
+    import shutil
+    other = shutil.copytree(run / "phantoms", tmp_path / "other")  # data the model was not trained on: roles unknown
+    assert main(["evaluate", str(run / "model.npz"), "--data", str(other), "--out", str(tmp_path / "ev2")]) == 0
+    assert "if the model was trained on this data" in check_page(tmp_path / "ev2" / "report.html")["text"]
     default = run / "evaluation"                    # by default beside the model, not over its training report
     assert main(["evaluate", str(run / "model.npz"), "--data", str(run / "phantoms")]) == 0
     assert (default / "report.html").is_file() and "Training report" in (run / "report.html").read_text()
