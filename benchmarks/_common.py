@@ -125,7 +125,7 @@ def build(name, size=227, seed=0):
     """A network from its seeded initialisation. The transfer network has squeezenet_bypass's architecture
     and cost, so no ImageNet weights file is needed to time it."""
     import squeezenp.models as M
-    return M._build(name, num_classes=2, input_size=size, seed=seed)
+    return M.build(name, num_classes=2, input_size=size, seed=seed)
 
 
 def emit(result: dict, as_json: bool) -> None:

@@ -1,11 +1,12 @@
-"""Layer benchmark: Conv2d, ConvTranspose2d, BatchNorm2d and ELU at SqueezeNet v1.1 shapes (issues 2 and 7).
+"""Layer benchmark: Conv2d, ConvTranspose2d, BatchNorm2d and ELU at SqueezeNet v1.1 shapes.
 
 Times forward and backward of each layer at the shapes SqueezeNet v1.1 sees for a 227x227 input (batch 32,
 float32), and, in the same run, a bare NumPy float32 GEMM of the size each convolution reduces to
 (M = C_out, K = C_in*KH*KW, N = batch*OH*OW, one ``np.matmul(A, B, out=C)``). Targets:
 
 - Conv2d forward within 1.5x of that GEMM (the 3x3 convolutions especially);
-- ``ops.col2im`` at least 10x faster than an ``np.add.at`` scatter (written here, in the benchmark only).
+- the Numba ``col2im`` (``squeezenp/ops/im2col.py``) at least 10x faster than an ``np.add.at`` scatter (written
+  here, in the benchmark only).
 
 Every layer is warmed up first (the first call, i.e. Numba compilation or cache loading, is reported
 separately); times are the best of ``--repeat`` runs, the GEMM timed in the same loop as the layer. The script re-executes itself with
@@ -36,6 +37,7 @@ import numpy as np  # noqa: E402
 import numba  # noqa: E402
 
 from squeezenp import ops  # noqa: E402
+from squeezenp.ops.im2col import col2im  # noqa: E402
 from squeezenp.layers import ELU, BatchNorm2d, Conv2d, ConvTranspose2d  # noqa: E402
 
 
@@ -102,7 +104,7 @@ def bench_layer(layer, x, dout, repeat, gemm=None):
     for _ in range(repeat):                 # blocks of back-to-back calls, alternated (see network_conv_efficiency)
         # OpenBLAS's worker threads busy-wait for about 0.1 s after a multi-threaded call (its THREAD_TIMEOUT);
         # without this pause the layer would be timed next to a spinning BLAS thread left by the reference
-        # GEMM, a cost no squeezenp path pays (its GEMMs run on one-thread BLAS, see layers/_gemm.py)
+        # GEMM, a cost no squeezenp path pays (its GEMMs run on one-thread BLAS, see squeezenp/ops/gemm.py)
         time.sleep(0.2)
         # untimed: calls after an idle pause run slow on this VM for some tens of milliseconds (a fixed 2 calls
         # was enough for the 10-ms layers, not for the 1-ms ones), so warm up for a time, not a call count
@@ -186,19 +188,17 @@ def network_conv_efficiency(name="proposed", batch=32, size=227, repeat=5):
     total GEMM GFLOP / total GEMM time."""
     from threadpoolctl import threadpool_limits
     import squeezenp.models as M
-    model = M._build(name, num_classes=2, input_size=size)
+    model = M.build(name, num_classes=2, input_size=size).fuse(False)    # every Conv2d called on its own
     shapes = {}
     convs = [(n, l) for n, l in model.named_layers() if isinstance(l, Conv2d)]
-    for lname, layer in convs:
-        def rec(x, training=None, _f=layer.forward, _n=lname):
-            shapes[_n] = x.shape
-            return _f(x, training=training)
-        layer.forward = rec
+    handles = [layer.register_forward_hook(lambda layer, args, out, _n=lname: shapes.setdefault(_n, args[0].shape))
+               for lname, layer in convs]
     rng = np.random.default_rng(0)
     model.forward(rng.standard_normal((1, 3, size, size), dtype=np.float32), training=False)
+    for h in handles:
+        h.remove()
     rows, tot = [], {"conv_s": 0.0, "gemm_s": 0.0, "gflop": 0.0}
     for lname, layer in convs:
-        del layer.forward                                  # back to the class method
         xs = (batch,) + shapes[lname][1:]
         x = rng.standard_normal(xs, dtype=np.float32)
         oshape = layer.output_shape(xs)
@@ -343,7 +343,7 @@ def main(argv=None):
                   f"{rf * nb / fwd * 1e3:10.1f}{rb * nb / bwd * 1e3:10.1f}")
 
     # ---------------- col2im vs np.add.at --------------------------------------------------------
-    print("\ncol2im (ops.col2im) vs np.add.at scatter (index arrays precomputed, untimed)")
+    print("\ncol2im (squeezenp.ops.im2col.col2im) vs np.add.at scatter (index arrays precomputed, untimed)")
     print(f"{'case':<30}{'x shape':>20}{'col2im ms':>11}{'add.at ms':>11}{'speed-up':>10}")
     c2i_cases = [("fire2 expand3x3 dx, k3 s1 p1", (N, 16, s2, s2), 3, 1, 1),
                  (f"convT k4 s4 forward", (N, args.ct_out, 4 * s6, 4 * s6), 4, 4, 0)]
@@ -353,8 +353,8 @@ def main(argv=None):
         OH, OW = ops.conv_output_size(H, k, s, p), ops.conv_output_size(W, k, s, p)
         cols = rng.standard_normal((Nn, C * k * k, OH * OW), dtype=f32)
         out = np.empty(xs, dtype=f32)
-        compile_ms.setdefault("col2im", first_call(lambda: ops.col2im(cols, xs, k, k, s, s, p, p, out=out)))
-        t_fast = timeit(lambda: ops.col2im(cols, xs, k, k, s, s, p, p, out=out), repeat)
+        compile_ms.setdefault("col2im", first_call(lambda: col2im(cols, xs, k, k, s, s, p, p, out=out)))
+        t_fast = timeit(lambda: col2im(cols, xs, k, k, s, s, p, p, out=out), repeat)
         idx = add_at_index(C, H, W, k, k, s, s, p, p)
         ref = col2im_add_at(cols, xs, k, k, s, s, p, p, idx)
         np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4)

@@ -38,7 +38,7 @@ def maxrss_bytes():
 
 
 def workspace_bytes(model):
-    return sum(a.nbytes for _, layer in model.named_layers() for a in layer.__dict__.get("_workspace", {}).values())
+    return sum(a.nbytes for _, layer in model.named_layers() for a in getattr(layer, "workspace", {}).values())
 
 
 def child(name, mode, batch, size):

@@ -41,7 +41,7 @@ from squeezenp.layers import SoftmaxCrossEntropy  # noqa: E402
 
 def build(name, size):
     if name == "squeezenet_bypass_transfer":          # same architecture and cost as squeezenet_bypass
-        return M._build(name, num_classes=2, input_size=size)
+        return M.build(name, num_classes=2, input_size=size)
     return M.create(name, num_classes=2, input_size=size)
 
 

@@ -6,7 +6,7 @@ Each framework runs in its own fresh process, one after the other (so no two thr
 - PyTorch, as a competent user runs it: ``channels_last`` weights and inputs, ``torch.set_num_threads(cores)``,
   ``torch.inference_mode()`` for inference; training with ``torch.optim.SGD(momentum=0.9, weight_decay=1e-4)``
   and ``cross_entropy`` (dropout on, batch norm on batch statistics, as ours);
-- onnxruntime: the file written by ``squeezenp.onnx_export.export_onnx``, CPUExecutionProvider, all graph
+- onnxruntime: the file written by ``squeezenp.interop.onnx_export.export_onnx``, CPUExecutionProvider, all graph
   optimisations, ``intra_op_num_threads = cores`` (inference only).
 
 Weights: the network's seeded initialisation, with batch-norm running statistics set to non-trivial values (a
@@ -111,7 +111,7 @@ def child_torch(name, batch, size, repeats):
 def child_onnxruntime(name, batch, size, repeats):
     import numpy as np
     import onnxruntime as ort
-    from squeezenp.onnx_export import export_onnx
+    from squeezenp.interop.onnx_export import export_onnx
     model = reference_model(name, size)
     x, _ = inputs(batch, size)
     with tempfile.TemporaryDirectory() as d:

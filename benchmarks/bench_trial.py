@@ -42,7 +42,7 @@ TRAIN_IMAGES, VAL_IMAGES, EPOCHS, CALLS = 1528, 118, 20, 30
 
 
 def time_network(name, size, batch, steps, rng):
-    model = M._build(name, num_classes=2, input_size=size, seed=0)
+    model = M.build(name, num_classes=2, input_size=size, seed=0)
     loss_fn, opt = SoftmaxCrossEntropy(), SGDM(0.007132, 0.87589, 9.532e-07)
     x = rng.standard_normal((batch, 3, size, size)).astype(np.float32)
     y = rng.integers(0, 2, batch)

@@ -1,4 +1,4 @@
-"""Run the whole benchmark suite (issue 7) and write a Markdown and a JSON report.
+"""Run the whole benchmark suite and write a Markdown and a JSON report.
 
 Every part runs in fresh subprocesses with ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=100000000000`` and
 ``OMP_WAIT_POLICY=PASSIVE``; the report states the machine, the environment, the Numba/BLAS thread counts and the
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -129,7 +130,7 @@ def markdown(res):
     t = res.get("throughput", {}).get("threads", {})
     L.append(f"- threads: Numba {t.get('numba_threads')} ({t.get('numba_threading_layer')}); "
              f"BLAS/OpenMP pools: {'; '.join(t.get('pools', []))}; squeezenp's conv GEMMs run on its own "
-             f"{t.get('numba_threads')} threads with a 1-thread BLAS under each (squeezenp/layers/_gemm.py)")
+             f"{t.get('numba_threads')} threads with a 1-thread BLAS under each (squeezenp/ops/gemm.py)")
     L.append("- 1-minute load average: " + ", ".join(f"{k} {v.get('load_start', '?')}->{v.get('load_end', '?')}"
                                                      for k, v in res.items() if isinstance(v, dict) and "load_start" in v)
              + " (above ~1.5 other processes shared the 2 cores)\n")
@@ -260,6 +261,11 @@ def markdown(res):
     return "\n".join(L) + "\n"
 
 
+def _portable(arg: str) -> str:
+    """An absolute path in the recorded command, written relative to the repository (no machine's paths)."""
+    return os.path.relpath(arg, C.REPO) if os.path.isabs(arg) else arg
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="smaller batches, one repeat, no cold-cache compilation")
@@ -273,7 +279,8 @@ def main(argv=None):
     child_env = C.bench_env()          # what every benchmark subprocess runs with
     machine["env"] = {k: child_env.get(k) for k in machine["env"]}
     res = {"quick": a.quick, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine,
-           "command": "python benchmarks/run_all.py " + " ".join(sys.argv[1:]), "load_first": C.load_average()}
+           "command": "python benchmarks/run_all.py " + " ".join(map(_portable, sys.argv[1:])),
+           "load_first": C.load_average()}
     plan = [("classify", "bench_classify.py", q), ("throughput", "bench_throughput.py", q),
             ("reference", "bench_reference.py", q + (["--networks", "proposed"] if a.quick else [])),
             ("layers", "bench_layers.py", ["--network", "proposed"] + q),

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from squeezenp.data import covid_ct_dir
-from squeezenp.evaluation.cv import run_cv, summarise
+from squeezenp.evaluation.cv import run_cv, seed_ensemble, summarise
 from squeezenp.evaluation.dataset import pooled_images
 from squeezenp.train.recipes import get_recipe
 
@@ -53,6 +53,11 @@ def table(out: Path) -> str:
         f = lambda d: f"{d['mean']:.3f} +- {d['sd']:.3f}" if d["sd"] is not None else f"{d['mean']:.3f}"
         lines.append(f"| {name} | {s['runs']} | {f(m['accuracy'])} | {f(m['f1'])} | {f(m['roc_auc'])} | "
                      f"{f(p['accuracy'])} | {s['train_seconds_mean']:.0f} |")
+        e = seed_ensemble(out / name)
+        if e["seeds"] > 1 and e["folds"]:
+            m = e["mean_sd"]
+            lines.append(f"| {name}, ensemble of {e['seeds']} seeds | {e['folds']} folds | {f(m['accuracy'])} | "
+                         f"{f(m['f1'])} | {f(m['roc_auc'])} | | {e['seeds']} x {s['train_seconds_mean']:.0f} |")
     return "\n".join(lines)
 
 
@@ -63,6 +68,8 @@ def main(argv=None):
     ap.add_argument("--variants", nargs="+", default=["default"], choices=list(VARIANTS))
     ap.add_argument("--seeds", nargs="+", type=int, default=[0])
     ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--only-folds", nargs="+", type=int, default=None,
+                    help="run just these folds (0-based), e.g. to share one variant between two processes")
     ap.add_argument("--threads", type=int, default=None, help="compute threads of this process (default: all)")
     ap.add_argument("--table", action="store_true", help="print the table of finished runs and exit")
     a = ap.parse_args(argv)
@@ -76,7 +83,8 @@ def main(argv=None):
     root = Path(a.data) if a.data else covid_ct_dir()
     paths, labels = pooled_images(root, ("train", "val"))
     for name in a.variants:
-        s = run_cv(VARIANTS[name](), paths, labels, out / name, k=a.folds, seeds=a.seeds, root=root)
+        s = run_cv(VARIANTS[name](), paths, labels, out / name, k=a.folds, seeds=a.seeds, root=root,
+                   folds_only=a.only_folds)
         print(name, json.dumps({k: v["mean"] for k, v in s["mean_sd"]["0.5"].items()}))
     print(table(out))
 

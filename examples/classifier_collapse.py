@@ -31,7 +31,7 @@ import numpy as np
 
 from squeezenp import models
 from squeezenp.data import covid_ct_dir
-from squeezenp.pipeline import DataOptions, prepare_datasets
+from squeezenp.app.pipeline import DataOptions, prepare_datasets
 from squeezenp.train import TrainConfig, fit
 
 

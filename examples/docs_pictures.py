@@ -48,7 +48,7 @@ def main(argv=None) -> int:
     docs.mkdir(parents=True, exist_ok=True)
     for src, dst in COPIES.items():
         shutil.copyfile(run / src, docs / dst)
-    from squeezenp.cli import main as cli
+    from squeezenp.app.cli import main as cli
     test = run / "phantoms" / "test"
     images = sorted((test / "COVID").glob("*.png"))[:3] + sorted((test / "NonCOVID").glob("*.png"))[:2]
     with tempfile.TemporaryDirectory() as tmp:

@@ -33,7 +33,7 @@ def run_demo(seed: int = 0, parent=None) -> str:
     """The console output of ``squeezenp demo --seed SEED`` run in ``parent/squeezenp-demo`` (default: a
     temporary folder, removed after), as the README shows it: folder paths as after ``squeezenp demo`` in the
     current folder, progress lines left out."""
-    from squeezenp.cli import main
+    from squeezenp.app.cli import main
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(parent) if parent else Path(tmp)
         out = base / "squeezenp-demo"
@@ -86,7 +86,7 @@ def main(argv=None) -> int:
         diff = same_run(readme_block(text), output)
         print("\n".join(diff) if diff else "README.md matches a fresh demo run")
         return 1 if diff else 0
-    from squeezenp.atomic import atomic_write_text
+    from squeezenp.core.atomic import atomic_write_text
     atomic_write_text(README, replace_block(text, output))
     print(f"README.md sample output rewritten from a fresh demo run:\n{output}")
     return 0

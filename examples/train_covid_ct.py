@@ -16,7 +16,7 @@ import argparse
 import sys
 
 from squeezenp.data import covid_ct_dir
-from squeezenp.pipeline import DataOptions, run_experiment
+from squeezenp.app.pipeline import DataOptions, run_experiment
 from squeezenp.train import TrainConfig
 
 

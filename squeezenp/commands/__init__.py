@@ -1,1 +1,1 @@
-"""Subcommands of the ``squeezenp`` command line, one module each (see ``squeezenp/cli.py``)."""
+"""Subcommands of the ``squeezenp`` command line, one module each (see ``squeezenp/app/cli.py``)."""

@@ -2,19 +2,41 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
-from ..pipeline import DataOptions
+from ..app.pipeline import DataOptions
 from ..train import TrainConfig
 
 DEFAULTS = TrainConfig()
 
 
 def positive_int(text: str) -> int:
-    v = int(text)
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
     return v
+
+
+def bounded_int(low: int, high: int):
+    """An argparse type: an integer in [low, high]."""
+    def parse(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if not low <= v <= high:
+            raise argparse.ArgumentTypeError(f"expected an integer in [{low}, {high}], got {text}")
+        return v
+    return parse
+
+
+def input_size(text: str) -> int:
+    from ..models.networks import MAX_INPUT_SIZE, MIN_INPUT_SIZE
+    return bounded_int(MIN_INPUT_SIZE, MAX_INPUT_SIZE)(text)
 
 
 def share(text: str) -> float:
@@ -35,7 +57,7 @@ def add_data_options(p: argparse.ArgumentParser, default_size: int = 227) -> Non
                    help="the paper's data arrangement (Table 1 or Table 2)")
     g.add_argument("--second-source", metavar="DIR", help="a second folder of COVID images (Test-2 in "
                    "arrangement 1; mixed in 60/20/20 in arrangement 2); default: none")
-    g.add_argument("--input-size", type=positive_int, default=default_size,
+    g.add_argument("--input-size", type=input_size, default=default_size,
                    help="side in pixels the images are resized to (the network's input)")
     g.add_argument("--no-augment", action="store_true", help="skip the x4 augmentation of the training set")
     g.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed) instead of stopping")
@@ -100,3 +122,44 @@ def train_config(args) -> TrainConfig:
     return TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, momentum=args.momentum,
                        l2=args.l2, lr_drop_factor=args.lr_drop_factor, lr_drop_period=args.lr_drop_period,
                        seed=args.seed, select=args.select, stratified_batches=args.stratified_batches)
+
+
+# --- what predict, evaluate and cam read and write ------------------------------------------------------------
+TRAINING_RUN_MARKERS = ("checkpoint.npz", "run.json")   # files only a training run writes
+
+
+def load_classifier(path):
+    """A saved model whose outputs are P(NonCOVID), P(COVID); ``ValueError`` naming the file otherwise."""
+    from ..models import load_model
+    model = load_model(path)
+    if model.num_classes != 2:
+        raise ValueError(f"model {path} has {model.num_classes} classes; squeezenp classifies into 2 "
+                         f"(NonCOVID, COVID), so it cannot report P(COVID) with this model")
+    return model
+
+
+def is_training_run(folder) -> bool:
+    return any((Path(folder) / m).exists() for m in TRAINING_RUN_MARKERS)
+
+
+def refuse_clobbering(outputs, inputs, option: str = "--out") -> None:
+    """``ValueError`` when writing ``outputs`` would overwrite an input (the model, an image) or an existing
+    file of a training run (its metrics.json, predictions.csv, ...). New files anywhere are fine."""
+    resolved = {}
+    for p in inputs:
+        resolved[Path(p).resolve()] = p
+    for out in map(Path, outputs):
+        target = out.resolve()
+        if target in resolved or (out.exists() and any(_same(out, p) for p in resolved)):
+            raise ValueError(f"{option} would overwrite the input {str(resolved.get(target, out))!r}; "
+                             f"choose another {option}")
+        if out.exists() and is_training_run(out.parent):
+            raise ValueError(f"{option} would overwrite {str(out)!r} of the training run in {str(out.parent)!r}; "
+                             f"choose another {option}")
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import tempfile
 
-from ..pipeline import write_augmentation_grid
+from ..app.pipeline import write_augmentation_grid
 from ._common import add_data_options, positive_int
 
 

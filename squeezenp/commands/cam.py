@@ -5,12 +5,15 @@
 Leading positional arguments ending in ``.npz`` (or a comma-separated list of them) are models, the rest are
 image files or folders. Writes one overlay per image and model (``<image>_cam.png``, or
 ``<image>_<model>_cam.png`` with several models), a grid ``cam_grid.png`` laid out like Figures 4 and 5 of
-Polsinelli et al. (2020) (rows: images; columns: original, then one CAM per model) and ``cam_summary.json``.
+Polsinelli et al. (2020) (rows: images; columns: original, then one CAM per model) and ``cam_summary.json``
+(valid JSON: a non-finite probability is null; ``warning`` says why the model cannot judge an image). Nothing is
+written over an input or over an existing file of a training run.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from ._common import bounded_int, load_classifier, positive_int, refuse_clobbering
 from .predict import expand_inputs
 
 
@@ -29,9 +32,12 @@ def register(sub) -> None:
     p.add_argument("--class", dest="target", default="predicted", choices=["predicted", "covid", "noncovid"],
                    help="which class's map to draw (default: each image's predicted class)")
     p.add_argument("--alpha", type=float, default=0.45, help="opacity of the map over the slice (default 0.45)")
-    p.add_argument("--size", type=int, default=256, help="side of each overlay in pixels (default 256)")
-    p.add_argument("--grid-rows", type=int, default=8, help="at most this many images in the grid (default 8)")
-    p.add_argument("--grid-cell", type=int, default=160, help="side of each grid cell in pixels (default 160)")
+    p.add_argument("--size", type=bounded_int(16, 4096), default=256,
+                   help="side of each overlay in pixels (default 256)")
+    p.add_argument("--grid-rows", type=positive_int, default=8, help="at most this many images in the grid "
+                   "(default 8)")
+    p.add_argument("--grid-cell", type=bounded_int(16, 1024), default=160,
+                   help="side of each grid cell in pixels (default 160)")
     p.add_argument("--masks", metavar="DIR", help="folder searched (recursively) for lesion masks with the "
                    "images' file names (a phantom folder: its masks/ subfolder); outlined in red in the grid; "
                    "default: none")
@@ -69,52 +75,56 @@ def _titles(models, paths) -> list[str]:
 def run(args) -> int:
     import numpy as np
 
-    from ..atomic import atomic_write_json
-    from ..cam import class_activation_maps
-    from ..data import load_grayscale, load_image
-    from ..figures import cam_grid, write_cam_image
-    from ..models import load_model
+    from ..core.atomic import atomic_write_json
+    from ..reports.cam import class_activation_maps
+    from ..data import load_grayscale_checked, to_network_input
+    from ..reports.figures import cam_grid, write_cam_image
+    from ..app.pipeline import output_warnings
+    from .predict import warn_unjudged
 
     if not 0.0 <= args.alpha <= 1.0:
         raise ValueError(f"--alpha must be in [0, 1], got {args.alpha}")
-    if args.size < 16 or args.grid_cell < 16:
-        raise ValueError(f"--size and --grid-cell must be at least 16, got {args.size} and {args.grid_cell}")
     if args.masks and not Path(args.masks).is_dir():
         raise ValueError(f"--masks folder {args.masks!r} does not exist")
     model_paths, inputs = split_models(args.paths, args.model)
     images = expand_inputs(inputs)
-    models = [load_model(p) for p in model_paths]
-    titles = _titles(models, model_paths)
-    grays = [load_grayscale(p) for p in images]   # raises a one-line ImageLoadError naming a bad file
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
 
     stems, seen = [], {}
     for p in images:                               # unique output names even for equal stems in other folders
         n = seen.get(p.stem, 0)
         seen[p.stem] = n + 1
         stems.append(p.stem if n == 0 else f"{p.stem}_{n}")
+    models = [load_classifier(p) for p in model_paths]
+    titles = _titles(models, model_paths)
+    names = [[f"{stem}_cam.png" if len(models) == 1 else f"{stem}_{_safe(title)}_cam.png" for stem in stems]
+             for title in titles]
+    refuse_clobbering([out / n for row in names for n in row] + [out / "cam_grid.png", out / "cam_summary.json"],
+                      [*model_paths, *images])
+    checked = [load_grayscale_checked(p) for p in images]   # a bad file: one-line ImageLoadError naming it
+    grays = [g for g, _ in checked]
+    out.mkdir(parents=True, exist_ok=True)
 
     maps, probs, summary = [], [], []
-    for model, title, mpath in zip(models, titles, model_paths):
+    for model, title, mpath, files in zip(models, titles, model_paths, names):
         size = int(model.config["input_size"])
         ch = int(model.config.get("in_channels", 3))
-        x = np.stack([load_image(p, (size, size), ch) for p in images])
+        x = np.stack([to_network_input(g, (size, size), ch) for g in grays])
         res = class_activation_maps(model, x, args.target)
         maps.append(res.maps)
         probs.append(res.probabilities[:, 1])
+        notes = output_warnings(res.probabilities[:, 1], [w for _, w in checked])
         for i, p in enumerate(images):
             cls = "COVID" if res.classes[i] == 1 else "NonCOVID"
-            name = f"{stems[i]}_cam.png" if len(models) == 1 else f"{stems[i]}_{_safe(title)}_cam.png"
-            write_cam_image(out / name, grays[i], res.maps[i],
-                            f"{p.name}\n{title}: map of {cls}, P(COVID) {res.probabilities[i, 1]:.2f}",
-                            args.alpha, args.size)
+            pr = float(res.probabilities[i, 1])
+            write_cam_image(out / files[i], grays[i], res.maps[i],
+                            f"{p.name}\n{title}: map of {cls}, P(COVID) {pr:.2f}", args.alpha, args.size)
             summary.append({"image": str(p), "model": str(mpath), "network": title, "class": cls,
-                            "probability_covid": float(res.probabilities[i, 1]), "png": str(out / name)})
+                            "probability_covid": pr, "png": str(out / files[i]), "warning": notes[i]})
     rows = list(range(min(len(images), max(1, args.grid_rows))))
     masks = None
     if args.masks:
-        from ..cam import load_mask
+        from ..reports.cam import load_mask
         root = Path(args.masks)
         root = root / "masks" if (root / "masks").is_dir() else root   # a phantom folder: ROOT/masks/...
         found = {}
@@ -126,8 +136,9 @@ def run(args) -> int:
     cam_grid([grays[i] for i in rows], [m[rows] for m in maps], titles, out / "cam_grid.png",
              row_labels=[images[i].name for i in rows], probabilities=[pr[rows] for pr in probs], alpha=args.alpha,
              masks=masks, cell=args.grid_cell, true_labels=[_true_label(images[i]) for i in rows], map_class=which)
-    atomic_write_json(out / "cam_summary.json", {"class": args.target, "maps": summary})
+    atomic_write_json(out / "cam_summary.json", {"class": args.target, "maps": summary})   # NaN -> null
     print(f"{len(summary)} CAM image(s) and {out / 'cam_grid.png'} written to {out}")
+    warn_unjudged([m["warning"] for m in summary], out / "cam_summary.json")
     return 0
 
 

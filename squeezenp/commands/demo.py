@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..pipeline import DataOptions, run_experiment, write_augmentation_grid
+from ..app.pipeline import DataOptions, run_experiment, write_augmentation_grid
 from ..train import TrainConfig
 from ..train.metrics import SELECTION_LABEL
 from ._common import positive_int, where_things_are
@@ -61,7 +61,7 @@ def run(args) -> int:
                       l2=DEMO["l2"], seed=args.seed)
     summary = run_experiment("proposed", opts, cfg, args.out, resume=args.resume)
     write_augmentation_grid(opts, f"{args.out}/augmentations.png")
-    from ..cam import write_demo_cam_report     # CAM localisation on the val/test COVID phantoms + a CAM grid
+    from ..reports.cam import write_demo_cam_report     # CAM localisation on the val/test COVID phantoms + a CAM grid
     from ..models import load_model
     from ..reports.pages import experiment_page
     write_demo_cam_report(load_model(f"{args.out}/model.npz"), args.out, opts.phantom_dir, DEMO["input_size"])

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import positive_int
+from ._common import input_size, positive_int
 
 
 def register(sub) -> None:
     from ..models import available
-    from ..onnx_export import DEFAULT_OPSET
+    from ..interop.onnx_export import DEFAULT_OPSET
     p = sub.add_parser("export", help="export a model to ONNX (needs: pip install squeezenp[onnx])",
                        description="Write MODEL as an ONNX inference graph: input 'input' (batch, C, H, W) float32 "
                                    "with a dynamic batch, outputs 'probabilities' (softmax) and 'logits'. See "
@@ -20,7 +20,7 @@ def register(sub) -> None:
                                                   f"network: {', '.join(available())}")
     p.add_argument("--onnx", required=True, metavar="OUT.onnx", help="the ONNX file to write")
     p.add_argument("--opset", type=positive_int, default=DEFAULT_OPSET, help=f"default {DEFAULT_OPSET}")
-    p.add_argument("--input-size", type=positive_int, help="H = W of the graph input (default: the model's)")
+    p.add_argument("--input-size", type=input_size, help="H = W of the graph input (default: the model's)")
     p.add_argument("--no-logits", action="store_true", help="output only 'probabilities'")
     p.add_argument("--seed", type=int, default=0, help="seed of an untrained network given by name")
     p.add_argument("--verify", action="store_true",
@@ -37,7 +37,7 @@ def _model(args):
 
 
 def run(args) -> int:
-    from ..onnx_export import OnnxUnavailableError, export_onnx, verify_onnx
+    from ..interop.onnx_export import OnnxUnavailableError, export_onnx, verify_onnx
     model = _model(args)
     try:
         out = export_onnx(model, args.onnx, opset=args.opset, logits=not args.no_logits,

@@ -3,23 +3,28 @@
 Columns: ``path``, ``probability_covid`` (calibrated when the model file holds a calibration, see
 ``evaluation.decision``), ``probability_covid_raw`` (the network's own, with the recipe's test-time
 augmentation), ``prediction`` (``probability_covid >= threshold``, the model's stored threshold, 0.5 for a model
-without one). Images are preprocessed as the model's recipe says.
+without one), ``warning`` (why the model cannot judge an image: fully transparent, tiny, blank, or a non-finite
+output, which gets no probability and no prediction; empty for an ordinary image). Images are preprocessed as
+the model's recipe says. The CSV is written atomically, never over the model or an input image.
 """
 from __future__ import annotations
 
 import csv
 import io
+import math
 import sys
+import warnings
 from pathlib import Path
 
+from ..core.atomic import atomic_write_text
 from ..data import IMAGE_EXTENSIONS
-from ..atomic import atomic_write_text
-from ._common import positive_int
+from ._common import load_classifier, positive_int, refuse_clobbering
 
 
 def register(sub) -> None:
     p = sub.add_parser("predict", help="classify image files or folders into a CSV",
-                       description="Write path, probability of COVID-19 and prediction for every image.")
+                       description="Write path, probability of COVID-19, prediction and a warning (why the model "
+                                   "cannot judge an image, empty when it can) for every image.")
     p.add_argument("model", metavar="MODEL.npz", help="a model saved by train, demo or tune")
     p.add_argument("inputs", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     p.add_argument("--out", default="-", help="CSV file (default: standard output)")
@@ -43,24 +48,39 @@ def expand_inputs(inputs) -> list[Path]:
     return paths
 
 
+def warn_unjudged(notes: list[str], where: str) -> None:
+    """One warning line when some inputs cannot be judged (the details are in ``where``)."""
+    flagged = sum(bool(n) for n in notes)
+    if flagged:
+        warnings.warn(f"{flagged} of {len(notes)} image(s) cannot be judged by the model (tiny, blank, "
+                      f"transparent or a non-finite output): see the warning column of {where}", stacklevel=2)
+
+
 def run(args) -> int:
     from ..evaluation.decision import decide, model_inputs, operating_point, raw_probability
-    from ..models import load_model
-    model = load_model(args.model)
-    _, threshold = operating_point(model)
+    from ..app.pipeline import output_warnings
     paths = expand_inputs(args.inputs)
-    x, kept, errors = model_inputs(model, paths, on_error="skip" if args.skip_bad else "raise")
+    if args.out != "-":
+        refuse_clobbering([args.out], [args.model, *paths])
+    model = load_classifier(args.model)
+    _, threshold = operating_point(model)
+    notes: list[str] = []
+    x, kept, errors = model_inputs(model, paths, on_error="skip" if args.skip_bad else "raise",
+                                   input_warnings=notes)
     for p, msg in errors:
         print(f"skipped: {msg}", file=sys.stderr)
     if not kept:
         raise ValueError(f"none of the {len(paths)} input image(s) could be read")
     raw = raw_probability(model, x, args.batch_size)
     prob, pred = decide(model, raw)
+    notes = output_warnings(prob, notes)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["path", "probability_covid", "probability_covid_raw", "prediction"])
-    for p, pr, r, yes in zip(kept, prob, raw, pred):
-        w.writerow([str(p), f"{pr:.6f}", f"{r:.6f}", "COVID" if yes else "NonCOVID"])
+    w.writerow(["path", "probability_covid", "probability_covid_raw", "prediction", "warning"])
+    for p, pr, r, yes, note in zip(kept, prob, raw, pred, notes):
+        judged = math.isfinite(pr)
+        w.writerow([str(p), f"{pr:.6f}" if judged else "", f"{r:.6f}" if judged else "",
+                    ("COVID" if yes else "NonCOVID") if judged else "", note])
     if args.out == "-":
         sys.stdout.write(buf.getvalue())
     else:
@@ -69,4 +89,5 @@ def run(args) -> int:
     rule = model.config.get("operating_point", "P(COVID) >= 0.5")
     calibrated = "calibrated" if model.config.get("calibration") else "not calibrated"
     print(f"prediction: probability_covid ({calibrated}) >= {threshold:.6f}: {rule}", file=sys.stderr)
+    warn_unjudged(notes, "the CSV")
     return 0

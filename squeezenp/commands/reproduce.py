@@ -32,14 +32,15 @@ def register(sub) -> None:
     g = p.add_argument_group("parallel search")
     g.add_argument("--jobs", type=positive_int, default=1, help="trials at once on local cores (process pool)")
     g.add_argument("--threads-per-trial", type=positive_int,
-                   help="threads of each trial and of the retraining; default 1 with --jobs > 1, else all")
+                   help="threads of each trial and of the retraining; default 1 with --jobs > 1 (and 1 per "
+                        "trial on a --scheduler: one per worker thread), else all")
     g.add_argument("--scheduler", metavar="ADDRESS", help="run trials on this Dask scheduler (tcp://host:8786); "
                    "default: local processes")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
-    from ..pipeline import DataOptions
+    from ..app.pipeline import DataOptions
     from ..reproduce import get_preset, reproduce
     base = DataOptions(data=args.data, layout=args.layout, splits_dir=args.splits,
                        on_error="skip" if args.skip_bad else "raise", seed=args.seed)

@@ -10,7 +10,7 @@ chose the epoch and the calibration, so they are optimistic; ``squeezenp cv`` gi
 """
 from __future__ import annotations
 
-from ..pipeline import run_experiment
+from ..app.pipeline import run_experiment
 from ._common import add_data_options, add_train_options, data_options, share, where_things_are
 
 # Options whose default comes from the recipe: argparse leaves them None unless given.

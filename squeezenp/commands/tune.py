@@ -46,7 +46,8 @@ def register(sub) -> None:
     g = p.add_argument_group("parallel")
     g.add_argument("--jobs", type=positive_int, default=1, help="trials at once on local cores (process pool)")
     g.add_argument("--threads-per-trial", type=positive_int,
-                   help="threads of each trial (Numba, BLAS); default 1 with --jobs > 1, else all")
+                   help="threads of each trial (Numba, BLAS); default 1 with --jobs > 1 or --scheduler (one per "
+                        "worker thread), else all")
     g.add_argument("--scheduler", metavar="ADDRESS", help="run trials on this Dask scheduler (tcp://host:8786); "
                    "needs pip install 'squeezenp[distributed]'; default: local processes")
     add_data_options(p)

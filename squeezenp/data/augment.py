@@ -8,8 +8,6 @@ Tested by ``tests/data/test_augment.py``.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from scipy import ndimage
 
@@ -136,49 +134,32 @@ def augment_x4(images, labels, rng: np.random.Generator, sigma: float = NOISE_SI
     return (out, out_labels, params) if return_params else (out, out_labels)
 
 
-def augmentation_grid(images, rng: np.random.Generator, path, n: int = 4, row_labels=None,
-                      cell: int = 128) -> Path:
-    """Write a labelled PNG grid: one row per image (the first n), columns original | rotated | scaled | noisy.
+def augmentation_examples(images, rng: np.random.Generator, n: int = 4) -> tuple[np.ndarray, list[dict]]:
+    """The first ``n`` images and their x4 augmentations, for a picture of what the augmentation does.
 
     Parameters
     ----------
     images : ndarray, float, shape (N, H, W), values in [0, 1]
     rng : numpy.random.Generator
-    path : str or Path
-        PNG file to write (parent folders are created).
     n : int
         Rows, min(n, N).
-    row_labels : list of str, optional
-        One per row, written at its left (e.g. the file name and class).
-    cell : int
-        Side of each picture in pixels.
 
     Returns
     -------
-    path : Path
-        The written RGB file: a title, column titles with each transform's range, each copy captioned with the
-        angle, factor or noise level it drew, and a note on what the augmentation is for.
+    cells : ndarray, float, shape (R, 4, H, W)
+        Per image: the original, its rotated, scaled and noisy copies.
+    params : list of dict, length R
+        The ``angle`` and ``scale`` each copy drew (see :func:`draw_params`).
     """
-    from ..figures import image_grid, save_png
     imgs = np.asarray(images)
     if imgs.ndim != 3 or imgs.shape[0] == 0:
         raise ValueError(f"images must be a non-empty (N, H, W) array, got shape {imgs.shape}")
     rows = imgs[:max(1, int(n))]
     R = len(rows)
     aug, _, params = augment_x4(rows, np.zeros(R), rng, return_params=True)
-    (a0, a1), (s0, s1) = ANGLE_RANGE, SCALE_RANGE
-    columns = ["original", f"rotation\nangle ~ U({a0:g}°, {a1:g}°)", f"scaling (zoom in)\nfactor ~ U({s0:g}, {s1:g})",
-               f"Gaussian noise\nsigma = {NOISE_SIGMA:g}"]
-    cells = [[aug[k * R + i] for k in range(4)] for i in range(R)]
-    captions = [["as loaded", f"{p['angle']:.1f}°", f"x{p['scale']:.2f}", f"sigma {NOISE_SIGMA:g}"] for p in params]
-    title = "x4 augmentation of the training images: each original and one copy per transform"
-    notes = ["Each copy has one transform only, drawn at random per image; the training set is the originals plus "
-             "the three copies (four times as many images). Intensities are on a 0 (black) to 1 (white) scale. "
-             "Validation and test images are never augmented."]
-    img = image_grid(cells, columns, list(row_labels)[:R] if row_labels is not None else None, captions, title,
-                     notes, cell)
-    return save_png(img, path)
+    cells = np.stack([np.stack([aug[k * R + i] for k in range(4)]) for i in range(R)])
+    return cells, list(params)
 
 
 __all__ = ["ANGLE_RANGE", "SCALE_RANGE", "NOISE_SIGMA", "draw_params", "rotate", "scale", "add_noise",
-           "augment_x4", "augmentation_grid"]
+           "augment_x4", "augmentation_examples"]

@@ -16,7 +16,8 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
-from .images import load_batch
+from .augment import augment_x4
+from .images import NORMALISATION, load_batch
 
 CLASS_NAMES = ("NonCOVID", "COVID")
 NONCOVID, COVID = 0, 1
@@ -80,46 +81,75 @@ def _list_images(folder: Path, recursive: bool = False) -> list:
     return sorted((p for p in found if _is_image(p)), key=lambda p: p.relative_to(folder).as_posix())
 
 
-def scan_image_folder(root, required: Sequence[str] = ("train", "val")) -> dict:
-    """Scan ``root/{train,val,test}/{COVID,NonCOVID}/*``.
+def _case_hint(folder: Path) -> str:
+    """", found 'covid' (names are case-sensitive)" when a sibling differs from ``folder`` only in case."""
+    if folder.parent.is_dir():
+        for p in folder.parent.iterdir():
+            if p.is_dir() and p.name != folder.name and p.name.lower() == folder.name.lower():
+                return f"; found {p.name!r}: folder names are case-sensitive, rename it to {folder.name!r}"
+    return ""
+
+
+def scan_class_folders(folder, what: str = "split folder") -> Split:
+    """``folder/{NonCOVID,COVID}/**`` as one Split: every image under each class folder, subfolders included.
+
+    Raises DatasetLayoutError for a missing class folder (with a hint when only the letter case differs) and
+    for a class folder that holds no image file.
+    """
+    folder = Path(folder)
+    paths, labels = [], []
+    for label, cls in enumerate(CLASS_NAMES):
+        cls_dir = folder / cls
+        if not cls_dir.is_dir():
+            raise DatasetLayoutError(f"missing class folder {str(cls_dir)!r} in {what} {str(folder)!r}"
+                                     + _case_hint(cls_dir))
+        found = _list_images(cls_dir, recursive=True)
+        if not found:
+            raise DatasetLayoutError(f"class folder {str(cls_dir)!r} holds no image file (searched with its "
+                                     f"subfolders for {', '.join(sorted(IMAGE_EXTENSIONS))})")
+        paths += found
+        labels += [label] * len(found)
+    return Split(paths, labels)
+
+
+def scan_image_folder(root, required: Sequence[str] = ("train", "val"),
+                      split_names: Sequence[str] = SPLIT_NAMES) -> dict:
+    """Scan ``root/{train,val,test}/{COVID,NonCOVID}/**``.
 
     Parameters
     ----------
     root : str or Path
     required : sequence of str
-        Splits that must exist; the others of ("train", "val", "test") are read when present.
+        Splits that must exist; the others of `split_names` are read when present.
+    split_names : sequence of str
+        Splits to read, e.g. ("val", "test") to evaluate a model without its training images.
 
     Returns
     -------
     splits : dict of str -> Split
-        In the order train, val, test. Within a split: NonCOVID files, then COVID files, each sorted by
-        name. Files whose extension is not an image one (IMAGE_EXTENSIONS) and hidden files are ignored.
+        In the order of `split_names`. Within a split: NonCOVID files, then COVID files, each sorted by their
+        path below the class folder (subfolders are searched, as ``squeezenp predict`` does). Files whose
+        extension is not an image one (IMAGE_EXTENSIONS) and hidden files are ignored.
 
     Raises
     ------
     DatasetLayoutError
-        Missing root, missing required split folder, or a present split folder without both class folders.
+        Missing root, missing required split folder, or a present split folder without both class folders
+        or with a class folder holding no image; a hint is added when a name differs only in letter case.
     """
     root = Path(root)
     if not root.is_dir():
         raise DatasetLayoutError(f"image folder root {str(root)!r} does not exist or is not a directory")
     out = {}
-    for split in SPLIT_NAMES:
+    for split in split_names:
         split_dir = root / split
         if not split_dir.is_dir():
             if split in required:
                 raise DatasetLayoutError(f"missing split folder {str(split_dir)!r} (expected "
-                                         f"{root}/{{{','.join(SPLIT_NAMES)}}}/{{{','.join(CLASS_NAMES)}}}/)")
+                                         f"{root}/{{{','.join(SPLIT_NAMES)}}}/{{{','.join(CLASS_NAMES)}}}/)"
+                                         + _case_hint(split_dir))
             continue
-        paths, labels = [], []
-        for label, cls in enumerate(CLASS_NAMES):
-            cls_dir = split_dir / cls
-            if not cls_dir.is_dir():
-                raise DatasetLayoutError(f"missing class folder {str(cls_dir)!r}")
-            found = _list_images(cls_dir)
-            paths += found
-            labels += [label] * len(found)
-        out[split] = Split(paths, labels)
+        out[split] = scan_class_folders(split_dir)
     return out
 
 
@@ -352,9 +382,11 @@ class ArrayDataset:
     images : ndarray, float32, shape (N, C, H, W)
     labels : ndarray, int64, shape (N,)
     paths : list of Path, optional, length N
+    warnings : list of str, optional, length N
+        Why the model cannot judge image i ("" when it can; ``images.input_warning``).
     """
 
-    def __init__(self, images, labels, paths=None):
+    def __init__(self, images, labels, paths=None, warnings=None):
         self.images = np.ascontiguousarray(images, dtype=np.float32)
         self.labels = np.asarray(labels, dtype=np.int64).reshape(-1)
         if self.images.ndim != 4 or self.images.shape[0] != self.labels.shape[0]:
@@ -363,6 +395,9 @@ class ArrayDataset:
         self.paths = None if paths is None else [Path(p) for p in paths]
         if self.paths is not None and len(self.paths) != len(self.labels):
             raise ValueError(f"got {len(self.paths)} paths for {len(self.labels)} images")
+        self.warnings = None if warnings is None else [str(w) for w in warnings]
+        if self.warnings is not None and len(self.warnings) != len(self.labels):
+            raise ValueError(f"got {len(self.warnings)} warnings for {len(self.labels)} images")
 
     def __len__(self) -> int:
         return self.labels.shape[0]
@@ -391,17 +426,29 @@ def load_split(split: Split, size=(227, 227), channels: int = 3, on_error: str =
     Returns
     -------
     dataset : ArrayDataset
-        images (N, channels, H, W) float32, labels (N,) int64, paths; N = images that loaded.
+        images (N, channels, H, W) float32, labels (N,) int64, paths, warnings; N = images that loaded.
     errors : list of (Path, str)
         Skipped files and why (only with on_error="skip").
     """
-    batch, kept, errors = load_batch(split.paths, size, channels, keep_aspect, on_error)
+    notes: list = []
+    batch, kept, errors = load_batch(split.paths, size, channels, keep_aspect, on_error, input_warnings=notes)
     label_of = {}
     for p, y in zip(split.paths, split.labels):
         label_of[p] = int(y)
-    return ArrayDataset(batch, [label_of[p] for p in kept], kept), errors
+    return ArrayDataset(batch, [label_of[p] for p in kept], kept, notes), errors
+
+
+def augment_dataset(ds: ArrayDataset, channels: int, seed: int) -> ArrayDataset:
+    """The paper's x4 augmentation on the gray images of ``ds`` (rotation, scaling, noise), re-normalised."""
+    mean, std = NORMALISATION["mean"], NORMALISATION["std"]
+    gray = np.clip(ds.images[:, 0] * std + mean, 0.0, 1.0)          # back to [0, 1] intensities
+    aug, labels = augment_x4(gray, ds.labels, np.random.default_rng([seed, 11]))
+    x = ((aug - mean) / std).astype(np.float32)[:, None]
+    x = np.ascontiguousarray(np.broadcast_to(x, (len(x), channels) + x.shape[2:]))
+    paths = None if ds.paths is None else list(ds.paths) * 4
+    return ArrayDataset(x, labels, paths, None if ds.warnings is None else list(ds.warnings) * 4)
 
 
 __all__ = ["CLASS_NAMES", "NONCOVID", "COVID", "IMAGE_EXTENSIONS", "DatasetLayoutError", "Split", "Arrangement",
-           "ArrayDataset", "scan_image_folder", "scan_upstream_layout", "arrangement1", "arrangement2",
+           "ArrayDataset", "scan_class_folders", "scan_image_folder", "scan_upstream_layout", "arrangement1", "arrangement2",
            "load_split"]

@@ -24,6 +24,10 @@ NORMALISATION = {"mean": 0.449, "std": 0.226}
 # this is a decompression bomb or a mistake. Pillow's own Image.MAX_IMAGE_PIXELS check also applies.
 DEFAULT_MAX_PIXELS = 4096 * 4096 * 4
 
+# Below this many pixels on a side a slice holds too little anatomy to judge (COVID-CT's smallest side is 61 px);
+# such an input is still scored, but flagged (input_warning).
+TINY_SIDE = 32
+
 
 class ImageLoadError(ValueError):
     """An image file could not be decoded; the message names the path and what went wrong."""
@@ -111,6 +115,43 @@ def load_grayscale(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
 
     Tiny images (even 1 x 1) load; only a 0-pixel image is an error.
     """
+    return _decode(path, max_pixels)[0]
+
+
+def load_grayscale_checked(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> tuple[np.ndarray, str]:
+    """``load_grayscale`` and the input's warning: "" when the model can judge it, else why not (input_warning)."""
+    gray, transparent = _decode(path, max_pixels)
+    return gray, input_warning(gray, transparent)
+
+
+def input_warning(gray: np.ndarray, transparent: bool = False) -> str:
+    """Why a model cannot judge this (H, W) image, "" when it can: fully transparent, tiny or blank.
+
+    The model still gives a number for such an input (a 1 x 1 image can come out as P(COVID) 1.0), so the
+    commands print it beside the score instead of letting it pass silently.
+    """
+    reasons = []
+    if transparent:
+        reasons.append("fully transparent image (alpha 0 everywhere): nothing visible")
+    h, w = gray.shape
+    if min(h, w) < TINY_SIDE:
+        reasons.append(f"tiny image ({w} x {h} px, under {TINY_SIDE} px)")
+    if gray.size and float(gray.max()) - float(gray.min()) < 1.0 / 255:
+        reasons.append("blank image (one intensity everywhere)")
+    return "; ".join(reasons)
+
+
+def _fully_transparent(im: Image.Image) -> bool:
+    """True when the image has an alpha channel (or a transparent palette/colour) that is 0 everywhere."""
+    if "A" in im.getbands():
+        return im.getchannel("A").getextrema()[1] == 0
+    if im.info.get("transparency") is not None:
+        return im.convert("RGBA").getchannel("A").getextrema()[1] == 0
+    return False
+
+
+def _decode(path, max_pixels: int) -> tuple[np.ndarray, bool]:
+    """``(gray, fully_transparent)``: load_grayscale's work, and whether alpha hid every pixel."""
     if isinstance(max_pixels, bool) or not isinstance(max_pixels, (int, np.integer)) or max_pixels < 1:
         raise ValueError(f"max_pixels must be a positive int, got {max_pixels!r}")
     try:
@@ -126,6 +167,7 @@ def load_grayscale(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
                     raise ImageLoadError(path, f"empty image ({W} x {H} pixels)")
                 im.load()
                 gray = _pixels_to_gray(im)
+                transparent = _fully_transparent(im)
     except ImageLoadError:
         raise
     except FileNotFoundError:
@@ -140,7 +182,7 @@ def load_grayscale(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
         raise ImageLoadError(path, f"too large (decompression bomb): {err}") from None
     except Exception as err:  # noqa: BLE001 -- any decoder failure (OSError "truncated", SyntaxError, struct.error...)
         raise ImageLoadError(path, f"corrupt or truncated image data ({type(err).__name__}: {err})") from err
-    return gray.astype(np.float32)
+    return gray.astype(np.float32), transparent
 
 
 def _pad_to_aspect(gray: np.ndarray, H: int, W: int) -> np.ndarray:
@@ -207,7 +249,7 @@ def load_image(path, size=(227, 227), channels: int = 3, keep_aspect: bool = Fal
 
 
 def load_batch(paths: Iterable, size=(227, 227), channels: int = 3, keep_aspect: bool = False,
-               on_error: str = "raise", max_pixels: int = DEFAULT_MAX_PIXELS):
+               on_error: str = "raise", max_pixels: int = DEFAULT_MAX_PIXELS, input_warnings: list | None = None):
     """Decode many files into one batch.
 
     Parameters
@@ -216,6 +258,8 @@ def load_batch(paths: Iterable, size=(227, 227), channels: int = 3, keep_aspect:
     size, channels, keep_aspect, max_pixels : as in load_image
     on_error : {"raise", "skip"}
         "raise": the first ImageLoadError propagates. "skip": bad files are left out and reported.
+    input_warnings : list, optional
+        If given, one string per kept image is appended: ``input_warning`` of it ("" for a usable image).
 
     Returns
     -------
@@ -232,16 +276,19 @@ def load_batch(paths: Iterable, size=(227, 227), channels: int = 3, keep_aspect:
     arrays, kept, errors = [], [], []
     for p in paths:
         try:
-            arrays.append(load_image(p, (H, W), channels, keep_aspect, max_pixels))
+            gray, warning = load_grayscale_checked(p, max_pixels)
+            arrays.append(to_network_input(gray, (H, W), channels, keep_aspect))
         except ImageLoadError as err:
             if on_error == "raise":
                 raise
             errors.append((Path(p), str(err)))
             continue
         kept.append(Path(p))
+        if input_warnings is not None:
+            input_warnings.append(warning)
     batch = np.stack(arrays) if arrays else np.zeros((0, channels, H, W), dtype=np.float32)
     return batch, kept, errors
 
 
-__all__ = ["NORMALISATION", "DEFAULT_MAX_PIXELS", "ImageLoadError", "load_grayscale", "to_network_input",
-           "load_image", "load_batch"]
+__all__ = ["NORMALISATION", "DEFAULT_MAX_PIXELS", "TINY_SIDE", "ImageLoadError", "load_grayscale",
+           "load_grayscale_checked", "input_warning", "to_network_input", "load_image", "load_batch"]

@@ -13,6 +13,7 @@ Tested by ``tests/data/test_phantoms.py``.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -213,7 +214,8 @@ def write_phantom_folder(root, n_per_class: int, size: int = 64, seed: int = 0,
     -----
     Layout: ``root/{split}/{NonCOVID,COVID}/{class}_{index:05d}.png`` (8-bit L) and the lesion masks
     (0 or 255, 8-bit L) under the same relative names in ``root/masks/``. File names are unique across
-    classes, so the upstream name-list layout can index them by name too.
+    classes, so the upstream name-list layout can index them by name too. A split with no phantom gets no
+    folder. The files are written in place: use ``build_phantom_folder`` for a folder that a run reuses.
     """
     splits = {"train": 0.6, "val": 0.2, "test": 0.2} if splits is None else dict(splits)
     if isinstance(n_per_class, bool) or not isinstance(n_per_class, (int, np.integer)) or n_per_class < 0:
@@ -224,6 +226,9 @@ def write_phantom_folder(root, n_per_class: int, size: int = 64, seed: int = 0,
     for label, cls in enumerate(CLASS_DIRS):
         index = 0
         for split, n in per_split.items():
+            counts[split][cls] = n
+            if n == 0:
+                continue
             img_dir, mask_dir = root / split / cls, root / "masks" / split / cls
             img_dir.mkdir(parents=True, exist_ok=True)
             mask_dir.mkdir(parents=True, exist_ok=True)
@@ -233,8 +238,76 @@ def write_phantom_folder(root, n_per_class: int, size: int = 64, seed: int = 0,
                 Image.fromarray(np.rint(image * 255).astype(np.uint8)).save(img_dir / name)
                 Image.fromarray(mask.astype(np.uint8) * 255).save(mask_dir / name)
                 index += 1
-            counts[split][cls] = n
     return counts
 
 
-__all__ = ["make_phantom", "make_phantom_dataset", "write_phantom_folder", "GGO_MASK_THRESHOLD", "CLASS_DIRS"]
+# --- a phantom folder that runs reuse: built whole, then renamed; checked against its manifest -----------------
+MANIFEST = "phantoms.json"
+GENERATOR = "squeezenp.data.phantoms v1"   # change it when make_phantom draws other images for the same seed
+
+
+def phantom_manifest(n_per_class: int, size: int, seed: int, splits=None) -> dict:
+    """What a phantom folder must hold: the options that drew it and the image count per split and class."""
+    splits = {"train": 0.6, "val": 0.2, "test": 0.2} if splits is None else dict(splits)
+    per_split = _split_counts(n_per_class, splits)
+    return {"generator": GENERATOR, "n_per_class": int(n_per_class), "size": int(size), "seed": int(seed),
+            "splits": {k: float(v) for k, v in splits.items()},
+            "counts": {split: {cls: n for cls in CLASS_DIRS} for split, n in per_split.items()}}
+
+
+def check_phantom_folder(root, manifest: dict) -> str:
+    """Why ``root`` cannot be reused as the phantom folder ``manifest`` describes; "" when it can.
+
+    Compares the stored manifest's options, then counts the image and mask files of every split and class.
+    """
+    root = Path(root)
+    path = root / MANIFEST
+    if not path.is_file():
+        return f"it has no {MANIFEST} (an interrupted write, or not a squeezenp phantom folder)"
+    try:
+        stored = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        return f"its {MANIFEST} cannot be read ({e})"
+    changed = [f"{k} {stored.get(k)!r} -> {manifest[k]!r}" for k in manifest if stored.get(k) != manifest[k]]
+    if changed:
+        return "it was drawn with other options: " + ", ".join(changed)
+    for split, by_class in manifest["counts"].items():
+        for cls, n in by_class.items():
+            for folder in (root / split / cls, root / "masks" / split / cls):
+                found = len(list(folder.glob("*.png"))) if folder.is_dir() else 0
+                if found != n:
+                    return f"{folder} holds {found} PNG file(s), its manifest says {n}"
+    return ""
+
+
+def build_phantom_folder(root, n_per_class: int, size: int = 64, seed: int = 0, splits=None, log=None) -> dict:
+    """Make ``root`` a complete phantom folder for these options, reusing it only when its manifest matches.
+
+    The phantoms are written into a temporary folder beside ``root`` and renamed into place when complete, with
+    ``phantoms.json`` (``phantom_manifest``): an interruption leaves ``root`` as it was. A folder with a
+    manifest that does not match (other options, missing or extra files) is rebuilt, and ``log`` says why. A
+    folder without a manifest that is not empty is refused (ValueError): it may hold someone's files.
+
+    Returns the manifest.
+    """
+    from ..core.atomic import atomic_folder, atomic_write_json
+    root = Path(root)
+    manifest = phantom_manifest(n_per_class, size, seed, splits)
+    if root.exists():
+        why = check_phantom_folder(root, manifest)
+        if not why:
+            return manifest
+        if not (root / MANIFEST).is_file() and any(root.iterdir()):
+            raise ValueError(f"phantom folder {root} cannot be used: {why}; delete it or choose another folder")
+        if log:
+            log(f"rebuilding the phantoms in {root}: {why}")
+    if log:
+        log(f"writing {2 * n_per_class} synthetic CT phantoms ({size} px, seed {seed}) to {root}")
+    with atomic_folder(root) as tmp:
+        write_phantom_folder(tmp, n_per_class, size, seed, splits)
+        atomic_write_json(tmp / MANIFEST, manifest)
+    return manifest
+
+
+__all__ = ["make_phantom", "make_phantom_dataset", "write_phantom_folder", "build_phantom_folder",
+           "check_phantom_folder", "phantom_manifest", "GGO_MASK_THRESHOLD", "CLASS_DIRS", "MANIFEST"]

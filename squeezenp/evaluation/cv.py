@@ -26,7 +26,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..atomic import atomic_write_json
+from ..core.atomic import atomic_write_json
 from ..data import load_grayscale
 from ..train.metrics import binary_metrics, roc_auc
 from ..train.recipes import Recipe, predict_covid, to_tensors, train_recipe
@@ -264,3 +264,28 @@ def _calibration_summary(labels, oof: dict, oof_cal: dict, n_bins: int) -> dict:
                      **{k: [None if not np.isfinite(v) else float(v) for v in bins[k]] for k in
                         ("mean_prob", "frac_pos")}, "count": bins["count"].tolist()}
     return out
+
+
+def seed_ensemble(out_dir) -> dict:
+    """The ensemble lever: per fold, average P(COVID) over every seed that finished it, then score the fold.
+
+    Returns ``{"seeds": m, "folds": n, "per_fold": [metrics], "mean_sd": {metric: {mean, sd}}}`` over the folds
+    that all ``m`` seeds finished (m = the most seeds any fold has); prediction costs m forward passes per image
+    (times two with the mirror).
+    """
+    out = Path(out_dir)
+    plan = json.loads((out / "folds.json").read_text())
+    labels = np.asarray(plan["labels"])
+    by_fold: dict[int, list] = {}
+    for p in sorted((out / "runs").glob("*.json")):
+        r = json.loads(p.read_text())
+        by_fold.setdefault(r["fold"], []).append(r)
+    m = max((len(v) for v in by_fold.values()), default=0)
+    rows = []
+    for fold, runs in sorted(by_fold.items()):
+        if len(runs) != m:
+            continue
+        idx = runs[0]["test_index"]
+        prob = np.mean([r["test_prob"] for r in runs], axis=0)
+        rows.append({"fold": fold, **binary_metrics(labels[idx], prob)})
+    return {"seeds": m, "folds": len(rows), "per_fold": rows, "mean_sd": _mean_sd(rows) if rows else {}}

@@ -31,13 +31,14 @@ from .thresholds import DEFAULT_THRESHOLD, sensitivity_first_threshold
 
 
 def load_inputs(paths: Sequence, size: int, channels: int = 3, preprocessing: str = "none",
-                on_error: str = "raise"):
+                on_error: str = "raise", input_warnings: list | None = None):
     """``(x (N, channels, size, size) float32, kept paths, errors)`` as ``data.load_batch``, with the
-    preprocessing of ``data.preprocess`` between decoding and resizing."""
+    preprocessing of ``data.preprocess`` between decoding and resizing; ``input_warnings`` as there (why the
+    model cannot judge each kept image, judged on the decoded image)."""
     from .. import data as D
     from ..data.preprocess import PREPROCESSING, preprocess
     if preprocessing == "none":
-        return D.load_batch(paths, (size, size), channels, on_error=on_error)
+        return D.load_batch(paths, (size, size), channels, on_error=on_error, input_warnings=input_warnings)
     if preprocessing not in PREPROCESSING:
         raise ValueError(f"preprocessing must be one of {PREPROCESSING}, got {preprocessing!r}")
     if on_error not in ("raise", "skip"):
@@ -45,7 +46,7 @@ def load_inputs(paths: Sequence, size: int, channels: int = 3, preprocessing: st
     arrays, kept, errors = [], [], []
     for p in paths:
         try:
-            gray = D.load_grayscale(p)
+            gray, warning = D.load_grayscale_checked(p)
         except D.ImageLoadError as err:
             if on_error == "raise":
                 raise
@@ -53,15 +54,17 @@ def load_inputs(paths: Sequence, size: int, channels: int = 3, preprocessing: st
             continue
         arrays.append(D.to_network_input(preprocess(gray, preprocessing), (size, size), channels))
         kept.append(Path(p))
+        if input_warnings is not None:
+            input_warnings.append(warning)
     x = np.stack(arrays) if arrays else np.zeros((0, channels, size, size), dtype=np.float32)
     return x, kept, errors
 
 
-def model_inputs(model, paths: Sequence, on_error: str = "raise"):
+def model_inputs(model, paths: Sequence, on_error: str = "raise", input_warnings: list | None = None):
     """``load_inputs`` at the model's input size, channels and preprocessing."""
     c = model.config
     return load_inputs(paths, int(c["input_size"]), int(c.get("in_channels", 3)), preprocessing_of(model),
-                       on_error)
+                       on_error, input_warnings)
 
 
 def preprocessing_of(model) -> str:

@@ -1,6 +1,6 @@
 """The pictures of a cross-validation: the out-of-fold ROC curve per seed and the reliability diagram.
 
-Both are drawn with the panel code of ``squeezenp.figures`` (Pillow only) and are computed from predictions on
+Both are drawn with the panel code of ``squeezenp.reports.figures`` (Pillow only) and are computed from predictions on
 held-out folds only: every point of a curve is an image that the model behind it never trained on nor chose
 anything with.
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-from ..figures import WHITE, _Axes
+from ..reports.figures import WHITE, _Axes
 from ..train.metrics import roc_auc, roc_curve
 
 CHANCE = (150, 150, 150)

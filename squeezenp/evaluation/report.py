@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write_json, atomic_write_text
-from ..figures import save_png
+from ..core.atomic import atomic_write_json, atomic_write_text
+from ..reports.figures import save_png
 from .plots import reliability_image, roc_by_seed_image
 
 HEADLINE = "cross-validated (held-out folds)"

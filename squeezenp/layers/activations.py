@@ -1,6 +1,7 @@
-"""ReLU and ELU layers. Formulas, references and Numba kernels: ``squeezenp/ops/activations.py``.
+"""ReLU and ELU layers over ``relu_forward/backward`` and ``elu_forward/backward`` (formulas in
+``squeezenp/functional/relu.py`` and ``elu.py``; ELU's fast twin in ``squeezenp/ops/elu.py``).
 
-Shapes: any (N, ...) -> same shape and dtype. Tests in ``tests/layers/test_activations.py``.
+Shapes: any (N, ...) -> same shape and dtype. Tests: ``tests/layers/test_activations.py``.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ class ReLU(Layer):
 
     def forward(self, x, training=None):
         check_input(self, x, ndim=None)
-        self._cache = x
-        return ops.relu_forward(x)
+        out, self._cache = ops.relu_forward(x)
+        return out
 
     def backward(self, dout):
         check_grad(self, dout, self._cache.shape if self._cache is not None else None)
@@ -33,14 +34,12 @@ class ELU(Layer):
 
     def forward(self, x, training=None):
         check_input(self, x, ndim=None)
-        out = ops.elu_forward(x, self.alpha)
-        self._cache = (x, out)
+        out, self._cache = ops.elu_forward(x, self.alpha)
         return out
 
     def backward(self, dout):
         check_grad(self, dout, self._cache[0].shape if self._cache is not None else None)
-        x, out = self._cache
-        return ops.elu_backward(dout, x, out, self.alpha)
+        return ops.elu_backward(dout, self._cache)
 
     def __repr__(self):
         return f"ELU(alpha={self.alpha})"

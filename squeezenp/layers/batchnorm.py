@@ -7,8 +7,8 @@ Shapes: x (N, C, H, W) -> out (N, C, H, W); ``weight`` (gamma) and ``bias`` (bet
   ``running = (1 - momentum) * running + momentum * batch``, with the *unbiased* batch variance);
 - evaluation: normalise with the running statistics (an affine map per channel).
 
-The formulas, reference and Numba kernel are in ``squeezenp/ops/batchnorm.py``; tests in
-``tests/layers/test_batchnorm.py``.
+Formulas in ``squeezenp/functional/batchnorm2d.py``, fast twin in ``squeezenp/ops/batchnorm2d.py``; the running
+statistics are the state this layer adds. Tests: ``tests/layers/test_batchnorm.py``.
 """
 from __future__ import annotations
 
@@ -34,36 +34,23 @@ class BatchNorm2d(Layer):
         check_input(self, x, 4, self.num_features)
         gamma = self.params["weight"].astype(x.dtype, copy=False)
         beta = self.params["bias"].astype(x.dtype, copy=False)
-        if self._is_training(training):
-            out, x_hat, mean, var, inv_std = ops.batchnorm_forward(x, gamma, beta, self.eps)
-            if self.update_running_stats:
-                M = x.shape[0] * x.shape[2] * x.shape[3]
-                unbiased = var * (M / max(M - 1, 1))
-                m = self.momentum
-                rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
-                rm[...] = (1 - m) * rm + m * mean
-                rv[...] = (1 - m) * rv + m * unbiased
-            self._cache = ("train", x_hat, gamma, inv_std)
+        rm, rv = self.buffers["running_mean"], self.buffers["running_var"]
+        if not self._is_training(training):
+            out, self._cache = ops.batchnorm2d_forward(x, gamma, beta, self.eps, rm, rv)
             return out
-        inv_std = (1.0 / np.sqrt(self.buffers["running_var"].astype(x.dtype) + self.eps)).astype(x.dtype)
-        scale = gamma * inv_std
-        shift = beta - self.buffers["running_mean"].astype(x.dtype) * scale
-        self._cache = ("eval", x, scale, inv_std)
-        return x * scale[None, :, None, None] + shift[None, :, None, None]
+        out, self._cache = ops.batchnorm2d_forward(x, gamma, beta, self.eps)
+        if self.update_running_stats:
+            mean, var = self._cache[4], self._cache[5]       # the batch's statistics (biased variance)
+            M = x.shape[0] * x.shape[2] * x.shape[3]
+            unbiased = var * (M / max(M - 1, 1))
+            m = self.momentum
+            rm[...] = (1 - m) * rm + m * mean
+            rv[...] = (1 - m) * rv + m * unbiased
+        return out
 
     def backward(self, dout):
         check_grad(self, dout, self._cache[1].shape if self._cache else None)
-        mode = self._cache[0]
-        if mode == "train":
-            _, x_hat, gamma, inv_std = self._cache
-            dx, dgamma, dbeta = ops.batchnorm_backward(dout, x_hat, gamma, inv_std)
-        else:   # running statistics are constants: out = x * scale + shift
-            _, x, scale, inv_std = self._cache
-            x_hat = (x - self.buffers["running_mean"].astype(x.dtype)[None, :, None, None]) * \
-                inv_std[None, :, None, None]
-            dgamma = (dout * x_hat).sum(axis=(0, 2, 3))
-            dbeta = dout.sum(axis=(0, 2, 3))
-            dx = dout * scale[None, :, None, None]
+        dx, dgamma, dbeta = ops.batchnorm2d_backward(dout, self._cache)
         self.grads["weight"][...] = dgamma
         self.grads["bias"][...] = dbeta
         return dx

@@ -1,50 +1,22 @@
-"""2-D convolution (cross-correlation, as in every deep-learning framework), via im2col + GEMM.
+"""Conv2d: a 2-D convolution layer, the state around ``conv2d_forward`` / ``conv2d_backward``.
 
-Shapes::
-
-    x      : (N, C_in, H, W)
-    weight : (C_out, C_in, KH, KW)          (PyTorch layout)
-    bias   : (C_out,)
-    out    : (N, C_out, OH, OW),  OH = (H + 2*PH - KH) // SH + 1,  OW likewise
-
-Forward, for each image n, with ``cols = im2col(x)`` of shape (N, C_in*KH*KW, OH*OW)::
-
-    out[n] = W_flat @ cols[n] + bias            W_flat = weight.reshape(C_out, C_in*KH*KW)
-
-Backward, with ``dout[n]`` reshaped to (C_out, OH*OW)::
-
-    dW_flat = sum_n dout[n] @ cols[n].T         (the same product with the roles swapped)
-    dbias   = sum over n, oh, ow of dout
-    dx      = col2im(W_flat.T @ dout[n])        (scatter each column back to its window)
-
-A 1x1 convolution with stride 1 and no padding needs no im2col: ``cols[n]`` is ``x[n]`` viewed as
-(C_in, H*W). Most of SqueezeNet's convolutions are of that kind.
-
-Speed (``benchmarks/bench_layers.py``): the columns and their gradient live in per-layer workspaces reused
-from one call to the next (safe because backward always pairs with the most recent forward; see
-``_init.workspace``); the GEMMs go straight to NumPy's BLAS with ``out=``, one per image so the result is
-already NCHW, the images split over squeezenp's threads with a single-threaded BLAS under each
-(``_gemm.py`` says why: a 2-thread OpenBLAS on many small GEMMs was up to 15x slower on this loaded 2-core
-machine; a single ``W_flat @ cols`` over the whole batch measured no faster and would need a
-transpose); with im2col, each thread unfolds an image and multiplies it at once, while its columns are
-still in cache (``_gemm.im2col_matmul_per_image``); the bias is added by the same thread right after each
-image's GEMM, while its output is in cache; the bias gradient is a parallel Numba kernel (``ops.bias_grad``).
-
-The im2col/col2im reference and kernel live in ``squeezenp/ops/im2col.py``; tests in
-``tests/layers/test_conv.py``.
+Shapes: x (N, C_in, H, W) -> out (N, C_out, OH, OW); ``weight`` (C_out, C_in, KH, KW), ``bias`` (C_out,).
+The formulas are in ``squeezenp/functional/conv2d.py`` (readable, with ``im2col.py``), the fast twin in
+``squeezenp/ops/conv2d.py``; the layer owns the parameters, their gradients, the forward's cache and a
+``workspace`` of scratch arrays that the fast twin reuses from call to call. Tests: ``tests/layers/test_conv.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import ops
-from ..core import Layer, check_grad, check_input
-from ._gemm import _workers, im2col_matmul_per_image, matmul_per_image, matmul_sum_per_image
-from ._init import he_normal, pair, workspace
+from ..core import Layer, check_grad, check_input, pair
+from .init import he_normal
 
 
 class Conv2d(Layer):
-    """``Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)``."""
+    """``Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)``; He-normal weights,
+    zero bias."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  bias: bool = True, dtype=np.float32, rng=None):
@@ -61,10 +33,7 @@ class Conv2d(Layer):
         self.add_param("weight", he_normal((self.out_channels, self.in_channels, kh, kw), fan_in, rng, dtype))
         if bias:
             self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
-
-    @property
-    def is_pointwise(self) -> bool:
-        return self.kernel_size == (1, 1) and self.stride == (1, 1) and self.padding == (0, 0)
+        self.workspace: dict[str, np.ndarray] = {}
 
     def output_shape(self, input_shape):
         N, _, H, W = input_shape
@@ -74,59 +43,21 @@ class Conv2d(Layer):
     def forward(self, x, training=None):
         check_input(self, x, 4, self.in_channels)
         out_shape = self.output_shape(x.shape)
-        out = np.empty((x.shape[0], self.out_channels, out_shape[2] * out_shape[3]), dtype=x.dtype)
-        cols = self._gemm_into(x, out, self.params.get("bias"))
-        self._cache = (x.shape, cols, out_shape)
-        return out.reshape(out_shape)
-
-    def forward_gemm_into(self, x, out):
-        """Inference helper for fused callers (``Fire``): ``out[n] = W_flat @ cols[n]`` **without** the bias,
-        written into ``out`` (N, C_out, OH*OW), which may be a channel slice of a larger output (each image's
-        slice must be contiguous). Keeps no cache; the caller adds bias and activation (``ops.scale_bias_act``)."""
-        check_input(self, x, 4, self.in_channels)
-        self._gemm_into(x, out)
-        return out
-
-    def _gemm_into(self, x, out, bias=None):
-        N, C, H, W = x.shape
-        out_shape = self.output_shape(x.shape)
         if out_shape[2] < 1 or out_shape[3] < 1:
             raise ValueError(f"Conv2d: input of shape {x.shape} is smaller than the kernel "
                              f"{self.kernel_size} with padding {self.padding}")
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        W_flat = self.params["weight"].reshape(self.out_channels, -1).astype(x.dtype, copy=False)
-        P = out_shape[2] * out_shape[3]
-        if self.is_pointwise:
-            cols = np.ascontiguousarray(x).reshape(N, C, H * W)   # no im2col: x[n] is already (C_in, H*W)
-        else:
-            # reused across calls (see ``workspace`` for why that is safe): no page faults per step
-            cols = workspace(self, "cols", (N, W_flat.shape[1], P), x.dtype)
-            # each image unfolded and multiplied on one thread, its columns still in cache
-            im2col_matmul_per_image(W_flat, x, (kh, kw, sh, sw, ph, pw), cols, out, bias)
-            return cols
-        matmul_per_image(W_flat, cols, out, bias)            # one BLAS GEMM per image, written NCHW
-        return cols
+        w, b = self.params["weight"].astype(x.dtype, copy=False), self.params.get("bias")
+        out, self._cache = ops.conv2d_forward(x, w, None if b is None else b.astype(x.dtype, copy=False),
+                                              self.stride, self.padding, workspace=self.workspace)
+        return out
 
     def backward(self, dout):
-        x_shape, cols, out_shape = self._cache if self._cache else (None, None, None)
-        check_grad(self, dout, out_shape)
-        N = dout.shape[0]
-        d3 = np.ascontiguousarray(dout).reshape(N, self.out_channels, -1)
-        W_flat = self.params["weight"].reshape(self.out_channels, -1).astype(dout.dtype, copy=False)
-        # dW = sum_n dout[n] @ cols[n].T, accumulated image by image into one small buffer
-        dW = workspace(self, "dW", W_flat.shape, dout.dtype)
-        tmp = workspace(self, "dW_n", (max(1, min(_workers(), N)), 2) + W_flat.shape, dout.dtype)
-        matmul_sum_per_image(d3, cols, dW, tmp)
-        self.grads["weight"][...] = dW.reshape(self.params["weight"].shape)
-        if "bias" in self.params:
-            self.grads["bias"][...] = ops.bias_grad(d3)
-        if self.is_pointwise:
-            dx = np.empty((N, self.in_channels, d3.shape[2]), dtype=dout.dtype)
-            return matmul_per_image(W_flat.T, d3, dx).reshape(x_shape)
-        dcols = workspace(self, "dcols", cols.shape, dout.dtype)
-        matmul_per_image(W_flat.T, d3, dcols)                # (N, C_in*KH*KW, OH*OW)
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        return ops.col2im(dcols, x_shape, kh, kw, sh, sw, ph, pw)
+        check_grad(self, dout, self.output_shape(self._cache[0]) if self._cache else None)
+        dx, dw, db = ops.conv2d_backward(dout, self._cache, workspace=self.workspace)
+        self.grads["weight"][...] = dw
+        if db is not None:
+            self.grads["bias"][...] = db
+        return dx
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

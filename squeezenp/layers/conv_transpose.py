@@ -1,39 +1,16 @@
-"""2-D transposed convolution ("deconvolution"): the adjoint of Conv2d, used to upsample feature maps.
+"""ConvTranspose2d: a 2-D transposed convolution layer ("deconvolution"), used to upsample feature maps.
 
-Shapes::
-
-    x      : (N, C_in, H, W)
-    weight : (C_in, C_out, KH, KW)          (PyTorch layout: note C_in first)
-    bias   : (C_out,)
-    out    : (N, C_out, OH, OW),  OH = (H - 1) * SH - 2*PH + KH,  OW likewise
-
-Forward: every input pixel paints a KHxKW patch of weights onto the output, patches overlapping when the
-stride is smaller than the kernel. That is exactly col2im of a matrix product::
-
-    cols[n] = W_flat.T @ x[n]                    W_flat = weight.reshape(C_in, C_out*KH*KW),  x[n] as (C_in, H*W)
-    out     = col2im(cols) + bias                col2im folds (N, C_out*KH*KW, H*W) into (N, C_out, OH, OW)
-
-Backward is a plain convolution of the upstream gradient (im2col instead of col2im)::
-
-    dcols[n] = im2col(dout)[n]                   (C_out*KH*KW, H*W)
-    dx[n]    = W_flat @ dcols[n]
-    dW_flat  = sum_n x[n] @ dcols[n].T
-    dbias    = sum over n, oh, ow of dout
-
-The columns, their gradient and the dW accumulator are per-layer workspaces reused across calls (safe
-because backward pairs with the most recent forward; see ``_init.workspace``).
-
-So ``<conv2d(x), y> == <x, conv_transpose2d(y)>`` for shared weights and settings (the adjoint test in
-``tests/layers/test_conv_transpose.py``).
+Shapes: x (N, C_in, H, W) -> out (N, C_out, (H - 1)*SH - 2*PH + KH, ...); ``weight`` (C_in, C_out, KH, KW)
+(PyTorch layout: C_in first), ``bias`` (C_out,). Formulas in ``squeezenp/functional/conv_transpose2d.py``, fast
+twin in ``squeezenp/ops/conv_transpose2d.py``. Tests: ``tests/layers/test_conv_transpose.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import ops
-from ..core import Layer, check_grad, check_input
-from ._gemm import _workers, matmul_per_image, matmul_sum_per_image
-from ._init import he_normal, pair, workspace
+from ..core import Layer, check_grad, check_input, pair
+from .init import he_normal
 
 
 class ConvTranspose2d(Layer):
@@ -55,47 +32,32 @@ class ConvTranspose2d(Layer):
         self.add_param("weight", he_normal((self.in_channels, self.out_channels, kh, kw), fan_in, rng, dtype))
         if bias:
             self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
+        self.workspace: dict[str, np.ndarray] = {}
 
     def output_shape(self, input_shape):
         N, _, H, W = input_shape
         (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        return (N, self.out_channels, (H - 1) * sh - 2 * ph + kh, (W - 1) * sw - 2 * pw + kw)
+        return (N, self.out_channels, ops.conv_transpose_output_size(H, kh, sh, ph),
+                ops.conv_transpose_output_size(W, kw, sw, pw))
 
     def forward(self, x, training=None):
         check_input(self, x, 4, self.in_channels)
-        N, C, H, W = x.shape
         out_shape = self.output_shape(x.shape)
         if out_shape[2] < 1 or out_shape[3] < 1:
             raise ValueError(f"ConvTranspose2d: padding {self.padding} crops away the whole output "
                              f"for input shape {x.shape}")
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        W_flat = self.params["weight"].reshape(self.in_channels, -1).astype(x.dtype, copy=False)
-        x = np.ascontiguousarray(x)
-        cols = workspace(self, "cols", (N, W_flat.shape[1], H * W), x.dtype)   # reused; never returned
-        matmul_per_image(W_flat.T, x.reshape(N, C, H * W), cols)   # (N, C_out*KH*KW, H*W)
-        out = ops.col2im(cols, out_shape, kh, kw, sh, sw, ph, pw)
-        if "bias" in self.params:
-            ops.add_bias(out.reshape(N, self.out_channels, -1), self.params["bias"])
-        self._cache = (x, out_shape)
+        w, b = self.params["weight"].astype(x.dtype, copy=False), self.params.get("bias")
+        out, self._cache = ops.conv_transpose2d_forward(x, w, None if b is None else b.astype(x.dtype, copy=False),
+                                                        self.stride, self.padding, workspace=self.workspace)
         return out
 
     def backward(self, dout):
-        x, out_shape = self._cache if self._cache else (None, None)
-        check_grad(self, dout, out_shape)
-        N, C, H, W = x.shape
-        (kh, kw), (sh, sw), (ph, pw) = self.kernel_size, self.stride, self.padding
-        W_flat = self.params["weight"].reshape(self.in_channels, -1).astype(dout.dtype, copy=False)
-        dcols = workspace(self, "dcols", (N, W_flat.shape[1], H * W), dout.dtype)
-        ops.im2col(dout, kh, kw, sh, sw, ph, pw, out=dcols)  # (N, C_out*KH*KW, H*W)
-        x3 = x.reshape(N, C, H * W)
-        dW = workspace(self, "dW", W_flat.shape, dout.dtype)
-        tmp = workspace(self, "dW_n", (max(1, min(_workers(), N)), 2) + W_flat.shape, dout.dtype)
-        matmul_sum_per_image(x3, dcols, dW, tmp)              # sum_n x[n] @ dcols[n].T
-        self.grads["weight"][...] = dW.reshape(self.params["weight"].shape)
-        if "bias" in self.params:
-            self.grads["bias"][...] = ops.bias_grad(dout.reshape(N, self.out_channels, -1))
-        dx = np.empty((N, C, H * W), dtype=dout.dtype)
-        return matmul_per_image(W_flat, dcols, dx).reshape(x.shape)
+        check_grad(self, dout, self.output_shape(self._cache[0].shape) if self._cache else None)
+        dx, dw, db = ops.conv_transpose2d_backward(dout, self._cache, workspace=self.workspace)
+        self.grads["weight"][...] = dw
+        if db is not None:
+            self.grads["bias"][...] = db
+        return dx
 
     def __repr__(self):
         return (f"ConvTranspose2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

@@ -1,17 +1,13 @@
-"""Inverted dropout (Srivastava et al. 2014).
+"""Dropout layer: inverted dropout in training (``squeezenp/functional/dropout.py``), the identity in evaluation.
 
-Training: ``out = x * mask / (1 - p)`` with ``mask ~ Bernoulli(1 - p)`` drawn anew each forward pass, so
-the expected output equals x and evaluation needs no rescaling. Evaluation: identity.
-Backward: ``dx = dout * mask / (1 - p)`` (identity in evaluation).
-
-Shapes: any -> same. Tests in ``tests/layers/test_dropout.py``.
+The layer owns the random generator, so a seeded network draws the same masks run after run.
+Shapes: any -> same. Tests: ``tests/layers/test_dropout.py``.
 """
 from __future__ import annotations
 
-import numpy as np
-
+from .. import ops
 from ..core import Layer, check_grad, check_input
-from ._init import as_rng
+from .init import as_rng
 
 
 class Dropout(Layer):
@@ -29,14 +25,14 @@ class Dropout(Layer):
         if not self._is_training(training) or self.p == 0.0:
             self._cache = (x.shape, None)
             return x
-        scaled_mask = (self.rng.random(x.shape, dtype=np.float32) >= self.p).astype(x.dtype) / x.dtype.type(1 - self.p)
+        out, scaled_mask = ops.dropout_forward(x, self.p, self.rng)
         self._cache = (x.shape, scaled_mask)
-        return x * scaled_mask
+        return out
 
     def backward(self, dout):
         check_grad(self, dout, self._cache[0] if self._cache else None)
         scaled_mask = self._cache[1]
-        return dout if scaled_mask is None else dout * scaled_mask
+        return dout if scaled_mask is None else ops.dropout_backward(dout, scaled_mask)
 
     def __repr__(self):
         return f"Dropout(p={self.p})"

@@ -1,20 +1,17 @@
 """Fully connected layer and flattening.
 
-Linear: x (N, in_features) -> out (N, out_features); weight (out_features, in_features) as in PyTorch::
+Linear: x (N, in_features) -> out (N, out_features); weight (out_features, in_features) as in PyTorch; formulas
+in ``squeezenp/functional/linear.py``. Flatten: (N, d1, d2, ...) -> (N, d1*d2*...); backward reshapes back.
 
-    forward : out = x @ W.T + b
-    backward: dx = dout @ W,  dW = dout.T @ x,  db = sum over n of dout
-
-Flatten: (N, d1, d2, ...) -> (N, d1*d2*...); backward reshapes back.
-
-Tests in ``tests/layers/test_linear.py``.
+Tests: ``tests/layers/test_linear.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..core import Layer, check_grad, check_input
-from ._init import as_rng
+from .init import as_rng
 
 
 class Linear(Layer):
@@ -31,19 +28,18 @@ class Linear(Layer):
 
     def forward(self, x, training=None):
         check_input(self, x, 2, self.in_features)
-        self._cache = x
-        out = x @ self.params["weight"].astype(x.dtype, copy=False).T
-        if "bias" in self.params:
-            out += self.params["bias"].astype(x.dtype, copy=False)
+        b = self.params.get("bias")
+        out, self._cache = ops.linear_forward(x, self.params["weight"].astype(x.dtype, copy=False),
+                                              None if b is None else b.astype(x.dtype, copy=False))
         return out
 
     def backward(self, dout):
-        x = self._cache
-        check_grad(self, dout, (x.shape[0], self.out_features) if x is not None else None)
-        self.grads["weight"][...] = dout.T @ x
-        if "bias" in self.params:
-            self.grads["bias"][...] = dout.sum(axis=0)
-        return dout @ self.params["weight"].astype(dout.dtype, copy=False)
+        check_grad(self, dout, (self._cache[0].shape[0], self.out_features) if self._cache else None)
+        dx, dw, db = ops.linear_backward(dout, self._cache)
+        self.grads["weight"][...] = dw
+        if db is not None:
+            self.grads["bias"][...] = db
+        return dx
 
     def __repr__(self):
         return f"Linear({self.in_features}, {self.out_features}, bias={'bias' in self.params})"

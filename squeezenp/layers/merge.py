@@ -1,17 +1,18 @@
 """Layers with several inputs: channel concatenation and elementwise sum.
 
-Concat: ``forward(x1, ..., xk)`` -> ``concatenate(axis=1)``; ``backward(dout)`` -> ``(dx1, ..., dxk)``,
-the slices of dout along the channel axis (concatenation backward is a split).
+Concat: ``forward(x1, ..., xk)`` -> ``concatenate(axis=1)``; ``backward(dout)`` -> ``(dx1, ..., dxk)``, the
+slices of dout along the channel axis (concatenation backward is a split).
 
 Add: ``forward(x1, ..., xk)`` -> ``x1 + ... + xk``; ``backward(dout)`` -> ``(dout, ..., dout)``: each input
 receives the whole upstream gradient. The same array is returned k times: treat gradients as read-only.
 
-Tests in ``tests/layers/test_merge.py``.
+Formulas in ``squeezenp/functional/concat.py`` and ``add.py``. Tests: ``tests/layers/test_merge.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..core import Layer, check_grad, check_input
 
 
@@ -31,17 +32,17 @@ class Concat(Layer):
         if any(r != rest[0] for r in rest) or any(x.dtype != xs[0].dtype for x in xs):
             raise ValueError(f"Concat: inputs must agree on every axis but {self.axis} and on dtype, got "
                              f"{[(x.shape, str(x.dtype)) for x in xs]}")
-        self._cache = [x.shape[self.axis] for x in xs]
-        return np.concatenate(xs, axis=self.axis)
+        out, self._cache = ops.concat_forward(xs, self.axis)
+        return out
 
     def backward(self, dout):
         if self._cache is None:
             check_grad(self, dout, None)
-        splits = np.cumsum(self._cache)[:-1]
-        if dout.shape[self.axis] != sum(self._cache):
-            raise ValueError(f"Concat: expected an upstream gradient with {sum(self._cache)} entries on axis "
+        sizes = self._cache[0]
+        if dout.shape[self.axis] != sum(sizes):
+            raise ValueError(f"Concat: expected an upstream gradient with {sum(sizes)} entries on axis "
                              f"{self.axis}, got shape {dout.shape}")
-        return tuple(np.split(dout, splits, axis=self.axis))
+        return ops.concat_backward(dout, self._cache)
 
     def __repr__(self):
         return f"Concat(axis={self.axis})"
@@ -58,15 +59,13 @@ class Add(Layer):
         if any(x.shape != xs[0].shape or x.dtype != xs[0].dtype for x in xs):
             raise ValueError(f"Add: inputs must share shape and dtype, got "
                              f"{[(x.shape, str(x.dtype)) for x in xs]}")
-        self._cache = (len(xs), xs[0].shape)
-        out = xs[0].copy()
-        for x in xs[1:]:
-            out += x
+        out, k = ops.add_forward(xs)
+        self._cache = (k, xs[0].shape)
         return out
 
     def backward(self, dout):
         check_grad(self, dout, self._cache[1] if self._cache else None)
-        return (dout,) * self._cache[0]
+        return ops.add_backward(dout, self._cache[0])
 
     def __repr__(self):
         return "Add()"

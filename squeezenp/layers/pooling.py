@@ -1,18 +1,14 @@
-"""Max pooling and global average pooling.
+"""Max pooling and global average pooling layers.
 
-MaxPool2d: x (N, C, H, W) -> (N, C, OH, OW); formulas, output sizes (ceil mode), reference and Numba
-kernel in ``squeezenp/ops/pooling.py``.
+MaxPool2d: x (N, C, H, W) -> (N, C, OH, OW), PyTorch's ceil mode available; formulas and output sizes in
+``squeezenp/functional/maxpool2d.py``, fast twin in ``squeezenp/ops/maxpool2d.py``. In evaluation it keeps no
+argmax (``maxpool2d_inference``).
 
-GlobalAvgPool2d: x (N, C, H, W) -> (N, C)::
+GlobalAvgPool2d: x (N, C, H, W) -> (N, C), the spatial mean (``squeezenp/functional/global_avg_pool.py``).
 
-    forward : out[n, c] = mean over (h, w) of x[n, c, h, w]
-    backward: dx[n, c, h, w] = dout[n, c] / (H * W)
-
-Tests in ``tests/layers/test_pooling.py``.
+Tests: ``tests/layers/test_pooling.py``.
 """
 from __future__ import annotations
-
-import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input
@@ -42,15 +38,13 @@ class MaxPool2d(Layer):
                              f"{self.kernel_size}x{self.kernel_size} window")
         if not self._is_training(training):             # inference: no argmax, no cache
             self._cache = None
-            return ops.maxpool_forward_values(x, self.kernel_size, self.stride, self.ceil_mode)
-        out, argmax = ops.maxpool_forward(x, self.kernel_size, self.stride, self.ceil_mode)
-        self._cache = (x.shape, argmax)
+            return ops.maxpool2d_inference(x, self.kernel_size, self.stride, self.ceil_mode)
+        out, self._cache = ops.maxpool2d_forward(x, self.kernel_size, self.stride, self.ceil_mode)
         return out
 
     def backward(self, dout):
         check_grad(self, dout, self._cache[1].shape if self._cache else None)
-        x_shape, argmax = self._cache
-        return ops.maxpool_backward(dout, argmax, x_shape)
+        return ops.maxpool2d_backward(dout, self._cache)
 
     def __repr__(self):
         return f"MaxPool2d({self.kernel_size}, stride={self.stride}, ceil_mode={self.ceil_mode})"
@@ -61,13 +55,12 @@ class GlobalAvgPool2d(Layer):
 
     def forward(self, x, training=None):
         check_input(self, x, 4)
-        self._cache = x.shape
-        return x.mean(axis=(2, 3), dtype=x.dtype)
+        out, self._cache = ops.global_avg_pool_forward(x)
+        return out
 
     def backward(self, dout):
-        N, C, H, W = self._cache if self._cache else (None,) * 4
-        check_grad(self, dout, (N, C))
-        return np.broadcast_to((dout / (H * W))[:, :, None, None], self._cache).copy()
+        check_grad(self, dout, self._cache[:2] if self._cache else None)
+        return ops.global_avg_pool_backward(dout, self._cache)
 
     def __repr__(self):
         return "GlobalAvgPool2d()"

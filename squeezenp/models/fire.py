@@ -23,14 +23,18 @@ Backward::
     da, db = split(dout)                                   (concat backward)
     ds     = expand1x1.backward(act.backward(da)) + expand3x3.backward(act.backward(db))   (fan-out: add)
     dx     = squeeze1x1.backward([bn.backward](act.backward(ds)))
+
+After ``fuse()`` the evaluation forward runs ``ops.fire_inference`` instead of the ten children
+(``squeezenp/ops/fire.py``; its textbook twin ``squeezenp/functional/fire.py``). Training is never fused.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from .. import ops
 from ..core import Layer, check_input
 from ..layers import ELU, BatchNorm2d, Concat, Conv2d, ReLU
-from ..layers._init import as_rng
+from ..layers.init import as_rng
 
 
 class Fire(Layer):
@@ -63,56 +67,34 @@ class Fire(Layer):
 
     def forward(self, x, training=None):
         training = self._is_training(training)
-        if not training and self._fusable():
-            return self._forward_inference(x)
-        s = self.squeeze1x1.forward(x, training=training)
+        if self.fused and not training:
+            return self._fused_forward(x)
+        s = self.squeeze1x1(x, training=training)
         if self.custom:
-            s = self.bn.forward(s, training=training)
-        s = self.act_s.forward(s)
-        a = self.act_e1.forward(self.expand1x1.forward(s))
-        b = self.act_e3.forward(self.expand3x3.forward(s))
-        return self.concat.forward(a, b)
+            s = self.bn(s, training=training)
+        s = self.act_s(s)
+        a = self.act_e1(self.expand1x1(s))
+        b = self.act_e3(self.expand3x3(s))
+        return self.concat(a, b)
 
-    def _fusable(self):
-        """The fused path skips the children's ``forward``: only when none is wrapped on the instance (as
-        ``summary.trace`` and the benchmarks do to record shapes) and the activations are the plain ones."""
-        return not any("forward" in c.__dict__ for c in self.children.values())
-
-    def _forward_inference(self, x):
-        """Evaluation forward in three GEMMs and three fused passes, no caches, no concatenation copy.
-
-        squeeze1x1 GEMM -> one pass of (bias, [batch norm folded into scale/shift], activation), in place;
-        expand1x1 and expand3x3 GEMMs write straight into the two channel slices of one preallocated output,
-        then one in-place pass of (bias, activation) over all of it. Same numbers as the layer-by-layer path
-        (``tests/models/test_fire.py``)."""
-        from .. import ops
+    def _fused_forward(self, x):
+        """Evaluation forward after ``fuse()``: ``ops.fire_inference``, three GEMMs and three fused passes
+        (``squeezenp/ops/fire.py``), the same numbers as the layer-by-layer path (``tests/models/test_fire.py``).
+        The children are not called, so they keep no caches (a backward after it is an error, not stale
+        gradients) and their forward hooks do not run."""
         check_input(self, x, 4, self.in_channels)
-        for child in self.children.values():    # no caches: a backward after this must fail, not reuse old ones
+        for child in self.children.values():
             child._cache = None
-        N, _, H, W = x.shape
-        act = "elu" if self.custom else "relu"
-        alpha = self.act_s.alpha if self.custom else 1.0
-        sq = self.squeeze1x1
-        s = np.empty((N, self.squeeze_channels, H * W), dtype=x.dtype)
-        sq.forward_gemm_into(x, s)
-        b = sq.params["bias"].astype(x.dtype)
-        if self.custom:    # eval batch norm: y = conv * scale + shift, with conv = gemm + b
-            bn = self.bn
-            inv_std = 1.0 / np.sqrt(bn.buffers["running_var"].astype(np.float64) + bn.eps)
-            scale = bn.params["weight"] * inv_std
-            shift = bn.params["bias"] - bn.buffers["running_mean"] * scale
-            ops.scale_bias_act(s, scale.astype(x.dtype), (b * scale + shift).astype(x.dtype), act, alpha)
-        else:
-            ops.scale_bias_act(s, None, b, act, alpha)
-        s4 = s.reshape(N, self.squeeze_channels, H, W)
-        out = np.empty((N, self.out_channels, H * W), dtype=x.dtype)
-        self.expand1x1.forward_gemm_into(s4, out[:, :self.e1])
-        self.expand3x3.forward_gemm_into(s4, out[:, self.e1:])
-        # one pass over the whole (contiguous) output for both branches: a pass over each channel slice alone
-        # measured 6x slower for ELU (Numba cannot vectorise the strided view)
-        bias = np.concatenate([self.expand1x1.params["bias"], self.expand3x3.params["bias"]]).astype(x.dtype)
-        ops.scale_bias_act(out, None, bias, act, alpha)
-        return out.reshape(N, self.out_channels, H, W)
+
+        def conv(layer):
+            return layer.params["weight"].astype(x.dtype, copy=False), layer.params["bias"]
+        bn = None
+        if self.custom:
+            bn = (self.bn.params["weight"], self.bn.params["bias"], self.bn.buffers["running_mean"],
+                  self.bn.buffers["running_var"], self.bn.eps)
+        return ops.fire_inference(x, conv(self.squeeze1x1), conv(self.expand1x1), conv(self.expand3x3), bn,
+                                  "elu" if self.custom else "relu", self.act_s.alpha if self.custom else 1.0,
+                                  workspace=self.expand3x3.workspace)
 
     def backward(self, dout):
         da, db = self.concat.backward(dout)

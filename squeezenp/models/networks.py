@@ -1,21 +1,22 @@
 """The four networks compared in Polsinelli, Cinque and Placidi (2020), written out layer by layer.
 
 Teaches: a CNN with branches (bypass shortcuts, a transposed-convolution skip path) written as an explicit
-``forward`` that stores what ``backward`` needs and an explicit ``backward`` that walks the same steps in
-reverse, summing the gradients wherever a tensor fanned out. Architecture and the choices the paper leaves
-open: ``docs/architecture.md``. Tests: ``tests/models/``.
+``forward`` that reads top to bottom like the paper's figures and an explicit ``backward`` that walks the same
+steps in reverse, adding the gradients wherever a tensor fanned out. Architecture and the choices the paper
+leaves open: ``docs/architecture.md``. Tests: ``tests/models/``.
 
 =============================  =======================================================================
 ``SqueezeNet(bypass=False)``   network 1: SqueezeNet v1.1 as Matlab's ``squeezenet`` (torchvision's
                                ``squeezenet1_1``): conv1 -> pool1 -> fire2..fire9 -> drop9 -> conv10 ->
                                ReLU -> global average pool
 ``SqueezeNet(bypass=True)``    networks 2 and 3: identity shortcuts around fire3, fire5, fire7, fire9
-``ProposedCNN``                network 4: CustomFire modules, a 4x transposed convolution of fire9 concatenated
-                               with fire3, a 1x1 fusion conv (128) + ELU, a 1x1 classifier conv, GAP
+``ProposedCNN``                network 4 (Figure 3): CustomFire modules, a 4x transposed convolution of fire9
+                               concatenated with fire3, a 1x1 fusion conv (128) + ELU, a 1x1 classifier conv, GAP
 =============================  =======================================================================
 
-Shapes at 227x227 (Matlab's input size): conv1 113, pool1 56 (fire2, fire3), pool3 28 (fire4, fire5),
-pool5 14 (fire6..fire9); the smallest input every pool survives is 31x31.
+The trunk, conv1 .. fire9, is the same in all four (``Model.trunk_forward`` / ``trunk_backward``). Shapes at
+227x227 (Matlab's input size): conv1 113, pool1 56 (fire2, fire3), pool3 28 (fire4, fire5), pool5 14
+(fire6..fire9); the smallest input every pool survives is 31x31.
 """
 from __future__ import annotations
 
@@ -23,10 +24,12 @@ import zlib
 
 import numpy as np
 
-from ..core import Layer, check_grad, check_input
-from ..layers import (ELU, Add, Concat, Conv2d, ConvTranspose2d, Dropout, GlobalAvgPool2d, MaxPool2d,
-                      ReLU, softmax)
+from ..core import Layer, check_input
+from ..functional import softmax
+from ..layers import (ELU, Add, Concat, Conv2d, ConvTranspose2d, CropOrPad2d, Dropout, GlobalAvgPool2d,
+                      MaxPool2d, ReLU)
 from .fire import CustomFire, Fire
+from .summary import summary_table
 
 # name: (in_channels, squeeze, expand1x1, expand3x3), in call order (SqueezeNet v1.1)
 FIRE_SPECS = {
@@ -38,9 +41,9 @@ FIRE_SPECS = {
 POOL_AFTER = {"conv1": "pool1", "fire3": "pool3", "fire5": "pool5"}   # maxpool 3/2, ceil mode
 BYPASS_AROUND = ("fire3", "fire5", "fire7", "fire9")                  # C_in == C_out: out = fire(x) + x
 MIN_INPUT_SIZE = 31                                                    # 31 -> 15 -> 7 -> 3 -> 1
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
+# Upper bounds of the architecture config: far above any use (the paper: 227 px, 2 classes, 3 channels), and low
+# enough that a hostile or mistyped model file or --input-size is refused before it allocates gigabytes.
+MAX_INPUT_SIZE, MAX_CLASSES, MAX_IN_CHANNELS = 1024, 1000, 4
 
 
 def layer_rng(seed: int, name: str) -> np.random.Generator:
@@ -51,8 +54,8 @@ def layer_rng(seed: int, name: str) -> np.random.Generator:
 
 def default_preprocessing(in_channels: int, input_size: int) -> dict:
     """How images are prepared for these networks: the data pipeline's one grayscale representation
-    (``squeezenp.data.images``), resized, normalised with ``NORMALISATION`` and replicated to every channel.
-    (ImageNet's own RGB statistics, ``IMAGENET_MEAN``/``IMAGENET_STD``, are only for the ImageNet check.)"""
+    (``squeezenp.data.images``), resized, normalised with ``NORMALISATION`` (ImageNet's channel averages,
+    mean 0.449, std 0.226) and replicated to every channel."""
     from ..data.images import NORMALISATION
     return {"size": [int(input_size), int(input_size)], "layout": "NCHW",
             "channels": f"grayscale replicated to {in_channels}",
@@ -60,37 +63,12 @@ def default_preprocessing(in_channels: int, input_size: int) -> dict:
             "mean": [NORMALISATION["mean"]] * in_channels, "std": [NORMALISATION["std"]] * in_channels}
 
 
-class CropOrPad2d(Layer):
-    """Make a map (N, C, H, W) exactly (N, C, TH, TW) by cropping or zero-padding at the bottom/right.
-
-    Bottom/right because every convolution and pool of the trunk is aligned at the top-left corner (no padding
-    there; ceil-mode pools overhang at the bottom/right). Backward crops (or zero-pads) the gradient back.
-    """
-
-    def forward(self, x, size, training=None):
-        check_input(self, x, 4)
-        TH, TW = int(size[0]), int(size[1])
-        N, C, H, W = x.shape
-        self._cache = (x.shape, (N, C, TH, TW))
-        if (H, W) == (TH, TW):
-            return x
-        out = np.zeros((N, C, TH, TW), dtype=x.dtype)
-        h, w = min(H, TH), min(W, TW)
-        out[:, :, :h, :w] = x[:, :, :h, :w]
-        return out
-
-    def backward(self, dout):
-        x_shape, out_shape = self._cache if self._cache else (None, None)
-        check_grad(self, dout, out_shape)
-        if x_shape == out_shape:
-            return dout
-        dx = np.zeros(x_shape, dtype=dout.dtype)
-        h, w = min(x_shape[2], out_shape[2]), min(x_shape[3], out_shape[3])
-        dx[:, :, :h, :w] = dout[:, :, :h, :w]
-        return dx
-
-    def __repr__(self):
-        return "CropOrPad2d()"
+def predict_proba(model: Layer, x, batch_size: int = 32) -> np.ndarray:
+    """Class probabilities (N, K), float64, of any layer that maps a batch to logits (N, K): the softmax of its
+    evaluation-mode output, ``batch_size`` inputs at a time. No inputs: (0, ``model.num_classes``), 2 by default."""
+    out = [softmax(model.forward(x[i:i + batch_size], training=False).astype(np.float64))
+           for i in range(0, len(x), batch_size)]
+    return np.concatenate(out) if out else np.zeros((0, getattr(model, "num_classes", 2)))
 
 
 class Model(Layer):
@@ -110,10 +88,12 @@ class Model(Layer):
 
     def __init__(self, name: str, num_classes: int, input_size: int, in_channels: int, seed: int):
         super().__init__()
-        if int(num_classes) < 1 or int(in_channels) < 1:
-            raise ValueError(f"{name}: num_classes and in_channels must be >= 1, got {num_classes}, {in_channels}")
-        if int(input_size) < MIN_INPUT_SIZE:
-            raise ValueError(f"{name}: input_size must be >= {MIN_INPUT_SIZE} (three 3/2 pools), got {input_size}")
+        if not 1 <= int(num_classes) <= MAX_CLASSES or not 1 <= int(in_channels) <= MAX_IN_CHANNELS:
+            raise ValueError(f"{name}: num_classes must be in [1, {MAX_CLASSES}] and in_channels in "
+                             f"[1, {MAX_IN_CHANNELS}], got {num_classes}, {in_channels}")
+        if not MIN_INPUT_SIZE <= int(input_size) <= MAX_INPUT_SIZE:
+            raise ValueError(f"{name}: input_size must be in [{MIN_INPUT_SIZE}, {MAX_INPUT_SIZE}] (three 3/2 pools; "
+                             f"memory), got {input_size}")
         if int(seed) < 0:
             raise ValueError(f"{name}: seed must be a non-negative integer, got {seed}")
         self.num_classes, self.in_channels, self.input_size, self.seed = \
@@ -141,49 +121,70 @@ class Model(Layer):
                              f"(three 3/2 pools), got shape {x.shape}")
 
     def _add_trunk(self, fire_cls, bypass: bool):
-        """conv1 .. fire9 and the three pools, in call order; returns the list of trunk steps."""
+        """conv1 .. fire9 and the three pools (and the bypass sums), registered in call order."""
         self.add_child("conv1", Conv2d(self.in_channels, 64, 3, stride=2, rng=self._seed("conv1")))
         self.add_child("relu_conv1", ReLU())   # conv1 is no Fire module: ReLU in every network
-        steps = [("layer", "conv1"), ("layer", "relu_conv1")]
         self.add_child("pool1", MaxPool2d(3, 2, ceil_mode=True))
-        steps.append(("layer", "pool1"))
         for name, spec in FIRE_SPECS.items():
             self.add_child(name, fire_cls(*spec, rng=self._seed(name)))
             if bypass and name in BYPASS_AROUND:
-                add = f"bypass{name[4:]}"
-                self.add_child(add, Add())
-                steps.append(("bypass", name, add))
-            else:
-                steps.append(("layer", name))
+                self.add_child(f"bypass{name[4:]}", Add())
             if name in POOL_AFTER:
                 self.add_child(POOL_AFTER[name], MaxPool2d(3, 2, ceil_mode=True))
-                steps.append(("layer", POOL_AFTER[name]))
-        return steps
 
-    def _trunk_forward(self, x, training, taps=()):
-        """Run the trunk; returns the output and ``{step name: output}`` for the names in ``taps``."""
-        tapped = {}
-        for step in self._steps:
-            if step[0] == "layer":
-                x = self.children[step[1]].forward(x, training=training)
-            else:   # out = fire(x) + x
-                x = self.children[step[2]].forward(self.children[step[1]].forward(x, training=training), x)
-            if step[1] in taps:
-                tapped[step[1]] = x
-        return x, tapped
+    def trunk_forward(self, x, training):
+        """conv1 -> ReLU -> pool1 -> fire2 -> fire3 -> pool3 -> fire4 -> fire5 -> pool5 -> fire6 -> fire7 ->
+        fire8 -> fire9, with ``fireK(x) + x`` around fire3, 5, 7, 9 in networks 2 and 3.
 
-    def _trunk_backward(self, dout, extra=None):
-        """Walk the trunk backwards; ``extra[name]`` is added to the gradient of that step's output."""
-        extra = extra or {}
-        for step in reversed(self._steps):
-            if step[1] in extra:
-                dout = dout + extra[step[1]]
-            if step[0] == "layer":
-                dout = self.children[step[1]].backward(dout)
-            else:
-                d_fire, d_short = self.children[step[2]].backward(dout)
-                dout = self.children[step[1]].backward(d_fire) + d_short
-        return dout
+        Returns ``(fire9's output, fire3's output)``; the second is where the proposed CNN's skip path starts.
+        """
+        t = training
+        x = self.conv1(x, training=t)
+        x = self.relu_conv1(x, training=t)
+        x = self.pool1(x, training=t)
+        x = self.fire2(x, training=t)
+        x = fire3 = self._fire_and_bypass("fire3", x, t)
+        x = self.pool3(x, training=t)
+        x = self.fire4(x, training=t)
+        x = self._fire_and_bypass("fire5", x, t)
+        x = self.pool5(x, training=t)
+        x = self.fire6(x, training=t)
+        x = self._fire_and_bypass("fire7", x, t)
+        x = self.fire8(x, training=t)
+        x = self._fire_and_bypass("fire9", x, t)
+        return x, fire3
+
+    def trunk_backward(self, d, d_fire3=None):
+        """``trunk_forward`` in reverse. ``d``: the gradient of fire9's output; ``d_fire3``: of fire3's output
+        through a skip path (it adds to what comes back through pool3: fire3's output fanned out)."""
+        d = self._fire_and_bypass_backward("fire9", d)
+        d = self.fire8.backward(d)
+        d = self._fire_and_bypass_backward("fire7", d)
+        d = self.fire6.backward(d)
+        d = self.pool5.backward(d)
+        d = self._fire_and_bypass_backward("fire5", d)
+        d = self.fire4.backward(d)
+        d = self.pool3.backward(d)
+        if d_fire3 is not None:
+            d = d + d_fire3
+        d = self._fire_and_bypass_backward("fire3", d)
+        d = self.fire2.backward(d)
+        d = self.pool1.backward(d)
+        d = self.relu_conv1.backward(d)
+        return self.conv1.backward(d)
+
+    def _fire_and_bypass(self, name, x, training):
+        """``fire(x)``, or ``bypassK(fire(x), x)`` = fire(x) + x where the network has that shortcut."""
+        y = self.children[name](x, training=training)
+        bypass = self.children.get(f"bypass{name[4:]}")
+        return y if bypass is None else bypass(y, x)
+
+    def _fire_and_bypass_backward(self, name, d):
+        bypass = self.children.get(f"bypass{name[4:]}")
+        if bypass is None:
+            return self.children[name].backward(d)
+        d_fire, d_shortcut = bypass.backward(d)
+        return self.children[name].backward(d_fire) + d_shortcut      # x fanned out: gradients add
 
     def _dropout_training(self, training):
         return training and self.dropout_enabled
@@ -194,9 +195,9 @@ class Model(Layer):
         self.dropout_enabled = bool(enabled)
         return self
 
-    def predict_proba(self, x) -> np.ndarray:
-        """Class probabilities (N, num_classes): softmax of the evaluation-mode logits."""
-        return softmax(self.forward(x, training=False))
+    def predict_proba(self, x, batch_size: int = 32) -> np.ndarray:
+        """Class probabilities (N, num_classes), float64 (``predict_proba``)."""
+        return predict_proba(self, x, batch_size)
 
     def predict(self, x) -> np.ndarray:
         """Predicted class indices (N,)."""
@@ -217,7 +218,6 @@ class Model(Layer):
 
     def summary(self, input_shape=None) -> str:
         """Table of layers, output shapes, parameters and FLOPs; default input (1, C, input_size, input_size)."""
-        from .summary import summary_table
         if input_shape is None:
             input_shape = (1, self.in_channels, self.input_size, self.input_size)
         return summary_table(self, input_shape)
@@ -249,7 +249,7 @@ class SqueezeNet(Model):
         super().__init__(name or ("squeezenet_bypass" if bypass else "squeezenet"), num_classes, input_size,
                          in_channels, seed)
         self.bypass = bool(bypass)
-        self._steps = self._add_trunk(Fire, self.bypass)
+        self._add_trunk(Fire, self.bypass)
         self.add_child("drop9", Dropout(0.5, rng=self._seed("drop9")))
         self.add_child("conv10", Conv2d(512, self.num_classes, 1, rng=self._seed("conv10")))
         self.conv10.params["weight"][...] = 0.0           # zero classifier, positive bias: see the docstring
@@ -258,17 +258,20 @@ class SqueezeNet(Model):
         self.add_child("pool10", GlobalAvgPool2d())
 
     def forward(self, x, training=None):
-        training = self._is_training(training)
+        t = self._is_training(training)
         self._check(x)
-        x, _ = self._trunk_forward(x, training)
-        x = self.drop9.forward(x, training=self._dropout_training(training))
+        x, _ = self.trunk_forward(x, t)                                    # (N, 512, 14, 14) at 227
+        x = self.drop9(x, training=self._dropout_training(t))
         self.cam_features = x
-        self.class_maps = self.relu_conv10.forward(self.conv10.forward(x, training=training))
-        return self.pool10.forward(self.class_maps)
+        self.class_maps = self.relu_conv10(self.conv10(x, training=t))    # (N, classes, 14, 14)
+        return self.pool10(self.class_maps)                                # (N, classes)
 
     def backward(self, dlogits):
-        d = self.conv10.backward(self.relu_conv10.backward(self.pool10.backward(dlogits)))
-        return self._trunk_backward(self.drop9.backward(d))
+        d = self.pool10.backward(dlogits)
+        d = self.relu_conv10.backward(d)
+        d = self.conv10.backward(d)
+        d = self.drop9.backward(d)
+        return self.trunk_backward(d)
 
 
 class ProposedCNN(Model):
@@ -290,7 +293,7 @@ class ProposedCNN(Model):
 
     def __init__(self, num_classes=2, input_size=227, in_channels=3, seed=0, name="proposed"):
         super().__init__(name, num_classes, input_size, in_channels, seed)
-        self._steps = self._add_trunk(CustomFire, bypass=False)
+        self._add_trunk(CustomFire, bypass=False)
         self.add_child("drop9", Dropout(0.5, rng=self._seed("drop9")))
         self.add_child("upconv", ConvTranspose2d(512, self.UP_CHANNELS, self.UP_KERNEL, stride=self.UP_STRIDE,
                                                  rng=self._seed("upconv")))
@@ -307,21 +310,30 @@ class ProposedCNN(Model):
         self.add_child("pool10", GlobalAvgPool2d())
 
     def forward(self, x, training=None):
-        training = self._is_training(training)
+        """Figure 3, top to bottom; shapes at 227x227."""
+        t = self._is_training(training)
         self._check(x)
-        x, taps = self._trunk_forward(x, training, taps=(self.SKIP_FROM,))
-        skip = taps[self.SKIP_FROM]
-        x = self.drop9.forward(x, training=self._dropout_training(training))
-        up = self.elu_upconv.forward(self.upconv.forward(x, training=training))
-        up = self.crop_upconv.forward(up, skip.shape[2:])
-        h = self.concat.forward(skip, up)
-        self.cam_features = self.elu_fuse.forward(self.conv_fuse.forward(h, training=training))
-        self.class_maps = self.conv10.forward(self.cam_features, training=training)
-        return self.pool10.forward(self.class_maps)
+        x, skip = self.trunk_forward(x, t)               # CF9 (N, 512, 14, 14); skip = CF3 (N, 128, 56, 56)
+        x = self.drop9(x, training=self._dropout_training(t))
+        up = self.upconv(x, training=t)                  # transposed conv, 4x: (N, 64, 56, 56)
+        up = self.elu_upconv(up, training=t)
+        up = self.crop_upconv(up, skip.shape[2:])        # to CF3's size (the identity at 227)
+        h = self.concat(skip, up)                        # [CF3 | up]: (N, 192, 56, 56)
+        h = self.conv_fuse(h, training=t)                # the 128-filter 1x1 "weighted sum"
+        self.cam_features = self.elu_fuse(h, training=t) # (N, 128, 56, 56)
+        self.class_maps = self.conv10(self.cam_features, training=t)   # (N, classes, 56, 56)
+        return self.pool10(self.class_maps)              # (N, classes)
 
     def backward(self, dlogits):
-        d = self.conv10.backward(self.pool10.backward(dlogits))
-        d = self.conv_fuse.backward(self.elu_fuse.backward(d))
+        """``forward`` in reverse; CF3's output fanned out (to pool3 and to the concat), so its gradients add
+        (``trunk_backward``'s ``d_fire3``)."""
+        d = self.pool10.backward(dlogits)
+        d = self.conv10.backward(d)
+        d = self.elu_fuse.backward(d)
+        d = self.conv_fuse.backward(d)
         d_skip, d_up = self.concat.backward(d)
-        d_up = self.upconv.backward(self.elu_upconv.backward(self.crop_upconv.backward(d_up)))
-        return self._trunk_backward(self.drop9.backward(d_up), extra={self.SKIP_FROM: d_skip})
+        d_up = self.crop_upconv.backward(d_up)
+        d_up = self.elu_upconv.backward(d_up)
+        d_up = self.upconv.backward(d_up)
+        d = self.drop9.backward(d_up)
+        return self.trunk_backward(d, d_fire3=d_skip)

@@ -61,11 +61,8 @@ def load_torchvision_squeezenet(model, npz_path) -> dict:
         raise FileNotFoundError(
             f"pretrained weights not found at {path}; expected torchvision's squeezenet1_1 ImageNet weights as a "
             f"NumPy .npz (see shared/weights/SOURCE.md; set ${ENV_VAR} to the folder holding weights/{WEIGHTS_FILE})")
-    try:
-        with np.load(path, allow_pickle=False) as f:
-            src = {k: f[k] for k in f.files}
-    except Exception as e:   # truncated, foreign, pickled
-        raise ValueError(f"cannot read pretrained weights {path}: {type(e).__name__}: {e}") from None
+    from .io import read_npz
+    src, _ = read_npz(path, what="pretrained weights file")   # truncated, foreign, pickled: ModelFileError
     names = torchvision_name_map()
     missing = [k for k in names if k not in src]
     if missing:

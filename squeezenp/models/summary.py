@@ -1,7 +1,8 @@
 """``summary_table(model, input_shape)``: layer, output shape, parameters and FLOPs, with totals.
 
-How: each leaf layer's ``forward`` is wrapped for one evaluation-mode pass on zeros (batch as given), which
-records the call order, input and output shapes; the wrappers are removed afterwards (also on error).
+How: a forward hook on each leaf layer (``Layer.register_forward_hook``) records the call order, input and
+output shapes during one unfused evaluation-mode pass on zeros (batch as given); the hooks are removed and the
+fusion restored afterwards (also on error).
 
 FLOPs = 2 x multiply-adds of the convolutions, transposed convolutions and linear layers, per forward pass of
 the whole batch. Bias additions, batch norm, activations, pooling, concatenation and sums are not counted
@@ -36,26 +37,22 @@ def trace(model, input_shape):
     leaves = [(n, l) for n, l in model.named_layers() if not l.children]
     rows = []
 
-    def wrap(name, layer):
-        original = layer.forward
-
-        def forward(*args, **kwargs):
-            out = original(*args, **kwargs)
+    def record(name):
+        def hook(layer, args, out):
             in_shapes = [a.shape for a in args if isinstance(a, np.ndarray)]
             params = sum(p.size for p in layer.params.values())
             rows.append((name, type(layer).__name__, tuple(out.shape), int(params),
                          layer_flops(layer, in_shapes, out.shape)))
-            return out
-        return forward
+        return hook
 
-    for name, layer in leaves:
-        layer.forward = wrap(name, layer)
+    handles = [layer.register_forward_hook(record(name)) for name, layer in leaves]
     try:
-        dtype = next(iter(model.state_dict().values())).dtype
-        model.forward(np.zeros(input_shape, dtype=dtype), training=False)
+        with model.unfused():          # a fused Fire does not call its children: every layer must run
+            dtype = next(iter(model.state_dict().values())).dtype
+            model.forward(np.zeros(input_shape, dtype=dtype), training=False)
     finally:
-        for _, layer in leaves:
-            del layer.forward          # back to the class's method
+        for h in handles:
+            h.remove()
     return rows
 
 

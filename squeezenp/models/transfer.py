@@ -31,18 +31,17 @@ def batchnorm_as_identity(model, x_sample: np.ndarray, batch_size: int = 32) -> 
     bns = [(name, layer) for name, layer in model.named_layers() if isinstance(layer, BatchNorm2d)]
     for name, bn in bns:
         stats = []
-        original = bn.forward
 
-        def record(x, training=None, _bn=bn, _orig=original):
-            stats.append((x.astype(np.float64).mean(axis=(0, 2, 3)), (x.astype(np.float64) ** 2).mean(axis=(0, 2, 3)),
-                          x.shape[0] * x.shape[2] * x.shape[3]))
-            return _orig(x, training=False)
-        bn.forward = record
+        def record(layer, args, out):
+            x = args[0].astype(np.float64)
+            stats.append((x.mean(axis=(0, 2, 3)), (x ** 2).mean(axis=(0, 2, 3)), x.shape[0] * x.shape[2] * x.shape[3]))
+        handle = bn.register_forward_hook(record)
         try:
-            for b in range(0, len(x_sample), batch_size):
-                model.forward(x_sample[b:b + batch_size], training=False)
+            with model.unfused():        # the batch norms must run as layers for the hook to see their input
+                for b in range(0, len(x_sample), batch_size):
+                    model.forward(x_sample[b:b + batch_size], training=False)
         finally:
-            del bn.forward
+            handle.remove()
         n = sum(s[2] for s in stats)
         mean = sum(s[0] * s[2] for s in stats) / n
         var = np.maximum(sum(s[1] * s[2] for s in stats) / n - mean ** 2, 0.0)

@@ -1,35 +1,53 @@
-"""Low-level operations, each as a readable NumPy reference and a Numba kernel with the same signature.
+"""The one dispatch between the textbook functions and their fast twins.
 
-The layers call the functions exported here. They dispatch to the Numba kernels by default; inside
-``with reference_backend():`` (or after ``set_backend("reference")``) every layer runs on the plain NumPy
-references instead, which is how a student can step through the whole network and how the tests check
-that both paths give the same numbers.
+Every layer computes through this module: ``ops.conv2d_forward(x, w, b, stride, padding)`` and so on, with
+exactly the names and signatures of ``squeezenp.functional``. By default a call goes to the fast twin where
+one exists (Numba kernels, per-image GEMMs on squeezenp's threads, reused workspaces, fused inference);
+inside ``with reference_backend():`` (or after ``set_backend("reference")``) every call goes to the textbook
+function itself, GEMMs included, with no Numba kernel and no thread pool involved. That is how a student can
+step through the whole network in plain NumPy, and how the tests check that both paths give the same numbers.
 
-=================  ==========================  ===================================
-operation          reference                   kernel
-=================  ==========================  ===================================
-im2col / col2im    ``im2col.im2col_reference``  ``im2col.im2col``
-max pooling        ``pooling.maxpool_*_reference``  ``pooling.maxpool_*`` (``_values``: inference, no argmax)
-batch norm         ``batchnorm.batchnorm_*_reference``  ``batchnorm.batchnorm_*``
-ELU                ``activations.elu_*_reference``  ``activations.elu_*``
-bias add / grad    ``bias.add_bias_reference``, ``bias.bias_grad_reference``  ``bias.add_bias``, ``bias.bias_grad``
-fused (inference)  ``bias.scale_bias_act_reference``  ``bias.scale_bias_act``
-=================  ==========================  ===================================
+Speed-only keyword arguments (``workspace``: a dict of scratch arrays a layer owns and lends to the fast op)
+are dropped on the way to a textbook function.
+
+=======================================  ===============================  ====================================
+operation                                textbook (``functional/``)       fast twin (``ops/``)
+=======================================  ===============================  ====================================
+``conv2d_forward/backward``              ``conv2d.py`` + ``im2col.py``     ``conv2d.py`` (+ gemm, im2col, bias)
+``conv_transpose2d_forward/backward``    ``conv_transpose2d.py``           ``conv_transpose2d.py``
+``batchnorm2d_forward/backward``         ``batchnorm2d.py``                ``batchnorm2d.py`` (training)
+``elu_forward/backward``                 ``elu.py``                        ``elu.py``
+``maxpool2d_forward/backward/inference``  ``maxpool2d.py``                 ``maxpool2d.py``
+``fire_inference``                       ``fire.py``                       ``fire.py`` (fused)
+relu, global_avg_pool, concat, add,      one file each                    -- (NumPy is already fast there)
+linear, dropout, crop_or_pad2d,
+softmax_cross_entropy
+=======================================  ===============================  ====================================
+
+Building blocks of the fast twins, each with its NumPy reference beside it: ``gemm.py`` (threaded per-image
+products), ``im2col.py`` (Numba im2col/col2im), ``bias.py`` (bias add, bias gradient, fused
+scale-bias-activation), ``workspace.py``. A new fast path (another convolution algorithm, a fused pair of
+layers) is a function with the textbook signature, registered with ``register(name, fast)``.
 """
 from __future__ import annotations
 
 import contextlib
 
-from . import activations, batchnorm, bias, im2col as _im2col, pooling
-from .im2col import conv_output_size
-from .pooling import pool_output_size
+from .. import functional
+from ..functional import conv_output_size, conv_transpose_output_size, pool_output_size
+from . import batchnorm2d, conv2d, conv_transpose2d, elu, fire, maxpool2d
 
 _BACKENDS = ("numba", "reference")
 _backend = "numba"
+SPEED_ONLY_KEYWORDS = ("workspace",)
+
+# operation name -> fast twin; the textbook function of the same name is in squeezenp.functional
+_FAST = {}
 
 
 def set_backend(name: str) -> None:
-    """Choose ``"numba"`` (fast kernels, the default) or ``"reference"`` (plain NumPy)."""
+    """``"numba"`` (the fast twins: Numba kernels, threaded GEMMs; the default) or ``"reference"`` (the textbook
+    functions only)."""
     global _backend
     if name not in _BACKENDS:
         raise ValueError(f"set_backend: expected one of {_BACKENDS}, got {name!r}")
@@ -42,7 +60,7 @@ def get_backend() -> str:
 
 @contextlib.contextmanager
 def reference_backend():
-    """Run the enclosed code on the NumPy references."""
+    """Run the enclosed code on the textbook functions."""
     previous = _backend
     set_backend("reference")
     try:
@@ -51,31 +69,47 @@ def reference_backend():
         set_backend(previous)
 
 
-def _dispatch(module, name):
-    fast, ref = getattr(module, name), getattr(module, name + "_reference")
+def register(name: str, fast) -> None:
+    """Make ``fast`` the fast twin of ``functional.<name>`` (same signature, plus speed-only keywords)."""
+    if not hasattr(functional, name):
+        raise ValueError(f"register: squeezenp.functional has no {name!r} to be the twin of")
+    _FAST[name] = fast
+
+
+def _op(name):
+    textbook = getattr(functional, name)
 
     def op(*args, **kwargs):
-        return (ref if _backend == "reference" else fast)(*args, **kwargs)
+        fast = _FAST.get(name) if _backend == "numba" else None
+        if fast is not None:
+            return fast(*args, **kwargs)
+        for k in SPEED_ONLY_KEYWORDS:
+            kwargs.pop(k, None)
+        return textbook(*args, **kwargs)
 
-    op.__name__, op.__doc__ = name, ref.__doc__
+    op.__name__, op.__qualname__, op.__doc__ = name, name, textbook.__doc__
     return op
 
 
-im2col = _dispatch(_im2col, "im2col")
-col2im = _dispatch(_im2col, "col2im")
-maxpool_forward = _dispatch(pooling, "maxpool_forward")
-maxpool_backward = _dispatch(pooling, "maxpool_backward")
-maxpool_forward_values = _dispatch(pooling, "maxpool_forward_values")
-batchnorm_forward = _dispatch(batchnorm, "batchnorm_forward")
-batchnorm_backward = _dispatch(batchnorm, "batchnorm_backward")
-elu_forward = _dispatch(activations, "elu_forward")
-elu_backward = _dispatch(activations, "elu_backward")
-add_bias = _dispatch(bias, "add_bias")
-bias_grad = _dispatch(bias, "bias_grad")
-scale_bias_act = _dispatch(bias, "scale_bias_act")
-relu_forward = activations.relu_forward
-relu_backward = activations.relu_backward
+for _module, _names in ((conv2d, ("conv2d_forward", "conv2d_backward")),
+                         (conv_transpose2d, ("conv_transpose2d_forward", "conv_transpose2d_backward")),
+                         (batchnorm2d, ("batchnorm2d_forward", "batchnorm2d_backward")),
+                         (elu, ("elu_forward", "elu_backward")),
+                         (maxpool2d, ("maxpool2d_forward", "maxpool2d_backward", "maxpool2d_inference")),
+                         (fire, ("fire_inference",))):
+    for _name in _names:
+        register(_name, getattr(_module, _name))
 
-__all__ = ["set_backend", "get_backend", "reference_backend", "conv_output_size", "pool_output_size",
-           "im2col", "col2im", "maxpool_forward", "maxpool_forward_values", "maxpool_backward", "batchnorm_forward",
-           "batchnorm_backward", "elu_forward", "elu_backward", "add_bias", "bias_grad", "scale_bias_act", "relu_forward", "relu_backward"]
+# every operation of squeezenp.functional, under the same name: ops.conv2d_forward, ops.elu_backward, ...
+OPERATIONS = ("conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "conv_transpose2d_backward",
+              "batchnorm2d_forward", "batchnorm2d_backward", "relu_forward", "relu_backward", "elu_forward",
+              "elu_backward", "maxpool2d_forward", "maxpool2d_backward", "maxpool2d_inference",
+              "global_avg_pool_forward", "global_avg_pool_backward", "concat_forward", "concat_backward",
+              "add_forward", "add_backward", "linear_forward", "linear_backward", "dropout_forward",
+              "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "softmax_cross_entropy_forward",
+              "softmax_cross_entropy_backward", "fire_inference")
+for _name in OPERATIONS:
+    globals()[_name] = _op(_name)
+
+__all__ = ["set_backend", "get_backend", "reference_backend", "register", "conv_output_size",
+           "conv_transpose_output_size", "pool_output_size", *OPERATIONS]

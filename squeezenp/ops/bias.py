@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .activations import elu_scalar_f32
+from .elu import elu_scalar_f32
 
 ACTIVATIONS = {None: 0, "identity": 0, "relu": 1, "elu": 2}
 

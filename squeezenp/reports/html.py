@@ -41,7 +41,7 @@ import re
 import time
 from pathlib import Path
 
-from ..atomic import atomic_write
+from ..core.atomic import atomic_write
 
 _MIME = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 _NUMBER = re.compile(r"^[-+]?(\d[\d,]*\.?\d*|\.\d+)(e[-+]?\d+)?\s*%?$", re.IGNORECASE)

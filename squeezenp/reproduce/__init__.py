@@ -1,4 +1,4 @@
-"""Reproduce the paper end to end (issue 9): search, retrain, evaluate, time, CAM, report.
+"""Reproduce the paper end to end: search, retrain, evaluate, time, CAM, report.
 
 Public API::
 

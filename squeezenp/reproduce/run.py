@@ -1,4 +1,4 @@
-"""The paper's experiment end to end (issue 9), resumable stage by stage.
+"""The paper's experiment end to end, resumable stage by stage.
 
     for each arrangement (1; 2 when a second COVID source is given), in OUT/arrangement{a}/:
       search/          Bayesian search of the four experiments (squeezenp.search.tune; resumes per trial)
@@ -27,8 +27,9 @@ from typing import Callable
 
 import numpy as np
 
-from ..atomic import atomic_write_json
-from ..pipeline import DataOptions, prepare_datasets, run_experiment
+from ..core.atomic import atomic_write_json
+from ..core.errors import CommandError
+from ..app.pipeline import DataOptions, prepare_datasets, run_experiment
 from ..search import EXPERIMENTS, TuneSettings, tune
 from ..train import TrainConfig
 from .presets import Preset
@@ -73,15 +74,16 @@ def record_session(out: Path, started: float, completed: bool) -> None:
 
 
 def check_identity(out: Path, identity: dict) -> None:
-    """Write ``reproduce.json`` on a new run; refuse to resume a run made with another preset or data."""
+    """Write ``reproduce.json`` on a new run; refuse to resume a run made with another preset or data, naming
+    each changed option (old -> new). The data are fingerprinted, so the folder can be moved (``identity``)."""
+    from ..core.identity import check_resumed
     path = out / "reproduce.json"
     identity = _jsonable(identity)
     if path.exists():
-        old = json.loads(path.read_text()).get("identity")
-        if old != identity:
-            diff = sorted(k for k in set(old or {}) | set(identity) if (old or {}).get(k) != identity.get(k))
-            raise ValueError(f"{out} holds a reproduction with other {', '.join(diff)}; use another --out or "
-                             f"the same options to resume it")
+        stored = json.loads(path.read_text())
+        if check_resumed(stored.get("identity") or {}, identity, f"{out} holds a reproduction that",
+                         "Use the same options to resume it, or another --out."):
+            atomic_write_json(path, {**stored, "identity": identity})
     else:
         atomic_write_json(path, {"identity": identity, "started": time.strftime("%Y-%m-%d %H:%M:%S"),
                                  "host": platform.node(), "python": platform.python_version()})
@@ -103,7 +105,8 @@ def reproduce(base: DataOptions, preset: Preset, out, second_source=None, jobs: 
     second_source = second_source if second_source is not None else base.second_source
     arrangements = [1, 2] if second_source is not None else [1]
     base = dataclasses.replace(base, second_source=second_source)
-    check_identity(out, {"preset": preset.as_dict(), "data": dataclasses.asdict(data_options(base, preset, 1, out)),
+    from ..core.identity import data_identity
+    check_identity(out, {"preset": preset.as_dict(), "data": data_identity(data_options(base, preset, 1, out)),
                          "arrangements": arrangements})
     retrain_threads = threads_per_trial or (1 if jobs > 1 else None)
     if retrain_threads:   # retraining runs here with a trial's thread budget: one per core (docs/search.md)
@@ -175,7 +178,7 @@ def retrain(k: int, summary: dict, opts: DataOptions, preset: Preset, datasets: 
     configuration; otherwise resumes from ``checkpoints/checkpoint.npz`` (written after every epoch).
     """
     if summary.get("best_trial") is None:
-        raise RuntimeError(f"experiment {k} ({EXPERIMENTS[k]}): every search trial failed, nothing to retrain")
+        raise CommandError(f"experiment {k} ({EXPERIMENTS[k]}): every search trial failed, nothing to retrain")
     config = retrain_config(summary, preset, opts.seed)
     init = summary.get("best_model")      # None when best_model.npz does not match the best trial: fresh start
     ident = _jsonable({"config": dataclasses.asdict(config), "init": init, "best_trial": summary["best_trial"]})
@@ -221,9 +224,9 @@ def classification_time(model, path, repeats: int = 5) -> dict:
 
 def write_cam_grid(nets: dict, val, path: Path, n: int, phantom_root: Path | None = None) -> Path:
     """Figures 4/5: the first ``n`` validation COVID images, original then each network's COVID map."""
-    from ..cam import class_activation_maps, load_mask
+    from ..reports.cam import class_activation_maps, load_mask
     from ..data import load_grayscale, load_image
-    from ..figures import cam_grid
+    from ..reports.figures import cam_grid
     idx = [i for i in range(len(val)) if int(val.labels[i]) == 1][:max(1, n)]
     if not idx:
         raise ValueError("no COVID image in the validation split for the CAM figure")

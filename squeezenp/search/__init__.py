@@ -1,4 +1,4 @@
-"""Bayesian hyperparameter search (issue 5): learning rate, momentum and L2 of each network, as in the paper.
+"""Bayesian hyperparameter search: learning rate, momentum and L2 of each network, as in the paper.
 
 Public API::
 

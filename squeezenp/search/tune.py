@@ -6,8 +6,15 @@
            -> TrialStore.append(trial)                   trials.json / trials.csv after every trial
 
 The optimiser is skopt's ``Optimizer`` (a Gaussian process with expected improvement, the loop of
-``gp_minimize`` written out with ask/tell), so that ``parallel`` points are asked at a time and the trials
-already completed can be told to it when a search is resumed. The score is 1 - validation accuracy.
+``gp_minimize`` written out with ask/tell), so that ``parallel`` points are asked at a time. The score is
+1 - validation accuracy.
+
+Resuming: every trial records which ask it came from (``ask``, ``ask_size``). A resumed search replays the
+record into a fresh optimiser exactly as the search ran it, an ask before each batch and a tell after each
+trial (``replay``), so the optimiser's state and random stream are where the interrupted search left them:
+the points of an unfinished batch are run first, and the next point asked is the one an uninterrupted search
+would have asked for. A record the optimiser does not reproduce (other settings or skopt version, or written
+before asks were recorded) is told as it stands, with a warning.
 
 Output, per experiment, in ``OUT/experiment{k}/``: ``trials.json``, ``trials.csv``, ``search.json`` (the
 settings), ``best_model.npz`` (+ ``best_model.json``), ``summary.md`` and ``summary.json`` laid out like the
@@ -23,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from ..atomic import atomic_write_json, atomic_write_text
+from ..core.atomic import atomic_write_json, atomic_write_text
 from ..train.trainer import format_seconds
 from .distributed import make_runner
 from .paper import PAPER_TABLE, paper_row
@@ -86,7 +93,7 @@ def surrogate_accuracy(opt, params: dict) -> float | None:
 
 
 def _prepare(data_opts, log):
-    from ..pipeline import prepare_datasets
+    from ..app.pipeline import prepare_datasets
     datasets, counts, errors = prepare_datasets(data_opts, channels=3, log=log)
     if "val" not in datasets or not len(datasets["val"]):
         raise ValueError("the search scores trials on the validation split, and it is empty")
@@ -153,8 +160,9 @@ def write_search_page(out: Path, summaries: list, data_opts, settings: TuneSetti
 
 
 def _identity(k, data_opts, settings) -> dict:
-    d = {key: str(v) if isinstance(v, Path) else v for key, v in dataclasses.asdict(data_opts).items()}
-    return {"experiment": k, "network": EXPERIMENTS[k], **settings.identity(k), "data": d}
+    """Relocatable: the data folders are fingerprints, the phantom folder's place is left out (``identity``)."""
+    from ..core.identity import data_identity
+    return {"experiment": k, "network": EXPERIMENTS[k], **settings.identity(k), "data": data_identity(data_opts)}
 
 
 def _template(name, data_opts, settings):
@@ -170,10 +178,12 @@ def tune_experiment(k: int, store: TrialStore, runner, data_opts, settings: Tune
     from .. import models
     name, folder, calls = EXPERIMENTS[k], store.folder, settings.calls
     opt = make_optimizer(settings, k)
+    pending: list = []
     if store.trials:
-        opt.tell([to_point(t) for t in store.trials], [t["score"] for t in store.trials])
         if log:
             log(f"experiment {k} ({name}): resuming after {len(store.trials)} completed trial(s)")
+        pending = replay(opt, store.trials, log)
+    ask_no = max((t.get("ask", 0) for t in store.trials), default=0)
     best = store.best()
     sidecar = folder / "best_model.json"
     model_ok = best is None or (sidecar.exists() and (folder / "best_model.npz").exists()
@@ -184,14 +194,19 @@ def tune_experiment(k: int, store: TrialStore, runner, data_opts, settings: Tune
         init_state = template.state_dict() if name == "squeezenet_bypass_transfer" else None
     t0, done_here = time.monotonic(), 0
     while len(store.trials) < calls:
-        n = min(runner.parallel, calls - len(store.trials))
-        xs = opt.ask(n_points=n) if n > 1 else [opt.ask()]
+        if pending:              # the rest of the batch an interruption cut short, as asked then
+            xs, pending = pending[:calls - len(store.trials)], []
+            ask_size = store.trials[-1].get("ask_size", len(xs))
+        else:
+            n = ask_size = min(runner.parallel, calls - len(store.trials))
+            xs = opt.ask(n_points=n) if n > 1 else [opt.ask()]
+            ask_no += 1
         jobs = [dict(model_name=name, params=to_params(x), epochs=settings.epochs, seed=settings.seed,
                      batch_size=settings.batch_size, input_size=data_opts.input_size, init_state=init_state,
                      lr_drop_factor=settings.lr_drop_factor, lr_drop_period=settings.lr_drop_period) for x in xs]
         for job, res in runner.run(jobs):
             state = res.pop("state", None)
-            trial = {"trial": len(store.trials) + 1, **job["params"], **res}
+            trial = {"trial": len(store.trials) + 1, **job["params"], **res, "ask": ask_no, "ask_size": ask_size}
             if trial["status"] == "ok" and (best is None or best_key(trial) < best_key(best)):
                 template.load_state_dict(state)
                 template.config["search_trial"] = trial["trial"]
@@ -208,7 +223,7 @@ def tune_experiment(k: int, store: TrialStore, runner, data_opts, settings: Tune
                 on_trial(k, trial)
     summary = summarise(k, store, opt, data_opts, model_ok)
     atomic_write_json(folder / "summary.json", summary)
-    from ..figures import save_png, search_progress
+    from ..reports.figures import save_png, search_progress
     save_png(search_progress(store.trials, f"experiment {k} ({name}): validation accuracy per trial",
                              settings.initial_points()), folder / "search_progress.png")
     table = format_table([summary])
@@ -216,6 +231,47 @@ def tune_experiment(k: int, store: TrialStore, runner, data_opts, settings: Tune
     if log:
         log(table)
     return summary
+
+
+def replay(opt, trials: list[dict], log: Log | None = None) -> list:
+    """Tell ``trials`` to the fresh optimiser ``opt`` as the search did: ask each batch, then tell its trials.
+
+    Returns the points of the last batch that were asked but have no trial yet (an interrupted batch).
+    Trials without ``ask`` (older records) count as batches of one, as a serial search asks them.
+    """
+    batches: list[tuple[int, list[dict]]] = []
+    for i, t in enumerate(trials):
+        key = t.get("ask", -1 - i)        # -1 - i: one batch per trial in a record without asks
+        if batches and batches[-1][0] == key:
+            batches[-1][1].append(t)
+        else:
+            batches.append((key, [t]))
+    pending: list = []
+    told = 0
+    for _, group in batches:
+        size = int(group[0].get("ask_size", 1))
+        xs = opt.ask(n_points=size) if size > 1 else [opt.ask()]
+        left = [list(map(float, x)) for x in xs]
+        for t in group:
+            point = to_point(t)
+            match = next((x for x in left if _same_point(x, point)), None)
+            if match is None:
+                if log:
+                    log(f"warning: trial {t['trial']} of the record is not the point this optimiser asks for (other "
+                        f"settings or skopt version, or a record from before asks were kept): the remaining "
+                        f"trials are told as recorded, and the search may differ from an uninterrupted one")
+                for u in trials[told:]:
+                    opt.tell(to_point(u), u["score"])
+                return []
+            left.remove(match)
+            opt.tell(point, t["score"])
+            told += 1
+        pending = left
+    return pending
+
+
+def _same_point(a, b) -> bool:
+    return all(abs(x - y) <= 1e-12 * max(abs(x), abs(y)) for x, y in zip(a, b))
 
 
 def progress_line(k, name, trial, calls, best, elapsed, done_here) -> str:

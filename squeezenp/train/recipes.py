@@ -31,7 +31,8 @@ import numpy as np
 
 from .. import data as D
 from ..data.preprocess import PREPROCESSING, preprocess
-from .trainer import TrainConfig, TrainResult, fit, predict_proba
+from ..models.networks import predict_proba
+from .trainer import TrainConfig, TrainResult, fit
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,8 +110,7 @@ def load_tensors(recipe: Recipe, paths: Sequence, channels: int = 3) -> np.ndarr
 
 
 def _x4(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    from ..pipeline import augment_dataset
-    ds = augment_dataset(D.ArrayDataset(x, y), x.shape[1], seed)
+    ds = D.augment_dataset(D.ArrayDataset(x, y), x.shape[1], seed)
     return ds.images, ds.labels
 
 

@@ -23,13 +23,18 @@ from typing import Callable
 
 import numpy as np
 
-from ..atomic import atomic_write
-from ..layers import Dropout, SoftmaxCrossEntropy, softmax
+from ..core.atomic import atomic_write
+from ..layers import Dropout, SoftmaxCrossEntropy
+from ..models.networks import predict_proba
 from .optim import SGDM, piecewise_lr
 
 
 class TrainingDiverged(RuntimeError):
     """The loss became NaN or infinite: the hyperparameters are unusable (the search records it as failed)."""
+
+
+class TrainingCancelled(Exception):
+    """``fit``'s ``should_stop`` said stop: a search was interrupted and its running trials end early."""
 
 
 @dataclasses.dataclass
@@ -58,6 +63,13 @@ class TrainConfig:
             raise ValueError(f"TrainConfig: epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
         if self.select not in ("best", "last"):
             raise ValueError(f"TrainConfig: select must be 'best' or 'last', got {self.select!r}")
+        checks = {"lr": (self.lr, "a finite number > 0", lambda v: v > 0),
+                  "momentum": (self.momentum, "in [0, 1)", lambda v: 0 <= v < 1),
+                  "l2": (self.l2, "a finite number >= 0", lambda v: v >= 0),
+                  "lr_drop_factor": (self.lr_drop_factor, "in (0, 1]", lambda v: 0 < v <= 1)}
+        for name, (v, expected, ok) in checks.items():   # NaN fails every comparison, so it is refused too
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and ok(v)):
+                raise ValueError(f"TrainConfig: {name} must be {expected}, got {v!r}")
         if self.schedule not in ("piecewise", "cosine"):
             raise ValueError(f"TrainConfig: schedule must be 'piecewise' or 'cosine', got {self.schedule!r}")
         if not 0 <= self.label_smoothing < 1:
@@ -91,13 +103,6 @@ def seed_dropout(model, rng: np.random.Generator) -> None:
     for _, layer in model.named_layers():
         if isinstance(layer, Dropout):
             layer.rng = np.random.default_rng(rng.integers(2**63))
-
-
-def predict_proba(model, x: np.ndarray, batch_size: int = 32) -> np.ndarray:
-    """Class probabilities (N, K) in evaluation mode."""
-    out = [softmax(model.forward(x[i:i + batch_size], training=False).astype(np.float64))
-           for i in range(0, len(x), batch_size)]
-    return np.concatenate(out) if out else np.zeros((0, 2))
 
 
 def evaluate_loss_accuracy(model, x, y, batch_size=32, class_weights=None) -> tuple[float, float, np.ndarray]:
@@ -176,12 +181,15 @@ def _config_json(config: TrainConfig) -> dict:
 
 def load_checkpoint(path) -> tuple[dict, dict, dict, dict]:
     """``(model_state, best_state, velocity, loop_state)`` from a checkpoint; clear error if it is broken."""
+    from ..models.io import read_npz     # refuses random bytes, pickles and zip bombs with a clear message
+    arrays, _ = read_npz(path, what="checkpoint")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
         state = json.loads(str(arrays.pop("__state__")))
-    except Exception as e:  # noqa: BLE001 - any failure to read is one clear message
-        raise ValueError(f"checkpoint {path}: cannot be read as a squeezenp checkpoint ({e})") from None
+        if not isinstance(state, dict):
+            raise TypeError(f"state is a {type(state).__name__}")
+    except (KeyError, ValueError, TypeError) as e:
+        raise ValueError(f"checkpoint {path}: cannot be read as a squeezenp checkpoint "
+                         f"({type(e).__name__}: {e})") from None
     split = {"model": {}, "best": {}, "velocity": {}, "average": {}}
     for k, v in arrays.items():
         head, _, rest = k.partition("/")
@@ -214,7 +222,7 @@ def epoch_order(labels: np.ndarray, rng: np.random.Generator, stratified: bool =
 
 def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.ndarray] | None,
         config: TrainConfig, checkpoint: str | Path | None = None, resume: bool = False,
-        log: Callable[[str], None] | None = print) -> TrainResult:
+        log: Callable[[str], None] | None = print, should_stop: Callable[[], bool] | None = None) -> TrainResult:
     """Train ``model`` in place; at the end it holds the selected epoch's weights.
 
     Parameters
@@ -222,10 +230,12 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
     train, val : ``(x (N, C, H, W) float32, y (N,) int64)``; ``val`` may be None (then ``select='last'``)
     checkpoint : path of the ``.npz`` written after every epoch; with ``resume=True`` and an existing file,
                  training continues after its last completed epoch.
+    should_stop : called after every batch; True ends training with ``TrainingCancelled`` (how an interrupted
+                 search stops the trials running on other processes or machines).
 
     Raises
     ------
-    TrainingDiverged if a batch loss is NaN or infinite.
+    TrainingDiverged if a batch loss is NaN or infinite; TrainingCancelled when ``should_stop()`` is true.
     """
     x_tr, y_tr = train
     if len(x_tr) == 0 or len(x_tr) != len(y_tr):
@@ -249,12 +259,16 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
 
     if resume and checkpoint and checkpoint.exists():
         m_state, b_state, velocity, st = load_checkpoint(checkpoint)
-        if st.get("config") != _config_json(config):
-            raise ValueError(f"checkpoint {checkpoint}: written with a different configuration "
-                             f"{st.get('config')}; refusing to resume with {dataclasses.asdict(config)}")
-        model.load_state_dict(m_state)
+        from ..core.identity import refuse_changes
+        refuse_changes(st.get("config") or {}, _config_json(config), f"checkpoint {checkpoint}",
+                       "Resume with the same options, or start a new run without --resume.")
+        try:
+            model.load_state_dict(b_state)      # checked now, not when training ends
+            model.load_state_dict(m_state)
+            opt.load_state_dict(velocity)
+        except (KeyError, ValueError) as e:
+            raise ValueError(f"checkpoint {checkpoint} does not fit this model: {e}") from None
         best_state = b_state
-        opt.load_state_dict(velocity)
         history, best_epoch, start_epoch = st["history"], st["best_epoch"], st["epochs_done"]
         best_key, elapsed_before = tuple(st["best_key"]), st["seconds"]
         average = st["average"]
@@ -287,6 +301,8 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
                                            f"l2={config.l2:g})")
                 model.backward(loss_fn.backward())
                 opt.step(model)
+            if should_stop is not None and should_stop():
+                raise TrainingCancelled(f"training cancelled at epoch {epoch + 1}, batch {b + 1}")
             tot_loss += loss * len(idx)
             tot_correct += int((logits.argmax(1) == yb).sum())
             seen += len(idx)

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 
 TINY = ["--phantoms", "12", "--phantom-size", "40", "--input-size", "40", "--epochs", "1", "--batch-size", "8",
         "--lr", "0.01", "--momentum", "0.9"]
@@ -99,7 +99,7 @@ def _options():
     """(command, action) for every option of every subcommand."""
     import argparse
 
-    from squeezenp.cli import build_parser
+    from squeezenp.app.cli import build_parser
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, p in sub.choices.items():
@@ -109,7 +109,7 @@ def _options():
 
 
 def test_every_option_has_help_that_shows_its_default():
-    from squeezenp.cli import HelpFormatter
+    from squeezenp.app.cli import HelpFormatter
     missing, no_default = [], []
     for name, p, action in _options():
         if not action.help:
@@ -130,7 +130,7 @@ def test_every_option_has_help_that_shows_its_default():
 
 
 def test_cam_usage_says_models_then_images():
-    from squeezenp.cli import build_parser
+    from squeezenp.app.cli import build_parser
     import argparse
     parser = build_parser()
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 from squeezenp.evaluation.plots import AFTER, BEFORE, SEED_COLOURS
 from squeezenp.evaluation.report import HEADLINE
 
@@ -54,7 +54,7 @@ def test_rerunning_resumes_and_a_changed_recipe_is_one_clear_line(cv_run, capsys
 
 
 def test_report_page_is_written_when_the_page_writer_exists(cv_run):
-    pytest.importorskip("squeezenp.reports")
+    pytest.importorskip("squeezenp.reports.html")
     page = (cv_run / "report.html").read_text()
     assert HEADLINE in page and "data:image/png;base64" in page
 

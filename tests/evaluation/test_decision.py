@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 
 from squeezenp import models
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 from squeezenp.data import load_grayscale, to_network_input, write_phantom_folder
 from squeezenp.data.preprocess import preprocess
 from squeezenp.evaluation.calibration import apply_platt, sigmoid
 from squeezenp.evaluation.decision import (decide, load_inputs, model_inputs, operating_point, raw_probability,
                                            set_operating_point)
-from squeezenp.train import predict_proba
+from squeezenp.models import predict_proba
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from squeezenp.layers import ELU, ReLU
 from strategies import any_shapes, seeds
-from gradcheck import away_from_zero, check_layer_gradients
+from squeezenp.core.gradcheck import away_from_zero, check_layer_gradients
 
 SETTINGS = settings(deadline=None, max_examples=25)
 

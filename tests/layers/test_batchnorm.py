@@ -6,7 +6,7 @@ from hypothesis import given, settings
 
 from squeezenp.layers import BatchNorm2d
 from strategies import nchw_shapes, seeds
-from gradcheck import check_layer_gradients
+from squeezenp.core.gradcheck import check_layer_gradients
 
 SETTINGS = settings(deadline=None, max_examples=25)
 

@@ -7,7 +7,7 @@ from scipy import signal
 
 from squeezenp.layers import Conv2d
 from strategies import ConvCase, conv_cases, seeds
-from gradcheck import check_layer_gradients
+from squeezenp.core.gradcheck import check_layer_gradients
 
 SETTINGS = settings(deadline=None, max_examples=25)
 

@@ -5,7 +5,7 @@ from hypothesis import example, given, settings
 
 from squeezenp.layers import Conv2d, ConvTranspose2d
 from strategies import ConvCase, ConvTCase, adjoint_cases, conv_transpose_cases, seeds
-from gradcheck import check_layer_gradients
+from squeezenp.core.gradcheck import check_layer_gradients
 
 SETTINGS = settings(deadline=None, max_examples=25)
 

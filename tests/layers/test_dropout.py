@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from squeezenp.layers import Dropout
 from strategies import any_shapes, seeds
-from gradcheck import check_layer_gradients
+from squeezenp.core.gradcheck import check_layer_gradients
 
 SETTINGS = settings(deadline=None, max_examples=25)
 

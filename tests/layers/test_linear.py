@@ -7,7 +7,7 @@ from squeezenp.layers import Flatten, Linear
 from strategies import batch, nchw_shapes, seeds
 
 SETTINGS = settings(deadline=None, max_examples=25)
-from gradcheck import check_layer_gradients  # noqa: E402
+from squeezenp.core.gradcheck import check_layer_gradients  # noqa: E402
 
 
 @SETTINGS

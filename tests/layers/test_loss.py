@@ -4,9 +4,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from squeezenp.layers import SoftmaxCrossEntropy, log_softmax
+from squeezenp.functional import log_softmax
+from squeezenp.layers import SoftmaxCrossEntropy
 from strategies import batch, seeds
-from gradcheck import assert_grad_close
+from squeezenp.core.gradcheck import assert_grad_close
 
 SETTINGS = settings(deadline=None, max_examples=30)
 

@@ -6,7 +6,7 @@ from hypothesis import strategies as st
 
 from squeezenp.layers import Add, Concat
 from strategies import batch, channels, seeds, spatial
-from gradcheck import assert_grad_close, numerical_grad
+from squeezenp.core.gradcheck import assert_grad_close, numerical_grad
 
 SETTINGS = settings(deadline=None, max_examples=25)
 

@@ -5,7 +5,7 @@ from hypothesis import example, given, settings
 
 from squeezenp.layers import GlobalAvgPool2d, MaxPool2d
 from strategies import PoolCase, nchw_shapes, pool_cases, seeds
-from gradcheck import check_layer_gradients, distinct_values
+from squeezenp.core.gradcheck import check_layer_gradients, distinct_values
 
 SETTINGS = settings(deadline=None, max_examples=30)
 

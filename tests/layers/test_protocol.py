@@ -1,4 +1,4 @@
-"""What every layer promises (squeezenp/core.py): dtype kept (float32 and float64), inputs and upstream
+"""What every layer promises (squeezenp/core/layer.py): dtype kept (float32 and float64), inputs and upstream
 gradients never modified, grads with the params' keys/shapes/dtypes, the same numbers on the Numba kernels
 and under ``ops.reference_backend()``, and a ValueError naming the layer, the expected and the received
 shape or dtype for bad input."""
@@ -191,3 +191,90 @@ def test_bad_upstream_gradient(name):
     with pytest.raises(ValueError, match=rf"^{re.escape(type(layer).__name__)}: expected an upstream gradient of "
                                          rf"shape {re.escape(str(out.shape))}, got {re.escape(str(bad.shape))}$"):
         layer.backward(bad)
+
+
+# --------------------------------------------------------------------------------------------------
+# Forward hooks, Sequential, fuse
+# --------------------------------------------------------------------------------------------------
+def test_forward_hooks_see_every_call_until_removed():
+    from squeezenp.core import Sequential
+    conv, relu = Conv2d(2, 3, 3, padding=1, rng=0), ReLU()
+    net = Sequential(conv, relu, names=["conv", "relu"])
+    seen = []
+    handles = [layer.register_forward_hook(lambda layer, args, out: seen.append((layer, args[0].shape, out.shape)))
+               for layer in (conv, relu)]
+    x = np.ones((2, 2, 5, 5), np.float32)
+    out = net(x)
+    assert [(type(l).__name__, a, o) for l, a, o in seen] == [("Conv2d", x.shape, out.shape),
+                                                              ("ReLU", out.shape, out.shape)]
+    for h in handles:
+        h.remove()
+        h.remove()                                     # twice is harmless
+    net(x)
+    assert len(seen) == 2
+    assert list(net.state_dict()) == ["conv.weight", "conv.bias"]
+    dx = net.backward(np.ones_like(out))
+    assert dx.shape == x.shape
+
+
+def test_sequential_needs_one_name_per_layer():
+    from squeezenp.core import Sequential
+    with pytest.raises(ValueError, match="2 layers but 1 names"):
+        Sequential(ReLU(), ReLU(), names=["a"])
+
+
+def test_fuse_sets_the_flag_on_every_layer_below_and_unfused_restores_it():
+    from squeezenp.core import Sequential
+    net = Sequential(Conv2d(1, 1, 1), Sequential(ReLU()))
+    assert not any(l.fused for _, l in net.named_layers())
+    assert net.fuse() is net and net.fused and all(l.fused for _, l in net.named_layers())
+    net.fuse(False)
+    assert not net.fused and not any(l.fused for _, l in net.named_layers())
+    net.fuse()
+    with pytest.raises(KeyError):
+        with net.unfused():
+            assert not net.fused and not any(l.fused for _, l in net.named_layers())
+            raise KeyError("inside")
+    assert net.fused and all(l.fused for _, l in net.named_layers())      # restored, also on error
+
+
+# --------------------------------------------------------------------------------------------------
+# backward assigns the gradients, it never adds to them
+# --------------------------------------------------------------------------------------------------
+def _containers():
+    from squeezenp.models import CustomFire, Fire, create
+    return {"fire": (lambda: Fire(3, 2, 2, 3, rng=0), (2, 3, 5, 5)),
+            "custom_fire": (lambda: CustomFire(3, 2, 2, 3, rng=0), (2, 3, 5, 5)),
+            "squeezenet_bypass": (lambda: create("squeezenet_bypass", input_size=31).set_dropout(False),
+                                  (2, 3, 31, 31)),
+            "proposed": (lambda: create("proposed", input_size=31).set_dropout(False), (2, 3, 31, 31))}
+
+
+@pytest.mark.parametrize("name", [n for n in CASES if CASES[n][2]] + ["fire", "custom_fire", "squeezenet_bypass",
+                                                                     "proposed"])
+def test_backward_assigns_gradients(name):
+    """Two training steps of one layer leave the second step's gradients (what a fresh copy computes from the
+    second upstream gradient alone), not their sum; and a second backward of the same forward gives the same."""
+    factory, shape = (CASES[name][0], CASES[name][1]) if name in CASES else _containers()[name]
+    rng = np.random.default_rng(7)
+    layer = factory().astype(np.float64)
+    for _, p, _ in layer.named_parameters():
+        p[...] = rng.standard_normal(p.shape) * 0.5
+    fresh = copy.deepcopy(layer)
+    x = rng.standard_normal(shape)
+    _run(layer, x, 1, True)
+    _, dx, grads = _run(layer, x, 2, True)
+    _, dx_fresh, grads_fresh = _run(fresh, x, 2, True)
+    got = {k: g.copy() for k, _, g in layer.named_parameters()}
+    want = {k: g.copy() for k, _, g in fresh.named_parameters()}
+    assert set(got) == set(want)
+    assert all(np.any(g != 0) for g in want.values())            # real gradients, not all zeros
+    for k in want:
+        np.testing.assert_allclose(got[k], want[k], rtol=1e-12, atol=1e-12, err_msg=k)
+    np.testing.assert_allclose(dx, dx_fresh, rtol=1e-12, atol=1e-12)
+    dout = np.random.default_rng(2).standard_normal(layer.forward(x, training=True).shape)
+    layer.backward(dout)
+    once = {k: g.copy() for k, _, g in layer.named_parameters()}
+    layer.backward(dout)
+    for k, _, g in layer.named_parameters():
+        np.testing.assert_array_equal(g, once[k], err_msg=k)

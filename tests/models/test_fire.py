@@ -1,18 +1,10 @@
-"""Fire and CustomFire: shapes, names, concat order, gradients (float64, random upstream gradient)."""
+"""Fire and CustomFire: shapes, names, concat order, gradients of the input and of every parameter (float64,
+random upstream gradient), the fused evaluation forward."""
 import numpy as np
 import pytest
 
+from squeezenp.core.gradcheck import check_layer_gradients
 from squeezenp.models import CustomFire, Fire
-
-
-def numerical_grad(f, x, dout, h=1e-6):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h; lp = np.sum(f(x) * dout)
-        x[i] = old - h; lm = np.sum(f(x) * dout)
-        x[i], grad[i] = old, (lp - lm) / (2 * h)
-    return grad
 
 
 @pytest.mark.parametrize("cls", [Fire, CustomFire])
@@ -52,28 +44,23 @@ def test_custom_fire_uses_bn_and_elu():
     assert (out < 0).any()          # ELU, not ReLU
 
 
+@pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("cls", [Fire, CustomFire])
-def test_gradients(cls):
+def test_gradients_of_the_input_and_every_parameter(cls, training):
+    """dx and the gradient of all of squeeze1x1, [bn], expand1x1, expand3x3 (weights and biases) against central
+    differences; BN with batch statistics (training) and with random running statistics (evaluation)."""
     rng = np.random.default_rng(3)
     fire = cls(3, 2, 2, 3, rng=4).astype(np.float64)
+    for _, p, _ in fire.named_parameters():
+        p[...] = rng.standard_normal(p.shape)
     if cls is CustomFire:
-        fire.bn.update_running_stats = False
+        fire.bn.buffers["running_mean"][...] = rng.standard_normal(2)
+        fire.bn.buffers["running_var"][...] = rng.uniform(0.5, 2.0, 2)
     x = rng.standard_normal((2, 3, 4, 4))
-    dout = rng.standard_normal((2, 5, 4, 4))
-    x0, d0 = x.copy(), dout.copy()
-    fire.forward(x, training=True)
-    dx = fire.backward(dout)
-    np.testing.assert_array_equal(x, x0)
-    np.testing.assert_array_equal(dout, d0)
-    num = numerical_grad(lambda t: fire.forward(t, training=True), x, dout)
-    np.testing.assert_allclose(dx, num, rtol=1e-5, atol=1e-7)
-    fire.forward(x, training=True)
-    fire.backward(dout)
-    for name in ("squeeze1x1", "expand3x3"):
-        W = fire.children[name].params["weight"]
-        analytic = fire.children[name].grads["weight"].copy()
-        num = numerical_grad(lambda _: fire.forward(x, training=True), W, dout)
-        np.testing.assert_allclose(analytic, num, rtol=1e-5, atol=1e-7)
+    check_layer_gradients(fire, x, rng, training=training)
+    expected = {"squeeze1x1.weight", "squeeze1x1.bias", "expand1x1.weight", "expand1x1.bias", "expand3x3.weight",
+                "expand3x3.bias"} | ({"bn.weight", "bn.bias"} if cls is CustomFire else set())
+    assert {k for k, _, _ in fire.named_parameters()} == expected
 
 
 @pytest.mark.parametrize("custom", [False, True])
@@ -88,22 +75,26 @@ def test_fused_inference_matches_layer_by_layer(custom, dtype):
     for _, p, _ in fire.named_parameters():
         p[...] = rng.standard_normal(p.shape)
     x = rng.standard_normal((3, 8, 7, 9)).astype(dtype)
-    assert fire._fusable()
-    fused = fire.forward(x, training=False)
-    fire.expand1x1.forward = fire.expand1x1.forward          # instance attribute: forces the layer path
-    assert not fire._fusable()
+    calls = []
+    fire.expand1x1.register_forward_hook(lambda layer, args, out: calls.append(layer))
+    assert not fire.fused                                    # a fresh module is not fused
     plain = fire.forward(x, training=False)
-    del fire.expand1x1.forward
+    assert calls == [fire.expand1x1]                         # the layer-by-layer path calls the children
+    assert fire.fuse() is fire and fire.fused and fire.expand1x1.fused
+    fused = fire.forward(x, training=False)
+    assert calls == [fire.expand1x1]                         # the fused path does not
+    fire.fuse(False)
+    np.testing.assert_array_equal(fire.forward(x, training=False), plain)
     tol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(fused, plain, rtol=tol, atol=tol)
     assert fused.shape == plain.shape and fused.dtype == plain.dtype
 
 
 def test_backward_after_a_fused_inference_forward_is_an_error_not_stale_gradients():
-    fire = CustomFire(8, 4, 6, 6, rng=0)
+    fire = CustomFire(8, 4, 6, 6, rng=0).fuse()
     x = np.random.default_rng(0).standard_normal((2, 8, 5, 5)).astype(np.float32)
     out = fire.forward(x, training=True)
-    fire.backward(np.ones_like(out))
+    fire.backward(np.ones_like(out))                       # training is never fused
     out = fire.forward(x, training=False)                  # fused path, keeps no caches
     with pytest.raises(RuntimeError, match="backward"):
         fire.backward(np.ones_like(out))

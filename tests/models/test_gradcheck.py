@@ -4,9 +4,10 @@ off (``set_dropout(False)``)."""
 import numpy as np
 import pytest
 
+from squeezenp.core.gradcheck import directional_check
 from squeezenp.models import create
 
-from model_testutils import SMALL, directional_check
+from model_testutils import SMALL
 
 
 @pytest.mark.parametrize("name", ["squeezenet", "squeezenet_bypass", "proposed"])

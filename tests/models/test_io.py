@@ -117,3 +117,49 @@ def test_hostile_and_broken_files(tmp_path, small_model, monkeypatch):
     assert not (tmp_path / "pwned").exists()
     with pytest.raises(FileNotFoundError):
         load_model(tmp_path / "absent.npz")
+
+
+def test_messages_name_what_the_file_is_and_never_suggest_unpickling(tmp_path, small_model):
+    good = save_model(small_model, tmp_path / "good.npz").read_bytes()
+    npy = io.BytesIO()
+    np.save(npy, np.zeros(3))
+    expect = {"random": (np.random.default_rng(0).bytes(4096), "not a .npz archive"),
+              "empty": (b"", "empty"),
+              "pickle": (pickle.dumps(_Evil()), "not a .npz archive"),
+              "npy": (npy.getvalue(), "single NumPy array (.npy)"),
+              "truncated": (good[: len(good) // 2], "damaged or truncated"),
+              "object_array": (_npz_bytes(__config__=np.array(json.dumps(small_model.config)),
+                                          **{"conv1.weight": np.array([_Evil()], dtype=object)}),
+                               "'conv1.weight' holds Python objects")}
+    for name, (data, words) in expect.items():
+        p = tmp_path / f"{name}.npz"
+        p.write_bytes(data)
+        with pytest.raises(ModelFileError) as e:
+            load_model(p)
+        msg = str(e.value)
+        assert words in msg and str(p) in msg, (name, msg)
+        assert "allow_pickle" not in msg and "TypeError" not in msg, (name, msg)
+
+
+@pytest.mark.parametrize("key,value", [("input_size", 10_000_000), ("num_classes", 10**9), ("in_channels", 10**7),
+                                       ("input_size", 1.5), ("input_size", True), ("input_size", "227")])
+def test_a_config_out_of_bounds_is_refused_before_anything_is_built(tmp_path, small_model, key, value):
+    p = tmp_path / "claims.npz"
+    p.write_bytes(_npz_bytes(__config__=np.array(json.dumps(dict(small_model.config, **{key: value})))))
+    with pytest.raises(ModelFileError, match=f"config {key} must be an integer in"):
+        load_model(p)
+
+
+def test_nan_weights_and_zip_bombs_are_refused(tmp_path, small_model, monkeypatch):
+    from squeezenp.models import io as model_io
+    p = tmp_path / "nan.npz"
+    p.write_bytes(_tampered(small_model, lambda a: a.__setitem__("conv1.weight", a["conv1.weight"] * np.nan)))
+    with pytest.raises(ModelFileError, match="'conv1.weight' holds NaN or infinite"):
+        load_model(p)
+    bomb = tmp_path / "bomb.npz"       # a few KB on disk, 4 MB unpacked; the limit lowered to 1 MB for the test
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("__config__.npy", bytes(4 << 20))
+    assert bomb.stat().st_size < 100_000
+    monkeypatch.setattr(model_io, "MAX_NPZ_BYTES", 1 << 20)
+    with pytest.raises(ModelFileError, match="zip bomb"):
+        load_model(bomb)

@@ -38,3 +38,12 @@ def test_default_input_is_config_size():
     text = M.create("squeezenet").summary()
     assert text.splitlines()[0] == "squeezenet: input 1x3x227x227"
     assert "1x2x14x14" in text
+
+
+def test_summary_lists_every_layer_of_a_fused_model_and_keeps_it_fused():
+    m = M.create("proposed", input_size=35)
+    assert m.fused
+    names = [r[0] for r in trace(m, (1, 3, 35, 35))]
+    assert "fire9.expand3x3" in names and "fire2.bn" in names
+    assert m.fused and m.fire9.fused
+    assert not any(layer._forward_hooks for _, layer in m.named_layers())      # hooks removed

@@ -10,20 +10,15 @@ from squeezenp.models.transfer import batchnorm_as_identity, imagenet_start
 def _inputs_of_batchnorms(model, x):
     """{name: input (N, C, H, W)} of every BatchNorm2d in one eval-mode forward pass."""
     seen = {}
-    for name, layer in model.named_layers():
-        if isinstance(layer, BatchNorm2d):
-            orig = layer.forward
-
-            def spy(inp, training=None, _n=name, _o=orig):
-                seen[_n] = inp.copy()
-                return _o(inp, training=training)
-            layer.forward = spy
+    handles = [layer.register_forward_hook(lambda layer, args, out, _n=name: seen.setdefault(_n, args[0].copy()))
+               for name, layer in model.named_layers() if isinstance(layer, BatchNorm2d)]
     try:
-        model.forward(x, training=False)
+        with model.unfused():
+            model.forward(x, training=False)
     finally:
-        for _, layer in model.named_layers():
-            if isinstance(layer, BatchNorm2d) and "forward" in vars(layer):
-                del layer.forward
+        for h in handles:
+            h.remove()
+    assert len(seen) == 8
     return seen
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from page_check import check_page, chromium, screenshot
-from squeezenp.cli import main
+from squeezenp.app.cli import main
 
 TINY = ["--recipe", "paper", "--phantoms", "12", "--phantom-size", "40", "--input-size", "40", "--epochs", "2",
         "--batch-size", "8", "--lr", "0.01", "--momentum", "0.9", "--lr-drop-period", "1"]

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from squeezenp import cli
+from squeezenp.app import cli
 from squeezenp.data import write_phantom_folder
 from squeezenp.models import default_pretrained_path
-from squeezenp.pipeline import DataOptions
+from squeezenp.app.pipeline import DataOptions
 from squeezenp.reproduce import PRESETS, fill_markdown, reproduce, run as run_module
 from squeezenp.reproduce.report import BEGIN, END
 from squeezenp.search import distributed
@@ -169,3 +169,12 @@ def test_docs_have_a_generated_section_and_the_presets():
     assert BEGIN in text and END in text
     q = PRESETS["quick"]
     assert f"{q.calls} calls" in text and f"{q.input_size}x{q.input_size}" in text
+
+
+def test_reports_show_no_absolute_paths(tmp_path, monkeypatch):
+    from squeezenp.reproduce.report import shown_path
+    monkeypatch.setenv("SQUEEZENP_SHARED", str(tmp_path / "shared"))
+    (tmp_path / "shared" / "data" / "covid-ct").mkdir(parents=True)
+    assert shown_path(tmp_path / "shared" / "data" / "covid-ct") == "../shared/data/covid-ct"
+    assert shown_path(tmp_path / "elsewhere" / "scans" / "ct") == ".../scans/ct"
+    assert shown_path("runs/data") == "runs/data"

@@ -1,7 +1,7 @@
 """Tiny search preset shared by the search tests: phantoms at 32 px, a few images, 2 epochs, 4 calls."""
 import pytest
 
-from squeezenp.pipeline import DataOptions
+from squeezenp.app.pipeline import DataOptions
 from squeezenp.search import TuneSettings
 
 

@@ -94,7 +94,7 @@ def test_interrupted_search_resumes_without_repeating_trials(tmp_path, tiny_data
 
 def test_resume_with_other_settings_is_refused(tmp_path, tiny_data, tiny_settings):
     tune([4], tiny_data, tiny_settings(calls=1), tmp_path, log=None)
-    with pytest.raises(ValueError, match="other settings"):
+    with pytest.raises(ValueError, match="other options.*epochs: 2 -> 3"):
         tune([4], tiny_data, tiny_settings(calls=2, epochs=3), tmp_path, log=None)
 
 
@@ -162,7 +162,7 @@ def test_surrogate_accuracy_is_one_minus_the_last_gp_mean(tiny_settings):
 
 
 def test_cli_options_and_defaults():
-    from squeezenp.cli import build_parser
+    from squeezenp.app.cli import build_parser
     a = build_parser().parse_args(["tune"])
     assert (a.calls, a.epochs, a.experiment, a.arrangement, a.jobs, a.threads_per_trial, a.scheduler) == \
         (30, 20, "4", 1, 1, None, None)

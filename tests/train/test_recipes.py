@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from squeezenp import models
-from squeezenp.cli import build_parser, main
+from squeezenp.app.cli import build_parser, main
 from squeezenp.commands.train import recipe_from_args
 from squeezenp.models.pretrained import default_pretrained_path
-from squeezenp.pipeline import DataOptions, run_experiment
+from squeezenp.app.pipeline import DataOptions, run_experiment
 from squeezenp.train import TrainConfig
 from squeezenp.train.metrics import SELECTION_LABEL
 from squeezenp.train.recipes import RECIPES, get_recipe

@@ -86,8 +86,11 @@ def test_resume_refuses_a_different_configuration(tmp_path):
     data = toy_data()
     ck = tmp_path / "c.npz"
     fit(tiny_net(), data, data, dataclasses.replace(CFG, epochs=1), checkpoint=ck, log=None)
-    with pytest.raises(ValueError, match="different configuration"):
+    with pytest.raises(ValueError, match=r"other options.*: lr: 0\.05 -> 0\.1\. Resume with") as e:
         fit(tiny_net(), data, data, dataclasses.replace(CFG, epochs=1, lr=0.1), checkpoint=ck, resume=True, log=None)
+    assert "epochs" not in str(e.value)                   # only what changed is named
+    with pytest.raises(ValueError, match=r"epochs: 1 -> 3"):
+        fit(tiny_net(), data, data, dataclasses.replace(CFG, epochs=3), checkpoint=ck, resume=True, log=None)
 
 
 def test_broken_checkpoint_is_a_clear_error(tmp_path):

@@ -1,0 +1,103 @@
+"""Max pooling as Numba kernels: the twin of ``squeezenp/functional/maxpool2d.py`` (formulas, output sizes and
+the readable version there), same signatures and caches.
+
+Parallel over the (image, channel) planes; in the backward each plane is owned by one thread, so overlapping
+windows never race. The inference kernel keeps no argmax and takes the window maximum in two separable passes.
+Tests: ``tests/ops/test_maxpool2d.py``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ..functional.maxpool2d import pool_output_size
+
+
+@njit(parallel=True, cache=True)
+def _maxpool_forward_kernel(x, k, s, out, argmax):
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    for nc in prange(N * C):
+        n, c = nc // C, nc % C
+        for oh in range(OH):
+            h0 = oh * s
+            h1 = min(h0 + k, H)
+            for ow in range(OW):
+                w0 = ow * s
+                w1 = min(w0 + k, W)
+                best = x[n, c, h0, w0]
+                besti = h0 * W + w0
+                for h in range(h0, h1):
+                    for w in range(w0, w1):
+                        v = x[n, c, h, w]
+                        if v > best:
+                            best = v
+                            besti = h * W + w
+                out[n, c, oh, ow] = best
+                argmax[n, c, oh, ow] = besti
+
+
+@njit(parallel=True, cache=True)
+def _maxpool_backward_kernel(dout, argmax, dx):
+    N, C, OH, OW = dout.shape
+    W = dx.shape[3]
+    for nc in prange(N * C):  # one thread per (n, c) plane: overlapping windows never race
+        n, c = nc // C, nc % C
+        dx[n, c, :, :] = 0
+        for oh in range(OH):
+            for ow in range(OW):
+                a = argmax[n, c, oh, ow]
+                dx[n, c, a // W, a % W] += dout[n, c, oh, ow]
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _maxpool_values_kernel(x, k, s, out):
+    # separable: the max of the window's k rows first (contiguous, vectorised along W), then the max of k
+    # neighbours of that row with stride s. Max is associative, so this equals the window max exactly.
+    N, C, H, W = x.shape
+    OH, OW = out.shape[2], out.shape[3]
+    for nc in prange(N * C):
+        n, c = nc // C, nc % C
+        row = np.empty(W, dtype=x.dtype)
+        for oh in range(OH):
+            h0 = oh * s
+            h1 = min(h0 + k, H)
+            for w in range(W):
+                row[w] = x[n, c, h0, w]
+            for h in range(h0 + 1, h1):
+                for w in range(W):
+                    row[w] = max(row[w], x[n, c, h, w])
+            for ow in range(OW):
+                w0 = ow * s
+                w1 = min(w0 + k, W)
+                best = row[w0]
+                for w in range(w0 + 1, w1):
+                    best = max(best, row[w])
+                out[n, c, oh, ow] = best
+
+
+def maxpool2d_forward(x, kernel, stride, ceil_mode=False):
+    """Numba twin of ``functional.maxpool2d_forward``: ``(out, (x.shape, argmax))``."""
+    N, C, H, W = x.shape
+    OH, OW = pool_output_size(H, kernel, stride, ceil_mode), pool_output_size(W, kernel, stride, ceil_mode)
+    out = np.empty((N, C, OH, OW), dtype=x.dtype)
+    argmax = np.empty((N, C, OH, OW), dtype=np.int64)
+    _maxpool_forward_kernel(np.ascontiguousarray(x), kernel, stride, out, argmax)
+    return out, (x.shape, argmax)
+
+
+def maxpool2d_backward(dout, cache):
+    """Numba twin of ``functional.maxpool2d_backward``."""
+    x_shape, argmax = cache
+    dx = np.empty(x_shape, dtype=dout.dtype)
+    _maxpool_backward_kernel(np.ascontiguousarray(dout), argmax, dx)
+    return dx
+
+
+def maxpool2d_inference(x, kernel, stride, ceil_mode=False):
+    """Numba twin of ``functional.maxpool2d_inference`` (about 3x faster than the argmax kernel)."""
+    N, C, H, W = x.shape
+    OH, OW = pool_output_size(H, kernel, stride, ceil_mode), pool_output_size(W, kernel, stride, ceil_mode)
+    out = np.empty((N, C, OH, OW), dtype=x.dtype)
+    _maxpool_values_kernel(np.ascontiguousarray(x), kernel, stride, out)
+    return out
