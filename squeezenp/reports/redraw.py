@@ -25,7 +25,7 @@ def read_predictions(path) -> list[dict]:
 
 def redraw(run_dir, context: str = "train") -> list[Path]:
     """Rewrite the pictures and ``report.html`` of the training folder ``run_dir``; returns the files written."""
-    from .. import figures
+    from . import figures
     from . import pages, splits
     run = Path(run_dir)
     if not (run / "metrics.json").is_file() or not (run / "predictions.csv").is_file():
