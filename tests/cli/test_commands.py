@@ -96,7 +96,8 @@ def test_usage_errors_exit_2_and_help_works():
 
 
 def _options():
-    """(command, action) for every option of every subcommand."""
+    """(command, action) for every shown option of every subcommand (not the hidden ones, e.g. ``--debug``
+    after the command name, which the top-level help documents)."""
     import argparse
 
     from squeezenp.app.cli import build_parser
@@ -104,7 +105,7 @@ def _options():
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     for name, p in sub.choices.items():
         for action in p._actions:
-            if not isinstance(action, argparse._HelpAction):
+            if not isinstance(action, argparse._HelpAction) and action.help != argparse.SUPPRESS:
                 yield name, p, action
 
 
