@@ -24,16 +24,41 @@ EXIT_ERROR, EXIT_DIVERGED, EXIT_INTERRUPTED = 1, 3, 130
 DEBUG_ENV = "SQUEEZENP_DEBUG"
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default ("(default: 0.9)", "(default: off)" for a flag), unless the
+    help already says what the default is or the option is required."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if (action.required or not action.option_strings or "default" in text.lower()
+                or default in (None, argparse.SUPPRESS) or default == []):
+            return text
+        if isinstance(default, bool):
+            shown = "on" if default else "off"
+        else:
+            shown = "%(default)s"
+        return f"{text} (default: {shown})"
+
+
+class _Parser(argparse.ArgumentParser):
+    """Subcommand parsers: the help formatter above unless another is given."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
     parser = argparse.ArgumentParser(
-        prog="squeezenp",
+        prog="squeezenp", formatter_class=HelpFormatter,
         description="A light CNN for detecting COVID-19 from chest CT slices, in NumPy + Numba "
                     "(after Polsinelli, Cinque and Placidi 2020).")
     parser.add_argument("--version", action="version", version=f"squeezenp {__version__}")
     parser.add_argument("--debug", action="store_true", help=f"print the full traceback of an error "
                         f"(also: environment variable {DEBUG_ENV}=1)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(f"..commands.{name}", __package__).register(sub)
     for p in sub.choices.values():   # also accepted after the command name

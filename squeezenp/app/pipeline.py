@@ -147,8 +147,20 @@ def prepare_datasets(opts: DataOptions, channels: int = 3, log: Log | None = pri
         counts["train"] = _counts(datasets["train"].labels)
     if log:
         log(f"loaded {sum(len(d) for d in datasets.values())} images at {opts.input_size}x{opts.input_size} "
-            f"in {time.monotonic() - t0:.1f}s: " + ", ".join(f"{k} {c['total']}" for k, c in counts.items()))
+            f"in {time.monotonic() - t0:.1f}s: " + describe_counts(counts))
     return datasets, counts, errors
+
+
+def describe_counts(counts: dict) -> str:
+    """"train 1440 (360 distinct x4 augmentation), val 120, test1 120" from ``prepare_datasets``' counts."""
+    parts = []
+    for k, c in counts.items():
+        if k == "train_distinct":
+            continue
+        extra = f" ({counts['train_distinct']['total']} distinct x4 augmentation)" \
+            if k == "train" and "train_distinct" in counts else ""
+        parts.append(f"{k} {c['total']}{extra}")
+    return ", ".join(parts)
 
 
 def load_split(split: D.Split, size: int, channels: int, on_error: str, preprocessing: str = "none"):
@@ -163,18 +175,30 @@ def load_split(split: D.Split, size: int, channels: int, on_error: str, preproce
 
 
 def write_augmentation_grid(opts: DataOptions, path, n: int = 4, seed: int | None = None) -> Path:
-    """A PNG grid of ``n`` random training images (resized to the input size) and their x4 augmentations."""
+    """A labelled PNG grid of ``n`` random training images (resized to the input size) and their x4
+    augmentations; each row is labelled with the file name and class."""
     train = scan_splits(opts)[0]["train"]
     seed = opts.seed if seed is None else seed
     pick = np.random.default_rng(seed).permutation(len(train))[:n]
     gray = np.stack([D.to_network_input(D.load_grayscale(train.paths[i]), opts.input_size, 1)[0] for i in pick])
     gray = np.clip(gray * D.NORMALISATION["std"] + D.NORMALISATION["mean"], 0.0, 1.0)   # back to [0, 1]
-    return D.augmentation_grid(gray, np.random.default_rng(seed), path, n=len(pick))
+    labels = [f"{train.paths[i].name}\n{D.CLASS_NAMES[int(train.labels[i])]}" for i in pick]
+    from ..reports.figures import augmentation_image, save_png
+    cells, params = D.augmentation_examples(gray, np.random.default_rng(seed), n=len(pick))
+    return save_png(augmentation_image(cells, params, labels), path)
 
 
 def _counts(labels) -> dict:
     labels = np.asarray(labels)
     return {"COVID": int((labels == 1).sum()), "NonCOVID": int((labels == 0).sum()), "total": int(len(labels))}
+
+
+def checkpoint_path(out_dir) -> Path:
+    """Where training keeps its state for ``--resume``: ``OUT/checkpoints/checkpoint.npz``, a subfolder out of
+    the report's way. A run folder holding ``OUT/checkpoint.npz`` (the earlier layout) keeps using that file, so
+    an interrupted run of that layout still resumes."""
+    old = Path(out_dir) / "checkpoint.npz"
+    return old if old.is_file() else Path(out_dir) / "checkpoints" / "checkpoint.npz"
 
 
 def train_model(model, datasets: dict, config: TrainConfig, out_dir: str | Path | None = None,
@@ -185,7 +209,7 @@ def train_model(model, datasets: dict, config: TrainConfig, out_dir: str | Path 
     x4 augmentation when it has one (the datasets then hold the distinct images).
     """
     tr, va = datasets["train"], datasets.get("val")
-    ck = Path(out_dir) / "checkpoint.npz" if out_dir else None
+    ck = checkpoint_path(out_dir) if out_dir else None
     if recipe is not None:
         from ..train.recipes import train_recipe
         return train_recipe(recipe, tr.images, tr.labels, va.images if va is not None else None,
@@ -299,15 +323,18 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
                    resume: bool = False, pretrained: str | Path | None = None, log: Log | None = print,
                    datasets: dict | None = None, counts: dict | None = None, init: str | Path | None = None,
                    recipe=None, calibrate: bool = False, sensitivity_target: float | None = None,
-                   model=None) -> dict:
+                   model=None, context: str = "train") -> dict:
     """Prepare data, train, evaluate and write the report folder; returns the summary that is saved.
 
     The network trained is ``model`` when given (built by the caller, e.g. with a recipe), else the saved
     weights ``init``, else a fresh ``models.create(model_name, pretrained=pretrained)``.
 
-    Writes into ``out_dir``: ``run.json`` (the options, compared on ``resume``), ``checkpoint.npz`` (every
-    epoch), ``model.npz`` (the selected epoch), ``history.csv`` / ``history.json``, ``metrics.json``,
-    ``predictions.csv``, ``counts.json``, and the figures of :mod:`squeezenp.reports.figures`.
+    Writes into ``out_dir``: ``run.json`` (the options, compared on ``resume``), ``checkpoints/checkpoint.npz``
+    (every epoch, for ``resume``), ``model.npz`` (the selected epoch), ``history.csv`` / ``history.json``,
+    ``metrics.json``, ``predictions.csv``, ``counts.json``, the pictures of :mod:`squeezenp.reports.figures` and
+    ``report.html`` (:func:`squeezenp.reports.pages.experiment_page`).
+    ``context``: "train", or "search" when the validation split also chose the hyperparameters (it is said
+    so in the report).
 
     ``recipe`` (``train.recipes.Recipe``, ``squeezenp train --recipe``): its preprocessing, augmentation,
     initialisation and test-time augmentation; ``config`` is then its ``TrainConfig`` (with any explicit
@@ -370,21 +397,23 @@ def run_experiment(model_name: str, data_opts: DataOptions, config: TrainConfig,
     models.save_model(model, out / "model.npz")
     write_history_csv(out / "history.csv", result.history)
     metrics, rows = evaluate_model(model, datasets)
-    summary = {"model": model_name, "init": str(init) if init else None, "parameters": model.num_parameters(),
+    summary = {"model": model_name, "init": str(init) if init else None,
+               "pretrained": str(pretrained) if pretrained else None, "parameters": model.num_parameters(),
                "recipe": recipe.as_dict() if recipe is not None else None, "config": dataclasses.asdict(config),
                "data": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(data_opts).items()},
                "counts": counts, "best_epoch": result.best_epoch, "seconds": result.seconds,
                "operating_point": point, "history": result.history}
     table = write_evaluation(out, metrics, rows, summary)
     atomic_write_json(out / "history.json", result.history)
-    try:
-        from ..reports import figures
-    except ImportError:
-        figures = None
-    if figures is not None:
-        figures.write_training_figures(out, result.history, metrics, rows)
+    from ..reports import figures, pages, splits
+    kept = "best validation accuracy" if config.select == "best" else "the last epoch"
+    figures.write_training_figures(out, result.history, metrics, rows, result.best_epoch,
+                                   f"{model_name}: loss and accuracy per epoch (kept: epoch {result.best_epoch}, "
+                                   f"{kept})", splits.roles(metrics, context))
+    summary["metrics"] = metrics
+    pages.experiment_page(out, summary, context=context)
     if log:
         log(f"selected epoch {result.best_epoch} of {config.epochs} ({result.seconds:.0f}s)\n{table}")
-        log(f"report written to {out}")
-    summary["metrics"] = metrics
+        for split in metrics:
+            log(f"  {split}: {splits.split_role(split, context)}")
     return summary

@@ -52,36 +52,62 @@ def add_data_options(p: argparse.ArgumentParser, default_size: int = 227) -> Non
     g.add_argument("--data", metavar="DIR", help="image folder ROOT/{train,val[,test]}/{COVID,NonCOVID}, or "
                    "with --layout upstream the folder holding CT_COVID/ and CT_NonCOVID/; default: synthetic "
                    "CT phantoms")
-    g.add_argument("--layout", choices=["folder", "upstream"], default="folder")
-    g.add_argument("--splits", metavar="DIR", help="the Data-split name lists (layout upstream)")
+    add_layout_options(g)
     g.add_argument("--arrangement", type=int, choices=[1, 2], default=1,
-                   help="the paper's data arrangement (Table 1 or Table 2); default 1")
+                   help="the paper's data arrangement (Table 1 or Table 2)")
     g.add_argument("--second-source", metavar="DIR", help="a second folder of COVID images (Test-2 in "
-                   "arrangement 1; mixed in 60/20/20 in arrangement 2)")
-    g.add_argument("--input-size", type=input_size, default=default_size, help=f"default {default_size}")
+                   "arrangement 1; mixed in 60/20/20 in arrangement 2); default: none")
+    g.add_argument("--input-size", type=input_size, default=default_size,
+                   help="side in pixels the images are resized to (the network's input)")
     g.add_argument("--no-augment", action="store_true", help="skip the x4 augmentation of the training set")
     g.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed) instead of stopping")
-    g.add_argument("--limit", type=positive_int, help="at most this many images per class per split")
-    g.add_argument("--phantoms", type=positive_int, default=150, help="phantoms per class when no --data")
-    g.add_argument("--phantom-size", type=positive_int, default=96)
+    g.add_argument("--limit", type=positive_int, help="at most this many images per class per split, drawn "
+                   "at random (quick runs); default: all")
+    g.add_argument("--phantoms", type=positive_int, default=150,
+                   help="synthetic phantoms per class written when no --data is given")
+    g.add_argument("--phantom-size", type=positive_int, default=96, help="side of the synthetic phantoms in "
+                   "pixels")
+
+
+def add_layout_options(g) -> None:
+    """--layout and --splits: how a --data folder is organised."""
+    g.add_argument("--layout", choices=["folder", "upstream"], default="folder",
+                   help="folder: ROOT/{train,val[,test]}/{COVID,NonCOVID}; upstream: the COVID-CT repository's "
+                        "CT_COVID/ and CT_NonCOVID/ with --splits")
+    g.add_argument("--splits", metavar="DIR", help="the Data-split name lists (needed with --layout upstream); "
+                   "default: none")
 
 
 def add_train_options(p: argparse.ArgumentParser, epochs: int = DEFAULTS.epochs) -> None:
     g = p.add_argument_group("training (sgdm: v <- m v - lr (g + l2 w); w <- w + v)")
-    g.add_argument("--epochs", type=positive_int, default=epochs, help=f"default {epochs}")
-    g.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size)
-    g.add_argument("--lr", type=float, default=DEFAULTS.lr, help=f"initial learning rate, default {DEFAULTS.lr} "
-                   "(the paper's Table 3, experiment 4)")
-    g.add_argument("--momentum", type=float, default=DEFAULTS.momentum)
-    g.add_argument("--l2", type=float, default=DEFAULTS.l2)
-    g.add_argument("--lr-drop-factor", type=float, default=DEFAULTS.lr_drop_factor)
-    g.add_argument("--lr-drop-period", type=positive_int, default=DEFAULTS.lr_drop_period)
+    g.add_argument("--epochs", type=positive_int, default=epochs, help="passes over the training set")
+    g.add_argument("--batch-size", type=positive_int, default=DEFAULTS.batch_size, help="images per step")
+    g.add_argument("--lr", type=float, default=DEFAULTS.lr, help="initial learning rate (the paper's Table 3, "
+                   "experiment 4)")
+    g.add_argument("--momentum", type=float, default=DEFAULTS.momentum, help="momentum m of sgdm (Table 3)")
+    g.add_argument("--l2", type=float, default=DEFAULTS.l2, help="L2 weight decay added to the gradient "
+                   "(Table 3)")
+    g.add_argument("--lr-drop-factor", type=float, default=DEFAULTS.lr_drop_factor,
+                   help="the learning rate is multiplied by this every --lr-drop-period epochs")
+    g.add_argument("--lr-drop-period", type=positive_int, default=DEFAULTS.lr_drop_period,
+                   help="epochs between learning-rate drops")
     g.add_argument("--select", choices=["best", "last"], default="best",
-                   help="keep the best validation epoch (default) or the last")
+                   help="keep the epoch with the best validation accuracy, or the last")
     g.add_argument("--stratified-batches", action="store_true",
                    help="every batch with the classes in the training set's proportions (default: a uniform "
                         "shuffle, as the paper's Matlab loop)")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0, help="seed of the initialisation, the data split, the "
+                   "augmentation and the batch order (a run repeats exactly)")
+
+
+def where_things_are(out) -> list[str]:
+    """The closing lines of a training command: the model file and how to use it, the pictures, the page."""
+    out = Path(out)
+    model = out / "model.npz"
+    pictures = sorted(p.name for p in out.glob("*.png"))
+    return [f"model:    {model}   (classify CT slices: squeezenp predict {model} IMAGE_OR_FOLDER...)",
+            f"pictures: {', '.join(pictures)} in {out}",
+            f"report:   {out / 'report.html'}   (everything on one page; open it in a browser)"]
 
 
 def data_options(args, phantom_dir=None) -> DataOptions:

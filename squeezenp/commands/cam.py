@@ -19,11 +19,15 @@ from .predict import expand_inputs
 
 def register(sub) -> None:
     p = sub.add_parser("cam", help="class activation maps of trained models over images (PNG overlays + grid)",
+                       usage="%(prog)s MODEL.npz [MODEL.npz ...] IMAGE_OR_FOLDER [IMAGE_OR_FOLDER ...] --out DIR "
+                             "[options]",
                        description="Overlay each model's class activation map (viridis, 0..1) on each CT image; "
-                                   "write one PNG per image and model and a grid of all of them.")
-    p.add_argument("paths", nargs="+", metavar="MODEL.npz IMAGE",
-                   help="model file(s) (.npz, also comma-separated), then image files or folders")
-    p.add_argument("--model", action="append", default=[], metavar="NPZ", help="another model (repeatable)")
+                                   "write one PNG per image and model and a grid of all of them. The leading "
+                                   "arguments ending in .npz are models, the rest images or folders.")
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="model file(s) first (.npz, also comma-separated), then image files or folders")
+    p.add_argument("--model", action="append", default=[], metavar="NPZ", help="another model (repeatable); "
+                   "default: only the leading .npz arguments")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--class", dest="target", default="predicted", choices=["predicted", "covid", "noncovid"],
                    help="which class's map to draw (default: each image's predicted class)")
@@ -35,7 +39,8 @@ def register(sub) -> None:
     p.add_argument("--grid-cell", type=bounded_int(16, 1024), default=160,
                    help="side of each grid cell in pixels (default 160)")
     p.add_argument("--masks", metavar="DIR", help="folder searched (recursively) for lesion masks with the "
-                   "images' file names (a phantom folder: its masks/ subfolder); outlined in red in the grid")
+                   "images' file names (a phantom folder: its masks/ subfolder); outlined in red in the grid; "
+                   "default: none")
     p.set_defaults(func=run)
 
 
@@ -127,13 +132,21 @@ def run(args) -> int:
             if m.is_file():
                 found.setdefault(m.name, m)
         masks = [load_mask(found[images[i].name]) if images[i].name in found else None for i in rows]
+    which = {"predicted": "each image's predicted class", "covid": "COVID", "noncovid": "NonCOVID"}[args.target]
     cam_grid([grays[i] for i in rows], [m[rows] for m in maps], titles, out / "cam_grid.png",
              row_labels=[images[i].name for i in rows], probabilities=[pr[rows] for pr in probs], alpha=args.alpha,
-             masks=masks, cell=args.grid_cell)
+             masks=masks, cell=args.grid_cell, true_labels=[_true_label(images[i]) for i in rows], map_class=which)
     atomic_write_json(out / "cam_summary.json", {"class": args.target, "maps": summary})   # NaN -> null
     print(f"{len(summary)} CAM image(s) and {out / 'cam_grid.png'} written to {out}")
     warn_unjudged([m["warning"] for m in summary], out / "cam_summary.json")
     return 0
+
+
+def _true_label(path: Path) -> str:
+    """The class folder an image sits in (COVID / NonCOVID, any case), else "unknown"."""
+    folder = path.parent.name.lower()
+    return {"covid": "COVID", "noncovid": "NonCOVID", "ct_covid": "COVID", "ct_noncovid": "NonCOVID"}.get(
+        folder, "unknown")
 
 
 def _safe(text: str) -> str:

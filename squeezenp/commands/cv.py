@@ -44,9 +44,9 @@ def register(sub) -> None:
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
                    help="training seeds; every seed trains K models (default: 0 1 2)")
     p.add_argument("--fold-seed", type=int, default=0, help="seed of the fold assignment (default 0)")
-    p.add_argument("--input-size", type=positive_int, help="override the recipe's input size (quick runs)")
+    p.add_argument("--input-size", type=positive_int, help="override the recipe's input size (quick runs); default: the recipe's")
     p.add_argument("--epochs", type=positive_int, help="override the recipe's epochs (quick runs; its averaging "
-                   "window and warm-up shrink to fit)")
+                   "window and warm-up shrink to fit); default: the recipe's")
     p.add_argument("--inner-fraction", type=_fraction, default=0.2,
                    help="share of each training part held out as the selection set (default 0.2)")
     p.add_argument("--sensitivity-target", type=share, default=0.9,

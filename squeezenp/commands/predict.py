@@ -25,11 +25,12 @@ def register(sub) -> None:
     p = sub.add_parser("predict", help="classify image files or folders into a CSV",
                        description="Write path, probability of COVID-19, prediction and a warning (why the model "
                                    "cannot judge an image, empty when it can) for every image.")
-    p.add_argument("model", metavar="MODEL.npz")
+    p.add_argument("model", metavar="MODEL.npz", help="a model saved by train, demo or tune")
     p.add_argument("inputs", nargs="+", metavar="PATH", help="image files or folders (searched recursively)")
     p.add_argument("--out", default="-", help="CSV file (default: standard output)")
     p.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed on stderr)")
-    p.add_argument("--batch-size", type=positive_int, default=32)
+    p.add_argument("--batch-size", type=positive_int, default=32, help="images per forward pass (memory vs "
+                   "speed; the results do not depend on it)")
     p.set_defaults(func=run)
 
 

@@ -7,7 +7,7 @@ Re-running the same command resumes it (``docs/reproduction.md``).
 """
 from __future__ import annotations
 
-from ._common import positive_int
+from ._common import add_layout_options, positive_int
 
 
 def register(sub) -> None:
@@ -27,19 +27,19 @@ def register(sub) -> None:
     g = p.add_argument_group("data")
     g.add_argument("--data", metavar="DIR", help="image folder ROOT/{train,val[,test]}/{COVID,NonCOVID}, or with "
                    "--layout upstream the folder of CT_COVID/ and CT_NonCOVID/; default: synthetic phantoms")
-    g.add_argument("--layout", choices=["folder", "upstream"], default="folder")
-    g.add_argument("--splits", metavar="DIR", help="the Data-split name lists (layout upstream)")
+    add_layout_options(g)
     g.add_argument("--second-source", metavar="DIR", help="a second folder of COVID images: Test-2 of "
-                   "arrangement 1, and arrangement 2 is run too")
+                   "arrangement 1, and arrangement 2 is run too; default: none (arrangement 1 only)")
     g.add_argument("--skip-bad", action="store_true", help="skip unreadable images (listed) instead of stopping")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=int, default=0, help="seed of the data split, the searches and the trainings")
     g.add_argument("--pretrained", metavar="NPZ", help="ImageNet weights for experiment 3 (default: shared folder)")
     g = p.add_argument_group("parallel search")
     g.add_argument("--jobs", type=positive_int, default=1, help="trials at once on local cores (process pool)")
     g.add_argument("--threads-per-trial", type=positive_int,
                    help="threads of each trial and of the retraining; default 1 with --jobs > 1 (and 1 per "
                         "trial on a --scheduler: one per worker thread), else all")
-    g.add_argument("--scheduler", metavar="ADDRESS", help="run trials on this Dask scheduler (tcp://host:8786)")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="run trials on this Dask scheduler (tcp://host:8786); "
+                   "default: local processes")
     p.set_defaults(func=run)
 
 

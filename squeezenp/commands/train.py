@@ -11,7 +11,7 @@ chose the epoch and the calibration, so they are optimistic; ``squeezenp cv`` gi
 from __future__ import annotations
 
 from ..app.pipeline import run_experiment
-from ._common import add_data_options, add_train_options, data_options, share
+from ._common import add_data_options, add_train_options, data_options, share, where_things_are
 
 # Options whose default comes from the recipe: argparse leaves them None unless given.
 RECIPE_TRAIN_OPTIONS = ("epochs", "batch_size", "lr", "momentum", "l2", "lr_drop_factor", "lr_drop_period", "select")
@@ -28,11 +28,14 @@ def register(sub) -> None:
     p.add_argument("--recipe", choices=sorted(RECIPES), default="default",
                    help="training recipe (default: default; 'paper' is the paper's experiment 4 at 227 px)")
     p.add_argument("--model", choices=available(), default=None, help="network (default: the recipe's)")
-    p.add_argument("--pretrained", metavar="NPZ", help="torchvision-named SqueezeNet 1.1 ImageNet weights")
+    p.add_argument("--pretrained", metavar="NPZ", help="torchvision-named SqueezeNet 1.1 ImageNet weights "
+                   "(squeezenet_bypass_transfer); default: the shared weights folder")
     p.add_argument("--init", metavar="MODEL_NPZ", help="start from these saved weights (e.g. the best model "
-                   "of squeezenp tune) instead of a fresh initialisation")
-    p.add_argument("--out", default="runs/train", help="report folder (default runs/train)")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.npz")
+                   "of squeezenp tune); default: a fresh initialisation")
+    p.add_argument("--out", default="runs/train", help="report folder: model.npz, report.html, pictures, "
+                   "metrics")
+    p.add_argument("--resume", action="store_true", help="continue after the last completed epoch saved in "
+                   "OUT/checkpoints/")
     p.add_argument("--sensitivity-target", type=share, default=None, metavar="T",
                    help="store the sensitivity-first threshold reaching this share of the validation split's COVID "
                         "images (default: the 0.5 cut-off)")
@@ -93,4 +96,5 @@ def run(args) -> int:
     run_experiment(recipe.model, opts, recipe.config(args.seed), args.out, resume=args.resume,
                    pretrained=args.pretrained, init=args.init, recipe=recipe, calibrate=True,
                    sensitivity_target=args.sensitivity_target)
+    print("\n".join(where_things_are(args.out)))
     return 0

@@ -29,8 +29,8 @@ def register(sub) -> None:
     p.add_argument("--calls", type=positive_int, default=30, help="trials per experiment, default 30")
     p.add_argument("--initial-points", type=positive_int, help="random trials before the GP, default min(10, calls)")
     p.add_argument("--epochs", type=positive_int, default=20, help="epochs per trial, default 20")
-    p.add_argument("--batch-size", type=positive_int, default=32)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=positive_int, default=32, help="images per step of every trial")
+    p.add_argument("--seed", type=int, default=0, help="seed of the search, the data and every trial's training")
     p.add_argument("--lr-bounds", type=_bounds, metavar="LO,HI",
                    help="log-uniform, for every experiment; default per experiment: "
                         + ", ".join(f"{k}: {lo:g},{hi:g}" for k, (lo, hi) in LR_BOUNDS.items())
@@ -49,7 +49,7 @@ def register(sub) -> None:
                    help="threads of each trial (Numba, BLAS); default 1 with --jobs > 1 or --scheduler (one per "
                         "worker thread), else all")
     g.add_argument("--scheduler", metavar="ADDRESS", help="run trials on this Dask scheduler (tcp://host:8786); "
-                   "needs pip install 'squeezenp[distributed]'")
+                   "needs pip install 'squeezenp[distributed]'; default: local processes")
     add_data_options(p)
     p.set_defaults(func=run)
 

@@ -17,7 +17,7 @@ from .images import (
 )
 from .phantoms import make_phantom, make_phantom_dataset, write_phantom_folder, build_phantom_folder
 from .augment import (
-    draw_params, rotate, scale, add_noise, augment_x4, augmentation_grid,
+    draw_params, rotate, scale, add_noise, augment_x4, augmentation_examples,
 )
 from .datasets import (
     CLASS_NAMES, COVID, NONCOVID, IMAGE_EXTENSIONS, DatasetLayoutError, Split, Arrangement, ArrayDataset,
@@ -30,7 +30,7 @@ __all__ = [
     "NORMALISATION", "DEFAULT_MAX_PIXELS", "TINY_SIDE", "ImageLoadError",
     "load_grayscale", "load_grayscale_checked", "input_warning", "to_network_input", "load_image", "load_batch",
     "make_phantom", "make_phantom_dataset", "write_phantom_folder", "build_phantom_folder",
-    "draw_params", "rotate", "scale", "add_noise", "augment_x4", "augmentation_grid",
+    "draw_params", "rotate", "scale", "add_noise", "augment_x4", "augmentation_examples",
     "CLASS_NAMES", "COVID", "NONCOVID", "IMAGE_EXTENSIONS", "DatasetLayoutError", "Split", "Arrangement",
     "ArrayDataset", "scan_class_folders", "scan_image_folder", "scan_upstream_layout", "arrangement1", "arrangement2",
     "load_split", "augment_dataset",

@@ -8,10 +8,7 @@ Tested by ``tests/data/test_augment.py``.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-from PIL import Image
 from scipy import ndimage
 
 ANGLE_RANGE = (0.0, 90.0)        # degrees, counter-clockwise
@@ -137,39 +134,32 @@ def augment_x4(images, labels, rng: np.random.Generator, sigma: float = NOISE_SI
     return (out, out_labels, params) if return_params else (out, out_labels)
 
 
-def augmentation_grid(images, rng: np.random.Generator, path, n: int = 4) -> Path:
-    """Write a PNG grid: one row per image (the first n), columns original | rotated | scaled | noisy.
+def augmentation_examples(images, rng: np.random.Generator, n: int = 4) -> tuple[np.ndarray, list[dict]]:
+    """The first ``n`` images and their x4 augmentations, for a picture of what the augmentation does.
 
     Parameters
     ----------
     images : ndarray, float, shape (N, H, W), values in [0, 1]
     rng : numpy.random.Generator
-    path : str or Path
-        PNG file to write (parent folders are created).
     n : int
         Rows, min(n, N).
 
     Returns
     -------
-    path : Path
-        The written file; an 8-bit gray image of shape (rows * (H + 2), 4 * (W + 2)) with 2-px gaps.
+    cells : ndarray, float, shape (R, 4, H, W)
+        Per image: the original, its rotated, scaled and noisy copies.
+    params : list of dict, length R
+        The ``angle`` and ``scale`` each copy drew (see :func:`draw_params`).
     """
     imgs = np.asarray(images)
     if imgs.ndim != 3 or imgs.shape[0] == 0:
         raise ValueError(f"images must be a non-empty (N, H, W) array, got shape {imgs.shape}")
     rows = imgs[:max(1, int(n))]
-    aug = augment_x4(rows, np.zeros(len(rows)), rng)[0]
-    R, (H, W), gap = len(rows), rows.shape[1:], 2
-    grid = np.ones((R * (H + gap), 4 * (W + gap)), dtype=np.float32)   # white gaps
-    for k in range(4):
-        for i in range(R):
-            grid[i * (H + gap):i * (H + gap) + H, k * (W + gap):k * (W + gap) + W] = aug[k * R + i]
-    from ..core.atomic import atomic_write
-    img = Image.fromarray(np.rint(np.clip(grid, 0, 1) * 255).astype(np.uint8))
-    ext = Path(path).suffix.lstrip(".").upper()
-    fmt = {"JPG": "JPEG", "TIF": "TIFF", "": "PNG"}.get(ext, ext)
-    return atomic_write(path, lambda f: img.save(f, format=fmt))
+    R = len(rows)
+    aug, _, params = augment_x4(rows, np.zeros(R), rng, return_params=True)
+    cells = np.stack([np.stack([aug[k * R + i] for k in range(4)]) for i in range(R)])
+    return cells, list(params)
 
 
 __all__ = ["ANGLE_RANGE", "SCALE_RANGE", "NOISE_SIGMA", "draw_params", "rotate", "scale", "add_noise",
-           "augment_x4", "augmentation_grid"]
+           "augment_x4", "augmentation_examples"]

@@ -221,9 +221,12 @@ def write_demo_cam_report(model, out_dir, phantom_root, input_size: int, n_grid:
     pick = list(range(min(n_grid, len(pairs))))
     res = class_activation_maps(model, x[pick], "covid")
     gray = [load_grayscale(pairs[i][0]) for i in pick]
-    figures.cam_grid(gray, [res.maps], [model.name if hasattr(model, "name") else "model"], out / "cam_grid.png",
-                     row_labels=[pairs[i][0].stem for i in pick], probabilities=[res.probabilities[:, 1]],
-                     masks=[masks[i] for i in pick])
+    name = model.name if hasattr(model, "name") else "model"
+    figures.cam_grid(gray, [res.maps], [name], out / "cam_grid.png",
+                     row_labels=[f"{pairs[i][0].parent.parent.name}/{pairs[i][0].name}" for i in pick],
+                     probabilities=[res.probabilities[:, 1]], masks=[masks[i] for i in pick],
+                     true_labels=["COVID"] * len(pick),
+                     title=f"Class activation maps of COVID: {name} on COVID phantoms")
     if log:
         log(format_localisation(loc))
     return loc

@@ -205,9 +205,13 @@ def recipe_line(recipe: dict | None, preset: dict) -> str:
 
 
 def write_report(run_dir, log=print) -> Path:
-    path = atomic_write_text(Path(run_dir) / "report.md", build_report(run_dir))
+    """``report.md`` and ``report.html`` (the same report, pictures embedded) in ``run_dir``; returns the first."""
+    from ..reports.pages import reproduction_page
+    markdown = build_report(run_dir)
+    path = atomic_write_text(Path(run_dir) / "report.md", markdown)
+    page = reproduction_page(run_dir, markdown)
     if log:
-        log(f"report written to {path}")
+        log(f"report written to {path} and {page}")
     return path
 
 

@@ -209,8 +209,9 @@ def retrain(k: int, summary: dict, opts: DataOptions, preset: Preset, datasets: 
     """Train experiment ``k``'s winner ``preset.retrain_epochs`` more epochs from the best trial's weights.
 
     Returns the path of the trained ``model.npz``. Skipped when ``retrain.json`` records the same
-    configuration; otherwise resumes from ``checkpoint.npz`` (written after every epoch). ``retrain.json`` also
-    records whether the trained network collapsed (``train.collapse``, on the validation split).
+    configuration; otherwise resumes from ``checkpoints/checkpoint.npz`` (written after every epoch).
+    ``retrain.json`` also records whether the trained network collapsed (``train.collapse``, on the validation
+    split).
     """
     from .. import models
     from ..train.collapse import collapse_report
@@ -236,7 +237,7 @@ def retrain(k: int, summary: dict, opts: DataOptions, preset: Preset, datasets: 
         from ..train.recipes import build_model
         start = build_model(recipe, datasets["train"].images, opts.seed, weights=pretrained, model=name)
     res = run_experiment(name, opts, config, folder, resume=True, pretrained=pretrained, log=log,
-                         datasets=datasets, counts=counts, init=init, model=start)
+                         datasets=datasets, counts=counts, init=init, model=start, context="search")
     collapse = collapse_report(models.load_model(folder / "model.npz"), datasets["val"].images)
     if log and collapse["status"] != "ok":
         log(f"experiment {k} ({name}): {collapse['status']}")
@@ -291,7 +292,9 @@ def write_cam_grid(nets: dict, val, path: Path, n: int, phantom_root: Path | Non
     if phantom_root is not None:
         found = [phantom_root / "masks" / "val" / "COVID" / p.name for p in files]
         masks = [load_mask(f) if f.is_file() else None for f in found]
-    cam_grid(grays, maps, titles, path, row_labels=[p.name for p in files], probabilities=probs, masks=masks)
+    cam_grid(grays, maps, titles, path, row_labels=[p.name for p in files], probabilities=probs, masks=masks,
+             true_labels=["COVID"] * len(files),
+             title="Class activation maps of COVID: validation COVID images x the four networks")
     atomic_write_json(path.with_suffix(".json"), {"images": [str(p) for p in files], "class": "covid",
                                                    "networks": titles,
                                                    "probability_covid": [pr.tolist() for pr in probs]})

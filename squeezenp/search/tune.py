@@ -141,7 +141,27 @@ def tune(experiments, data_opts, settings: TuneSettings, out, log: Log | None = 
         atomic_write_text(out / "summary.md", table + "\n")
         if log:
             log(table)
+    page = write_search_page(out, list(summaries.values()), data_opts, settings)
+    if log:
+        log(f"report: {page}")
     return summaries
+
+
+def write_search_page(out: Path, summaries: list, data_opts, settings: TuneSettings) -> Path:
+    """``OUT/report.html``: settings, data, the best trial per experiment, the progress pictures."""
+    from ..reports.pages import data_source, search_page
+    counts = json.loads((out / "counts.json").read_text()) if (out / "counts.json").is_file() else {}
+    d = dataclasses.asdict(data_opts)
+    config = {"experiments": ", ".join(f"{s['experiment']} ({s['network']})" for s in summaries),
+              "trials per experiment": f"{settings.calls}, the first {settings.initial_points()} at random, then "
+                                       f"the Gaussian process's expected improvement ({settings.acq_func})",
+              "each trial": f"{settings.epochs} epoch{'s' if settings.epochs > 1 else ''}, batch "
+                            f"{settings.batch_size}, learning rate x{settings.lr_drop_factor:g} every {settings.lr_drop_period} epochs; score = "
+                            "1 - best validation accuracy",
+              "data": data_source(d), "input": f"{d['input_size']} x {d['input_size']} px",
+              "augmentation": "x4 of the training images" if d.get("augment") else "none",
+              "seed": str(settings.seed), "trials at once": str(settings.jobs)}
+    return search_page(out, summaries, counts, config)
 
 
 def _identity(k, data_opts, settings) -> dict:
@@ -212,6 +232,9 @@ def tune_experiment(k: int, store: TrialStore, runner, data_opts, settings: Tune
                 on_trial(k, trial)
     summary = summarise(k, store, opt, data_opts, model_ok)
     atomic_write_json(folder / "summary.json", summary)
+    from ..reports.figures import save_png, search_progress
+    save_png(search_progress(store.trials, f"experiment {k} ({name}): validation accuracy per trial",
+                             settings.initial_points()), folder / "search_progress.png")
     table = format_table([summary])
     atomic_write_text(folder / "summary.md", table + "\n")
     if log:

@@ -20,8 +20,10 @@ def trained(tmp_path_factory):
 
 
 def test_train_writes_the_report_folder(trained):
-    for name in ("model.npz", "checkpoint.npz", "history.csv", "history.json", "metrics.json", "predictions.csv"):
+    for name in ("model.npz", "checkpoints/checkpoint.npz", "history.csv", "history.json", "metrics.json",
+                 "predictions.csv", "report.html", "training_curves.png", "confusion_val.png", "roc_test1.png"):
         assert (trained / name).is_file(), name
+    assert not (trained / "checkpoint.npz").exists()            # the checkpoint is kept out of the report's way
     m = json.loads((trained / "metrics.json").read_text())
     assert set(m["metrics"]) == {"val", "test1"}
     assert m["counts"]["train"]["total"] == 4 * m["counts"]["train_distinct"]["total"]   # x4 augmentation
@@ -38,7 +40,10 @@ def test_resume_of_a_finished_run_trains_nothing_more(trained, capsys):
 def test_evaluate_and_predict(trained, tmp_path, capsys):
     phantoms = trained / "phantoms"
     assert main(["evaluate", str(trained / "model.npz"), "--data", str(phantoms), "--out", str(tmp_path)]) == 0
-    assert "Sensitivity" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Sensitivity" in out and "test1: held out" in out                 # the model's own data: roles known
+    for name in ("report.html", "metrics.json", "confusion_val.png", "roc_test1.png"):
+        assert (tmp_path / name).is_file(), name
     out_csv = tmp_path / "p.csv"
     assert main(["predict", str(trained / "model.npz"), str(phantoms / "val"), "--out", str(out_csv)]) == 0
     rows = list(csv.DictReader(open(out_csv)))
@@ -58,6 +63,15 @@ def test_summary_prints_totals(capsys):
     assert main(["summary", "proposed"]) == 0
     out = capsys.readouterr().out
     assert "1,272,450" in out or "1272450" in out
+    assert out.endswith("\n") and not out.endswith("\n\n")
+
+
+def test_augment_preview_leaves_no_phantom_folder_behind(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["augment-preview", "--out", "aug.png", "-n", "2", "--phantoms", "4", "--phantom-size", "32",
+                 "--input-size", "32"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["aug.png"]
+    assert "written aug.png" in capsys.readouterr().out
 
 
 def test_missing_data_folder_is_one_clear_line(tmp_path, capsys):
@@ -79,3 +93,47 @@ def test_usage_errors_exit_2_and_help_works():
     for cmd in ("demo", "train", "cv", "evaluate", "predict", "summary", "augment-preview"):
         r = subprocess.run([sys.executable, "-m", "squeezenp", cmd, "--help"], capture_output=True, text=True)
         assert r.returncode == 0 and "usage" in r.stdout, cmd
+
+
+def _options():
+    """(command, action) for every shown option of every subcommand (not the hidden ones, e.g. ``--debug``
+    after the command name, which the top-level help documents)."""
+    import argparse
+
+    from squeezenp.app.cli import build_parser
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for name, p in sub.choices.items():
+        for action in p._actions:
+            if not isinstance(action, argparse._HelpAction) and action.help != argparse.SUPPRESS:
+                yield name, p, action
+
+
+def test_every_option_has_help_that_shows_its_default():
+    from squeezenp.app.cli import HelpFormatter
+    missing, no_default = [], []
+    for name, p, action in _options():
+        if not action.help:
+            missing.append(f"{name} {action.option_strings or action.dest}")
+            continue
+        if not action.option_strings or action.required:
+            continue                                        # positional or required: no default to show
+        shown = HelpFormatter(name)._get_help_string(action) % {"default": action.default}
+        if "default" not in shown.lower():
+            no_default.append(f"{name} {action.option_strings}")
+        elif action.default not in (None, [], False) and "default" not in action.help.lower():
+            assert f"(default: {action.default})" in shown, (name, action.option_strings, shown)
+    assert not missing, f"options without help: {missing}"
+    assert not no_default, f"options whose help shows no default: {no_default}"
+    for name, p, _ in _options():                           # and the help of every command renders
+        assert p.format_help().startswith("usage:"), name
+        assert p.description, f"{name} has no description"
+
+
+def test_cam_usage_says_models_then_images():
+    from squeezenp.app.cli import build_parser
+    import argparse
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    usage = sub.choices["cam"].format_usage()
+    assert "MODEL.npz [MODEL.npz ...] IMAGE_OR_FOLDER" in usage and "MODEL.npz IMAGE [MODEL.npz IMAGE" not in usage

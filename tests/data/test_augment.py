@@ -5,7 +5,7 @@ from hypothesis import given, settings, strategies as st
 from PIL import Image
 
 from squeezenp.data.augment import (
-    ANGLE_RANGE, NOISE_SIGMA, SCALE_RANGE, add_noise, augment_x4, augmentation_grid, draw_params, rotate, scale,
+    ANGLE_RANGE, NOISE_SIGMA, SCALE_RANGE, add_noise, augment_x4, augmentation_examples, draw_params, rotate, scale,
 )
 from squeezenp.data.phantoms import make_phantom_dataset
 
@@ -82,8 +82,12 @@ def test_bad_inputs(data):
         rotate(np.zeros((2, 2, 2)), 3.0)
 
 
-def test_grid_png(data, tmp_path):
+def test_augmentation_examples(data):
     X, _ = data
-    path = augmentation_grid(X, np.random.default_rng(0), tmp_path / "sub" / "grid.png", n=2)
-    with Image.open(path) as im:
-        assert im.mode == "L" and im.size == (4 * 42, 2 * 42)
+    cells, params = augmentation_examples(X, np.random.default_rng(0), n=2)
+    assert cells.shape == (2, 4) + X.shape[1:] and len(params) == 2
+    np.testing.assert_array_equal(cells[:, 0], X[:2])                 # the originals come first
+    again, _ = augmentation_examples(X, np.random.default_rng(0), n=2)
+    np.testing.assert_array_equal(cells, again)                       # seeded
+    with pytest.raises(ValueError, match="images"):
+        augmentation_examples(np.zeros((0, 4, 4)), np.random.default_rng(0))

@@ -198,7 +198,7 @@ def test_cam_command_writes_overlays_and_grid(phantoms, tiny_model, tmp_path, ca
                  "--masks", str(phantoms), "--grid-cell", "64"]) == 0
     assert len(list(out2.glob("*_cam.png"))) == 3
     with Image.open(out2 / "cam_grid.png") as g2, Image.open(out / "cam_grid.png") as g1:
-        assert g1.size[0] - 2 * (160 + 6) == g2.size[0] - 4 * (64 + 6)      # 2 columns of 160 px, 4 of 64 px
+        assert g1.size[0] - 2 * (160 + 8) == g2.size[0] - 4 * (64 + 8)      # 2 columns of 160 px, 4 of 64 px
         red = (np.asarray(g2.convert("RGB")) == (255, 60, 60)).all(axis=2)
         assert red.sum() > 5                                               # the lesion outline (--masks)
 

@@ -8,11 +8,13 @@ import pytest
 from PIL import Image
 
 from squeezenp.reports import figures as F
+from squeezenp.reports.colormap import color as cmap_color
 from squeezenp.reports.colormap import viridis, viridis_uint8
 
 
-def _history(n, nan_val=False):
-    return [{"epoch": e, "lr": 0.01, "train_loss": 0.7 / e, "train_accuracy": 1 - 0.5 / e,
+def _history(n, nan_val=False, drop_every=0):
+    return [{"epoch": e, "lr": 0.01 * 0.8 ** ((e - 1) // drop_every if drop_every else 0), "train_loss": 0.7 / e,
+             "train_accuracy": 1 - 0.5 / e,
              "val_loss": float("nan") if nan_val else 0.75 / e, "val_accuracy": None if nan_val else 1 - 0.6 / e,
              "seconds": 1.0} for e in range(1, n + 1)]
 
@@ -51,9 +53,9 @@ def test_write_training_figures(tmp_path):
     names = sorted(p.name for p in paths)
     assert names == ["confusion_test1.png", "confusion_val.png", "roc_test1.png", "roc_val.png",
                      "training_curves.png"]
-    assert _open(tmp_path / "training_curves.png").size == (900, 340)
-    assert _open(tmp_path / "confusion_val.png").size == (340, 340)
-    assert _open(tmp_path / "roc_val.png").size == (380, 360)
+    assert _open(tmp_path / "training_curves.png").size == (1000, 460)
+    assert _open(tmp_path / "confusion_val.png").size[0] == 360
+    assert _open(tmp_path / "roc_val.png").size == (420, 420)
     curves = np.asarray(_open(tmp_path / "training_curves.png").convert("RGB")).reshape(-1, 3)
     for colour in (F.TRAIN_COLOUR, F.VAL_COLOUR):                     # both lines were drawn
         assert (curves == colour).all(axis=1).sum() > 100
@@ -69,6 +71,53 @@ def test_figures_handle_nan_and_short_histories(tmp_path, history):
     assert len(paths) == 5
     for p in paths:
         _open(p)
+
+
+def _count(img, colour) -> int:
+    return int((np.asarray(img.convert("RGB")).reshape(-1, 3) == colour).all(axis=1).sum())
+
+
+def test_curves_mark_the_selected_epoch_and_the_learning_rate_drops():
+    plain = F.training_curves(_history(12))
+    marked = F.training_curves(_history(12, drop_every=5), selected_epoch=7)
+    assert _count(plain, F.SELECTED_COLOUR) == 0 and _count(plain, F.DROP_COLOUR) == 0
+    assert _count(marked, F.SELECTED_COLOUR) > 2 * 300          # a line across both panels, and its legend
+    assert _count(marked, F.DROP_COLOUR) > 100                   # two dotted lines per panel, and their labels
+    assert F.lr_drops(_history(12, drop_every=5)) == [(6, pytest.approx(0.008)), (11, pytest.approx(0.0064))]
+    assert F.lr_drops(_history(12)) == []
+
+
+def _dark_rows(img, top, bottom) -> int:
+    """How many pixel rows between top and bottom hold dark (text) pixels."""
+    a = np.asarray(img.convert("L"))[top:bottom]
+    return int((a < 100).any(axis=1).sum())
+
+
+def test_grids_label_rows_columns_and_colours():
+    rng = np.random.default_rng(0)
+    grays = [rng.random((32, 32)) * 0.2 + 0.8 for _ in range(2)]       # light images: dark pixels are text
+    maps = [np.ones((2, 32, 32))]
+    bare = F.cam_grid(grays, maps, ["net"], cell=64)
+    full = F.cam_grid(grays, maps, ["net"], cell=64, row_labels=["a.png", "b.png"], true_labels=["COVID"] * 2,
+                      masks=[np.eye(32, dtype=bool), None], probabilities=[np.array([0.9, 0.1])])
+    assert full.size[1] > bare.size[1]                                 # the labels and notes take room
+    assert _dark_rows(full, 0, 40) > 10                                # title and column titles
+    assert _count(full, F.MASK_COLOUR) > _count(bare, F.MASK_COLOUR) + 20   # outline and its legend swatch
+    assert _count(bare, F.MASK_COLOUR) == 0
+    grid = F.image_grid([[g, g] for g in grays], ["original", "copy\nsecond line"], ["row a", "row b"],
+                        [["x", "y"], ["z", "w"]], "title", ["a note"], cell=64)
+    assert grid.size[0] > 8 + 2 * (64 + 8) and _dark_rows(grid, 0, 60) > 20
+    with pytest.raises(ValueError):
+        F.image_grid([[grays[0]]], ["one", "two"])
+
+
+def test_search_progress_marks_failed_trials_and_the_best_so_far():
+    trials = [{"trial": 1, "status": "ok", "val_accuracy": 0.6}, {"trial": 2, "status": "failed"},
+              {"trial": 3, "status": "ok", "val_accuracy": 0.8}, {"trial": 4, "status": "ok", "val_accuracy": 0.7}]
+    img = F.search_progress(trials, "experiment 4", n_initial=2)
+    assert _count(img, F.MASK_COLOUR) > 20 and _count(img, F.SELECTED_COLOUR) > 50
+    assert _count(F.search_progress(trials[:1]), F.MASK_COLOUR) == 0
+    F.search_progress([])                                              # no trial yet: an empty panel
 
 
 def test_single_epoch_draws_a_marker():
@@ -110,18 +159,32 @@ def test_cam_figure_and_grid_sizes(tmp_path):
                      tmp_path / "grid.png", row_labels=["a", "b", "c"], probabilities=[np.ones(3) * 0.5, None],
                      masks=[None, np.ones((40, 40), bool), None], cell=100)
     assert _open(tmp_path / "grid.png").size == img.size
-    cols_w = 6 + 3 * (100 + 6)
-    assert cols_w < img.size[0] < cols_w + 80 and img.size[1] == 22 + 3 * (100 + 16 + 6) + 6
+    cols_w = 8 + 3 * (100 + 8)
+    assert cols_w < img.size[0] < cols_w + 110 and img.size[1] > 3 * (100 + 17 + 8)
     with pytest.raises(ValueError):
         F.cam_grid([], [], [])
 
 
 def test_confusion_colours_follow_row_share():
-    img = np.asarray(F.confusion_image([[9, 1], [0, 10]], "val"))
-    assert img.shape == (340, 340, 3)
-    L, T, c = 96, 60, 114                                   # layout of confusion_image at size 340
-    def cell(i, j):                                         # a pixel in the cell's corner, away from the text
-        return img[T + i * c + c - 12, L + j * c + c - 12]
-    np.testing.assert_allclose(cell(0, 0), viridis_uint8(0.9), atol=3)
-    np.testing.assert_allclose(cell(0, 1), viridis_uint8(0.1), atol=3)
-    np.testing.assert_allclose(cell(1, 1), viridis_uint8(1.0), atol=3)
+    img = F.confusion_image([[9, 1], [0, 10]], "val", subtitle="validation, used to choose the epoch")
+    assert img.size[0] == 360
+    for share in (0.9, 0.1, 1.0):                           # each cell filled with the colour of its row share
+        assert _count(img, cmap_color(share)) > 5000, share
+    assert _count(F.confusion_image([[9, 1], [0, 10]]), cmap_color(0.5)) == 0
+
+
+def test_augmentation_grid_png(tmp_path):
+    from squeezenp.data.augment import augmentation_examples
+    from squeezenp.data.phantoms import make_phantom_dataset
+    X = make_phantom_dataset(3, 40, seed=0)[0]
+    cells, params = augmentation_examples(X, np.random.default_rng(0), n=2)
+    path = F.save_png(F.augmentation_image(cells, params, cell=64), tmp_path / "sub" / "grid.png")
+    labelled = F.save_png(F.augmentation_image(cells, params, ["a.png\nCOVID", "b.png\nNonCOVID"], cell=64),
+                          tmp_path / "labelled.png")
+    with Image.open(path) as im, Image.open(labelled) as lab:
+        assert im.mode == "RGB" and im.size[0] > 4 * 64 and im.size[1] > 2 * 64   # title, column titles, notes
+        assert lab.size[0] >= im.size[0] and lab.size[1] == im.size[1]
+        band = (slice(60, 60 + 2 * 64), slice(8, 40))          # the left edge beside the two rows
+        text = np.asarray(lab.convert("L"))[band]
+        assert (text < 100).sum() > 20 and (text > 250).mean() > 0.7   # dark letters on white: the row labels
+        assert (np.asarray(im.convert("L"))[band] > 250).mean() < 0.5  # without labels: the pictures start there

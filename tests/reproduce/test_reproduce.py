@@ -101,7 +101,8 @@ def test_tiny_run_writes_every_stage_and_table(tiny_run):
         assert len(json.loads((a1 / "search" / f"experiment{k}" / "trials.json").read_text())["trials"]) == 2
         r = json.loads((a1 / "retrain" / f"experiment{k}" / "retrain.json").read_text())
         assert {"val", "test1"} <= set(r["metrics"]) and r["identity"]["init"].endswith("best_model.npz")
-        assert (a1 / "retrain" / f"experiment{k}" / "checkpoint.npz").is_file()
+        assert (a1 / "retrain" / f"experiment{k}" / "checkpoints" / "checkpoint.npz").is_file()
+        assert (a1 / "retrain" / f"experiment{k}" / "report.html").is_file()
     timing = json.loads((a1 / "timing.json").read_text())["networks"]
     assert sorted(timing) == ["1", "2", "3", "4"] and all(t["seconds_median"] > 0 for t in timing.values())
     assert (a1 / "cam_grid.png").stat().st_size > 1000
@@ -125,6 +126,9 @@ def test_tiny_run_writes_every_stage_and_table(tiny_run):
         cells = [c.strip() for c in line.split("|")][1:-1]
         assert all(cells[i] not in ("n/a", "–") for i in (3, 5, 7, 9, 11)), line
     assert "batch 8 (Matlab 128)" in md and "recipe: `matlab`" in md
+    page = (tiny_run / "report.html").read_text(encoding="utf-8")   # the same report, pictures embedded
+    assert page.count('<img src="data:image/png;base64,') == md.count("![") > 0
+    assert "Figure 4" in page and "</html>" in page
     sessions = json.loads((tiny_run / "sessions.json").read_text())["sessions"]
     assert len(sessions) == 1 and sessions[0]["completed"] and sessions[0]["seconds"] > 0 and sessions[0]["cores"]
     assert "Sessions and machine" in md and "logical cores" in md

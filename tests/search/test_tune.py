@@ -57,6 +57,10 @@ def test_tiny_search_writes_every_output(tmp_path, tiny_data, monkeypatch, capsy
     md = (folder / "summary.md").read_text()
     assert "observed best accuracy" in md and "estimated accuracy" in md and "paper Table 3" in md
     assert "--init" in md and "squeezenp train --recipe paper --model proposed" in md
+    assert (folder / "search_progress.png").is_file()
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Best trial per experiment" in page and page.count('<img src="data:image/png;base64,') == 1
+    assert "squeezenp train --recipe paper --model proposed" in page
     m = models.load_model(folder / "best_model.npz")
     assert m.config["name"] == "proposed" and m.config["search_trial"] == best["trial"]
     printed = capsys.readouterr().out
