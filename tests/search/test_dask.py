@@ -3,6 +3,8 @@
 Ctrl-C instead of computing to the end."""
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -65,6 +67,22 @@ def test_per_trial_time_is_within_1_5x_of_a_process_pool_on_the_same_cores(clust
     assert min(ratios) <= 1.5, ratios
 
 
+def test_ctrl_c_stops_the_running_trials_in_a_fresh_process():
+    """Ctrl-C is process-wide state (signal delivery, Dask's client thread): earlier tests in one pytest process
+    changed what a SIGINT reached, so the check below runs in its own interpreter, as a user's command does."""
+    if os.environ.get(_CHILD):
+        pytest.skip("this is the child process")
+    env = {**os.environ, _CHILD: "1"}
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           f"{__file__}::test_ctrl_c_stops_the_running_trials"], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+_CHILD = "SQUEEZENP_CTRL_C_TEST_CHILD"
+
+
+@pytest.mark.skipif(not os.environ.get(_CHILD), reason="runs in a fresh process, from the test above")
 def test_ctrl_c_stops_the_running_trials(cluster, tmp_path, tiny_data, tiny_settings):
     """SIGINT 2 s after two trials of 500 epochs (minutes each) started: the workers are free within seconds.
 
