@@ -11,7 +11,8 @@ normalisation) in the switches it names, each a field of the ``matlab`` recipe (
     glorot       + Glorot-uniform weights, zero biases, every convolution (conv10 included)
     zerocenter   + the training set's mean image subtracted from 0-255 pixels
     matlab       all of Matlab's defaults at once (the ``matlab`` recipe)
-    matlab+FIX   the matlab recipe plus changes beyond it (``FIXES``; several joined with "+")
+    matlab+FIX   the matlab recipe plus changes beyond it (``FIXES``; several joined with "+"); ``lrVALUE``
+                 replaces Table 3's learning rate (``matlab+lr0.005``)
 
 Each run reports whether training diverged (a NaN or infinite loss), else the last epoch's validation accuracy
 (Matlab returns the last epoch's network), the best epoch's, and whether the network collapsed
@@ -64,13 +65,15 @@ FIXES = {
 def variant(name: str, model: str, size: int, epochs: int):
     """The recipe of ``name`` ("paper", a switch, "matlab" or "matlab+FIX[+FIX...]") for network ``model``."""
     base, *fixes = name.split("+")
-    if base not in SWITCHES or (fixes and base != "matlab") or any(f not in FIXES for f in fixes):
+    known = lambda f: f in FIXES or (f.startswith("lr") and f[2:].replace(".", "", 1).isdigit())   # noqa: E731
+    if base not in SWITCHES or (fixes and base != "matlab") or not all(known(f) for f in fixes):
         raise ValueError(f"unknown variant {name!r}; expected one of {list(SWITCHES)} or "
-                         f"matlab+FIX[+FIX...], FIX in {list(FIXES)}")
+                         f"matlab+FIX[+FIX...], FIX in {list(FIXES)} or lrVALUE (e.g. lr0.005)")
     fields, train = dict(SWITCHES[base][0]), dict(SWITCHES[base][1])
     for f in fixes:
-        fields.update(FIXES[f][0])
-        train.update(FIXES[f][1])
+        extra_fields, extra_train = FIXES[f] if f in FIXES else ({}, {"lr": float(f[2:])})
+        fields.update(extra_fields)
+        train.update(extra_train)
     return get_recipe("paper", model=model, input_size=size, paper_values=True, **fields,
                       train={**train, "epochs": epochs})
 
