@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
+CONV3X3_ENV = "SQUEEZENP_CONV3X3"      # im2col|winograd|auto, read by squeezenp.ops.conv_algorithm when wired in
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:      # measure the squeezenp of this checkout, not an installed copy
     sys.path.insert(0, str(REPO))
@@ -58,6 +59,13 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+PROTOCOL_THREADS = 2     # the comparison protocol's thread count (fewer if the machine has fewer cores)
+
+
+def protocol_threads() -> int:
+    return min(PROTOCOL_THREADS, cores())
+
+
 def set_threads(n: int) -> None:
     """Numba and BLAS thread counts for this process (OpenMP of torch is set by the torch runner)."""
     import numba
@@ -70,6 +78,11 @@ def thread_info() -> dict:
     """The Numba and BLAS/OpenMP thread counts this process runs with."""
     import numba
     info = {"numba_threads": numba.get_num_threads(), "NUMBA_NUM_THREADS": numba.config.NUMBA_NUM_THREADS}
+    try:
+        import llvmlite.binding as llvm
+        info["numba_cpu"] = numba.config.CPU_NAME or f"host ({llvm.get_host_cpu_name()})"
+    except Exception:       # noqa: BLE001   informative only
+        info["numba_cpu"] = numba.config.CPU_NAME or "host"
     try:
         info["numba_threading_layer"] = numba.threading_layer()
     except ValueError:
@@ -100,7 +113,67 @@ def machine_info() -> dict:
     return {"cpu": cpu, "cores": cores(), "simd": simd, "python": platform.python_version(),
             "numpy": np.__version__, "numba": numba.__version__, "platform": platform.platform(),
             "env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "OMP_WAIT_POLICY",
-                                                   "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}}
+                                                   "OPENBLAS_CORETYPE", "NUMBA_CPU_NAME", "ATEN_CPU_CAPABILITY",
+                                                   CONV3X3_ENV, "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}}
+
+
+def cpu_flags() -> dict:
+    """The instruction-set facts the targets depend on: AVX2 present, AVX-512 (F) present."""
+    simd = machine_info()["simd"]
+    return {"avx2": "avx2" in simd, "avx512f": "avx512f" in simd}
+
+
+def conv3x3_mode(run) -> dict:
+    """Which algorithm ran the 3x3 convolutions during ``run()``: ``SQUEEZENP_CONV3X3`` as set, the answers of
+    ``squeezenp.ops.conv_algorithm.choose`` and the calls of the Winograd entry points (``ops.winograd``)
+    during the call, found by wrapping those functions (and every alias of them in loaded squeezenp modules)
+    for that one call. Works whether or not the convolution dispatch consults the choice: with no answers and
+    no Winograd call, every 3x3 convolution ran by im2col."""
+    import collections
+    import importlib
+    counts = collections.Counter()
+    targets = []
+    for modname, fnames in (("squeezenp.ops.conv_algorithm", ("choose",)),
+                            ("squeezenp.ops.winograd", ("winograd_conv3x3", "winograd_conv3x3_backward"))):
+        try:
+            mod = importlib.import_module(modname)
+        except ImportError:
+            continue
+        for fname in fnames:
+            fn = getattr(mod, fname, None)
+            if fn is not None:
+                targets.append((fname, fn))
+
+    def wrap(fname, fn):
+        def wrapper(*a, **k):
+            out = fn(*a, **k)
+            counts[f"choose:{out}" if fname == "choose" else fname] += 1
+            return out
+        return wrapper
+    patched = []
+    for fname, fn in targets:
+        w = wrap(fname, fn)
+        for mod in [m for k, m in list(sys.modules.items()) if k.startswith("squeezenp") and m is not None]:
+            for attr, val in list(vars(mod).items()):
+                if val is fn:
+                    setattr(mod, attr, w)
+                    patched.append((mod, attr, fn))
+    try:
+        run()
+    finally:
+        for mod, attr, fn in patched:
+            setattr(mod, attr, fn)
+    chosen = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("choose:")}
+    wino = counts["winograd_conv3x3"]
+    if chosen:
+        ran = " + ".join(f"{v} {k}" for k, v in sorted(chosen.items()))
+    elif wino:
+        ran = f"winograd ({wino} calls; im2col for the rest)"
+    else:
+        ran = "im2col"
+    return {"env": os.environ.get(CONV3X3_ENV) or "unset", "ran": ran, "choices": chosen,
+            "winograd_forward_calls": wino, "winograd_backward_calls": counts["winograd_conv3x3_backward"],
+            "dispatch_consults_choice": bool(chosen)}
 
 
 def load_average() -> float:
