@@ -501,7 +501,7 @@ def plan_for(a, first_pass):
     classify = q + nets + size + th + ([] if first_pass and not a.quick else ["--no-cold"]) \
         + (["--repeats", a.calls] if a.calls else [])
     layer_net = "proposed" if not a.networks or "proposed" in a.networks else a.networks[0]
-    layers = ["--network", layer_net] + q + size + th + (["--batch", a.batch] if a.batch else []) \
+    layers = ["--network", layer_net] + q + size + th + (["--batch", a.batch or (8 if a.quick else 32)]) \
         + (["--repeat", a.calls] if a.calls else [])
     plan = [("reference", "bench_reference.py", ref), ("classify", "bench_classify.py", classify),
             ("layers", "bench_layers.py", layers)]
