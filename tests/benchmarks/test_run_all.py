@@ -16,7 +16,8 @@ BENCH = REPO / "benchmarks"
 
 @pytest.fixture(scope="module")
 def run_all():
-    os.environ.setdefault("_BENCH_REEXEC", "1")      # importing must not re-execute the test process
+    before = os.environ.get("_BENCH_REEXEC")
+    os.environ["_BENCH_REEXEC"] = "1"      # importing must not re-execute the test process with the malloc env
     sys.path.insert(0, str(BENCH))
     try:
         spec = importlib.util.spec_from_file_location("bench_run_all", BENCH / "run_all.py")
@@ -25,6 +26,11 @@ def run_all():
         yield mod
     finally:
         sys.path.remove(str(BENCH))
+        sys.modules.pop("_common", None)          # benchmarks/_common.py: not left importable by that name
+        if before is None:
+            os.environ.pop("_BENCH_REEXEC", None)
+        else:
+            os.environ["_BENCH_REEXEC"] = before
 
 
 def fake_reference(names, batch=32, size=227):
