@@ -83,6 +83,7 @@ def thread_info() -> dict:
         info["numba_cpu"] = numba.config.CPU_NAME or f"host ({llvm.get_host_cpu_name()})"
     except Exception:       # noqa: BLE001   informative only
         info["numba_cpu"] = numba.config.CPU_NAME or "host"
+    info["numba_avx512_code"] = numba_emits_avx512()
     try:
         info["numba_threading_layer"] = numba.threading_layer()
     except ValueError:
@@ -95,6 +96,28 @@ def thread_info() -> dict:
     except ImportError:
         info["pools"] = ["threadpoolctl not installed: BLAS threads unknown"]
     return info
+
+
+def numba_emits_avx512():
+    """Whether Numba, as configured in this process, compiles to AVX-512: a float32 dot-product loop compiled
+    here (not cached) and its assembly searched for zmm registers. ``NUMBA_CPU_NAME=haswell`` alone is not
+    enough: Numba still passes the host's feature list (AVX-512 included) to LLVM unless ``NUMBA_CPU_FEATURES``
+    is set too. None if the check could not run."""
+    try:
+        import numba
+        import numpy as np
+
+        @numba.njit(fastmath=True, cache=False)
+        def dot(a, b):
+            s = np.float32(0.0)
+            for i in range(a.size):
+                s += a[i] * b[i]
+            return s
+        a = np.ones(64, np.float32)
+        dot(a, a)
+        return any("zmm" in asm for asm in dot.inspect_asm().values())
+    except Exception:       # noqa: BLE001   informative only
+        return None
 
 
 def machine_info() -> dict:
@@ -113,7 +136,8 @@ def machine_info() -> dict:
     return {"cpu": cpu, "cores": cores(), "simd": simd, "python": platform.python_version(),
             "numpy": np.__version__, "numba": numba.__version__, "platform": platform.platform(),
             "env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "OMP_WAIT_POLICY",
-                                                   "OPENBLAS_CORETYPE", "NUMBA_CPU_NAME", "ATEN_CPU_CAPABILITY",
+                                                   "OPENBLAS_CORETYPE", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES",
+                                                   "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS",
                                                    CONV3X3_ENV, "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}}
 
 

@@ -34,6 +34,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -139,7 +140,8 @@ def child_torch(name, batch, size, calls):
     return {"infer_ips": batch / t_inf, "train_ips": batch / t_train, "latency_b1_s": t_lat,
             "max_abs_diff_logits": diff, "version": torch.__version__,
             "threads": {"torch_threads": torch.get_num_threads(), "interop": torch.get_num_interop_threads(),
-                        "cpu_capability": torch.backends.cpu.get_cpu_capability()},
+                        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+                        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA") or "none (all the CPU has)"},
             "settings": "channels_last, inference_mode, set_num_threads(threads)"}
 
 

@@ -18,10 +18,12 @@ cluster of 8 and 32 one-thread workers.
 Instruction sets: by default everything runs as the machine allows (pass ``native``); on a machine with AVX-512
 the comparison parts (reference, classify, layers) then run a second time restricted to AVX2 (pass ``avx2``),
 and both are reported. ``--avx2`` runs only the restricted pass, ``--native`` only the unrestricted one.
-Restricted means, in the environment of every benchmark process: ``OPENBLAS_CORETYPE=Haswell`` (OpenBLAS's AVX2
-kernels), ``NUMBA_CPU_NAME=haswell`` (Numba compiles for AVX2) and ``ATEN_CPU_CAPABILITY=avx2`` (PyTorch's
-kernels); onnxruntime has no such switch and keeps its best kernels (the comparison is then conservative for
-squeezenp). The report states the CPU flags (AVX2, AVX-512F), per pass the BLAS core type that squeezenp's
+Restricted means, in the environment of every benchmark process (``AVX2_ENV``): ``OPENBLAS_CORETYPE=Haswell``
+(OpenBLAS's AVX2 kernels), ``NUMBA_CPU_NAME=haswell`` with ``NUMBA_CPU_FEATURES`` = Haswell's features (the name
+alone leaves the host's AVX-512 features on and Numba emits zmm code; ``_common.numba_emits_avx512`` checks),
+``ATEN_CPU_CAPABILITY=avx2``, ``ONEDNN_MAX_CPU_ISA=AVX2`` and ``MKL_ENABLE_INSTRUCTIONS=AVX2`` (PyTorch: its
+convolutions run in oneDNN, which ignores ATen's setting); onnxruntime has no such switch and keeps its best
+kernels (the comparison is then conservative for squeezenp). The report states the CPU flags (AVX2, AVX-512F), per pass the BLAS core type that squeezenp's
 processes ran (threadpoolctl), the Numba CPU target, PyTorch's CPU capability, the thread counts, which algorithm
 ran the 3x3 convolutions and the load average before and after each part, and one line per target: the measured
 ratio and met / not met.
@@ -58,7 +60,16 @@ PROTOCOL = {"experiments": 4, "trials": 30, "epochs": 20, "train_images": 1528, 
 TARGETS = {"proposed_infer_vs_best": 1.3, "proposed_train_vs_torch": 1.3, "infer_vs_best": 1.0,
            "train_vs_torch": 1.0, "latency_b1_vs_onnxruntime": 1.0, "png_to_probability_s": 0.008,
            "png_threads": 2, "conv_fraction_of_gemm": 0.7}
-AVX2_ENV = {"OPENBLAS_CORETYPE": "Haswell", "NUMBA_CPU_NAME": "haswell", "ATEN_CPU_CAPABILITY": "avx2"}
+# Haswell's instruction set for Numba: with NUMBA_CPU_NAME alone Numba still hands LLVM the host's feature list
+# (AVX-512 included) and emits zmm code; these are the features of LLVM's "haswell" model, set explicitly.
+HASWELL_FEATURES = ("+64bit,+aes,+avx,+avx2,+bmi,+bmi2,+cmov,+crc32,+cx16,+cx8,+f16c,+fma,+fsgsbase,+fxsr,+invpcid,"
+                    "+lzcnt,+mmx,+movbe,+pclmul,+popcnt,+rdrnd,+sahf,+sse,+sse2,+sse3,+sse4.1,+sse4.2,+ssse3,+xsave,"
+                    "+xsaveopt")
+AVX2_ENV = {"OPENBLAS_CORETYPE": "Haswell",                       # OpenBLAS: its Haswell (AVX2) kernels
+            "NUMBA_CPU_NAME": "haswell", "NUMBA_CPU_FEATURES": HASWELL_FEATURES,     # Numba: AVX2 code
+            "ATEN_CPU_CAPABILITY": "avx2",                        # PyTorch's own kernels
+            "ONEDNN_MAX_CPU_ISA": "AVX2",                         # PyTorch's oneDNN convolutions
+            "MKL_ENABLE_INSTRUCTIONS": "AVX2"}                    # PyTorch's MKL, if it calls it
 CLUSTER_WORKERS = (8, 32)
 FRAMEWORKS = ("squeezenp", "torch", "onnxruntime")
 PARTS = ("reference", "classify", "layers", "winograd", "throughput", "memory", "threads_policy")
@@ -250,6 +261,10 @@ def blas_core_types(threads) -> list:
     return out
 
 
+def env_text(env):
+    return ", ".join(f"{k}={'<the haswell feature list>' if v == HASWELL_FEATURES else v}" for k, v in env.items())
+
+
 def header(res):
     m, env = res["machine"], res["machine"]["env"]
     fl = res["cpu_flags"]
@@ -264,7 +279,7 @@ def header(res):
          "- environment of every process: " + ", ".join(f"{k}={v}" for k, v in env.items() if v is not None),
          f"- threads of every library: {res['threads']} (squeezenp: Numba + BLAS; PyTorch: `set_num_threads`; "
          "onnxruntime: `intra_op_num_threads`)",
-         f"- passes: {', '.join(res['passes'])} (avx2 = {', '.join(f'{k}={v}' for k, v in AVX2_ENV.items())}; "
+         f"- passes: {', '.join(res['passes'])} (avx2 = {env_text(AVX2_ENV)}; "
          "onnxruntime cannot be restricted and keeps its best kernels)",
          f"- 1-minute load average at the start {res.get('load_first')}, at the end {res.get('load_last')}\n"]
     return L
@@ -278,18 +293,20 @@ def markdown(res):
 
 
 def markdown_pass(top, res, isa):
-    L = [f"# Pass: {isa}" + (" (restricted to AVX2: " + ", ".join(f"{k}={v}" for k, v in AVX2_ENV.items()) + ")"
+    L = [f"# Pass: {isa}" + (" (restricted to AVX2: " + env_text(AVX2_ENV) + ")"
                              if isa == "avx2" else " (as the machine allows)") + "\n"]
     f = pass_facts(res)
     sq, tt, ox = f["squeezenp"] or {}, f["torch"] or {}, f["onnxruntime"] or {}
     L.append(f"- BLAS core type squeezenp ran (threadpoolctl): **{', '.join(blas_core_types(sq)) or 'unknown'}**; "
              f"pools: {'; '.join(sq.get('pools', [])) or 'unknown'}")
+    avx512 = {True: "yes", False: "no", None: "unknown"}[sq.get("numba_avx512_code")]
     L.append(f"- squeezenp: Numba {sq.get('numba_threads')} threads ({sq.get('numba_threading_layer')}), CPU target "
-             f"{sq.get('numba_cpu')}; its conv GEMMs run on its own threads with a one-thread BLAS under each "
-             "(`squeezenp/ops/gemm.py`)")
+             f"{sq.get('numba_cpu')}, emits AVX-512 code: **{avx512}**"
+             + (" (NOT restricted to AVX2)" if isa == "avx2" and sq.get("numba_avx512_code") else "")
+             + "; its conv GEMMs run on its own threads with a one-thread BLAS under each (`squeezenp/ops/gemm.py`)")
     if tt:
-        L.append(f"- PyTorch: {tt.get('torch_threads')} threads (inter-op {tt.get('interop')}), CPU capability "
-                 f"{tt.get('cpu_capability')}")
+        L.append(f"- PyTorch: {tt.get('torch_threads')} threads (inter-op {tt.get('interop')}), ATen CPU capability "
+                 f"{tt.get('cpu_capability')}, oneDNN ISA limit {tt.get('onednn_max_cpu_isa', 'none')}")
     if ox:
         L.append(f"- onnxruntime: intra-op threads {ox.get('intra_op_num_threads')}")
     modes = {}

@@ -38,6 +38,7 @@ def fake_reference(names, batch=32, size=227):
     for i, name in enumerate(names):
         ours = {"infer_ips": 100.0 + i, "train_ips": 30.0, "latency_b1_s": 0.010,
                 "threads": {"numba_threads": 2, "numba_cpu": "haswell", "numba_threading_layer": "omp",
+                            "numba_avx512_code": False,
                             "pools": ["blas:openblas 0.3.31 Haswell x2", "openmp:openmp x2"]},
                 "conv3x3": {"inference": {"env": "unset", "ran": "im2col"}}}
         nets[name] = {"squeezenp": ours,
@@ -88,7 +89,9 @@ def test_targets_projection_and_report_from_a_synthetic_run(run_all):
     md = run_all.markdown(res)
     assert "AVX2 present, AVX-512F present" in md
     assert md.count("BLAS core type squeezenp ran (threadpoolctl): **Haswell**") == 2
-    assert "# Pass: avx2 (restricted to AVX2: OPENBLAS_CORETYPE=Haswell, NUMBA_CPU_NAME=haswell" in md
+    assert "# Pass: avx2 (restricted to AVX2: OPENBLAS_CORETYPE=Haswell, NUMBA_CPU_NAME=haswell, " \
+        "NUMBA_CPU_FEATURES=<the haswell feature list>, ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2" in md
+    assert md.count("emits AVX-512 code: **no**") == 2 and "NOT restricted" not in md
     assert "| proposed: batch-32 training step >= 1.3x tuned PyTorch | 1.50x | met |" in md
     assert "| squeezenet: batch-1 forward >= 1.0x onnxruntime (same exported model) | 0.50x | NOT MET |" in md
     assert "8 workers" in md and "32 workers" in md and "Same process: with `import torch`" in md
@@ -120,3 +123,12 @@ def test_run_all_smallest_run_in_fresh_processes(tmp_path):
     md = (tmp_path / "report.md").read_text()
     assert "CPU flags: AVX2" in md and "BLAS core type squeezenp ran" in md and "## Targets" in md
     assert "SQUEEZENP_CONV3X3=im2col" in md
+
+
+def test_the_avx2_environment_keeps_numba_off_avx512(run_all):
+    """``NUMBA_CPU_NAME=haswell`` alone still lets Numba emit AVX-512 on an AVX-512 host; the AVX2 pass's
+    environment must not (checked on any host: without AVX-512 both are False)."""
+    code = "import _common as C; print(C.numba_emits_avx512())"
+    env = dict(os.environ, **run_all.AVX2_ENV, PYTHONPATH=str(BENCH) + os.pathsep + str(REPO))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert out.stdout.strip() == "False", out.stderr[-2000:]
