@@ -34,8 +34,8 @@ the setting and what ran.
 
 Usage::
 
-    python benchmarks/run_all.py                       # full run; writes benchmarks/results/
-    python benchmarks/run_all.py --quick               # batch 8, one round, 3 calls, no cold compilation
+    python benchmarks/run_all.py                       # full run (both passes: about 20-30 min on 2 quiet cores)
+    python benchmarks/run_all.py --quick               # batch 8, one round, 3 calls, no cold compilation (~5 min)
     python benchmarks/run_all.py --avx2                # only the AVX2-restricted pass
     python benchmarks/run_all.py --metrics runs/covid_ct/metrics.json --out /tmp/bench
     python benchmarks/run_all.py --quick --networks squeezenet --size 64 --batch 2 --rounds 1 --calls 1 \\
