@@ -155,24 +155,36 @@ def conv3x3_mode(run) -> dict:
     no Winograd call, every 3x3 convolution ran by im2col."""
     import collections
     import importlib
+    import inspect
     counts = collections.Counter()
     targets = []
-    for modname, fnames in (("squeezenp.ops.conv_algorithm", ("choose",)),
-                            ("squeezenp.ops.winograd", ("winograd_conv3x3", "winograd_conv3x3_backward"))):
+    for modname in ("squeezenp.ops.conv_algorithm", "squeezenp.ops.winograd"):
         try:
             mod = importlib.import_module(modname)
         except ImportError:
             continue
-        for fname in fnames:
-            fn = getattr(mod, fname, None)
-            if fn is not None:
+        for fname, fn in vars(mod).items():      # choose(), and every public winograd_* entry point
+            if inspect.isfunction(fn) and fn.__module__ == modname and (
+                    fname == "choose" if modname.endswith("conv_algorithm") else fname.startswith("winograd_")):
                 targets.append((fname, fn))
 
+    depth = [0]      # count outermost Winograd calls only (an entry point may call another)
+
     def wrap(fname, fn):
+        key = "winograd_backward" if "backward" in fname else "winograd_forward"
+
         def wrapper(*a, **k):
-            out = fn(*a, **k)
-            counts[f"choose:{out}" if fname == "choose" else fname] += 1
-            return out
+            if fname == "choose":
+                out = fn(*a, **k)
+                counts[f"choose:{out}"] += 1
+                return out
+            depth[0] += 1
+            try:
+                return fn(*a, **k)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    counts[key] += 1
         return wrapper
     patched = []
     for fname, fn in targets:
@@ -188,15 +200,15 @@ def conv3x3_mode(run) -> dict:
         for mod, attr, fn in patched:
             setattr(mod, attr, fn)
     chosen = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("choose:")}
-    wino = counts["winograd_conv3x3"]
+    wino = counts["winograd_forward"]
     if chosen:
-        ran = " + ".join(f"{v} {k}" for k, v in sorted(chosen.items()))
+        ran = " + ".join(f"{k} x{v}" for k, v in sorted(chosen.items())) + " (per call, as chosen)"
     elif wino:
-        ran = f"winograd ({wino} calls; im2col for the rest)"
+        ran = f"winograd in {wino} call(s), im2col in any other"
     else:
         ran = "im2col"
     return {"env": os.environ.get(CONV3X3_ENV) or "unset", "ran": ran, "choices": chosen,
-            "winograd_forward_calls": wino, "winograd_backward_calls": counts["winograd_conv3x3_backward"],
+            "winograd_forward_calls": wino, "winograd_backward_calls": counts["winograd_backward"],
             "dispatch_consults_choice": bool(chosen)}
 
 

@@ -132,3 +132,20 @@ def test_the_avx2_environment_keeps_numba_off_avx512(run_all):
     env = dict(os.environ, **run_all.AVX2_ENV, PYTHONPATH=str(BENCH) + os.pathsep + str(REPO))
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
     assert out.stdout.strip() == "False", out.stderr[-2000:]
+
+
+def test_conv3x3_mode_sees_winograd_calls_and_choices_and_restores_the_functions(run_all, monkeypatch):
+    import numpy as np
+    from squeezenp.ops import conv_algorithm, winograd
+    C = run_all.C
+    fwd, choose = winograd.winograd_conv3x3, conv_algorithm.choose
+    x = np.random.default_rng(0).standard_normal((2, 4, 6, 6), dtype=np.float32)
+    w = np.random.default_rng(1).standard_normal((3, 4, 3, 3), dtype=np.float32)
+    monkeypatch.setenv(C.CONV3X3_ENV, "winograd")
+    got = C.conv3x3_mode(lambda: (conv_algorithm.choose(4, 3, 6, 6, 2), winograd.winograd_conv3x3(x, w)))
+    assert got["env"] == "winograd" and got["choices"] == {"winograd": 1} and got["winograd_forward_calls"] == 1
+    assert winograd.winograd_conv3x3 is fwd and conv_algorithm.choose is choose
+    monkeypatch.delenv(C.CONV3X3_ENV)
+    assert C.conv3x3_mode(lambda: None) == {"env": "unset", "ran": "im2col", "choices": {},
+                                             "winograd_forward_calls": 0, "winograd_backward_calls": 0,
+                                             "dispatch_consults_choice": False}
