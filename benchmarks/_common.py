@@ -137,7 +137,8 @@ def machine_info() -> dict:
             "numpy": np.__version__, "numba": numba.__version__, "platform": platform.platform(),
             "env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "OMP_WAIT_POLICY",
                                                    "OPENBLAS_CORETYPE", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES",
-                                                   "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA", "MKL_ENABLE_INSTRUCTIONS",
+                                                   "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA",
+                                                   "MKL_ENABLE_INSTRUCTIONS",
                                                    CONV3X3_ENV, "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}}
 
 

@@ -234,7 +234,8 @@ def network_conv_efficiency(name="proposed", batch=32, size=227, repeat=5):
                     gm_one.append(time.perf_counter() - t0)
         gf = 2.0 * Mg * K * Nc / 1e9
         f, g = min(fwd), min(min(gm_all), min(gm_one))
-        rows.append({"layer": lname, "input": list(xs), "algorithm": algo, "gflop": gf, "conv_ms": f * 1e3, "gemm_ms": g * 1e3,
+        rows.append({"layer": lname, "input": list(xs), "algorithm": algo, "gflop": gf, "conv_ms": f * 1e3,
+                     "gemm_ms": g * 1e3,
                      "gemm_all_cores_ms": min(gm_all) * 1e3, "gemm_1_thread_ms": min(gm_one) * 1e3,
                      "fraction_of_gemm_rate": g / f})
         tot["conv_s"] += f

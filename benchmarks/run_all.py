@@ -23,10 +23,11 @@ Restricted means, in the environment of every benchmark process (``AVX2_ENV``): 
 alone leaves the host's AVX-512 features on and Numba emits zmm code; ``_common.numba_emits_avx512`` checks),
 ``ATEN_CPU_CAPABILITY=avx2``, ``ONEDNN_MAX_CPU_ISA=AVX2`` and ``MKL_ENABLE_INSTRUCTIONS=AVX2`` (PyTorch: its
 convolutions run in oneDNN, which ignores ATen's setting); onnxruntime has no such switch and keeps its best
-kernels (the comparison is then conservative for squeezenp). The report states the CPU flags (AVX2, AVX-512F), per pass the BLAS core type that squeezenp's
-processes ran (threadpoolctl), the Numba CPU target, PyTorch's CPU capability, the thread counts, which algorithm
-ran the 3x3 convolutions and the load average before and after each part, and one line per target: the measured
-ratio and met / not met.
+kernels (the comparison is then conservative for squeezenp). The report states the CPU flags (AVX2, AVX-512F),
+per pass the BLAS core type that squeezenp's processes ran (threadpoolctl), the Numba CPU target and whether its
+code uses AVX-512, PyTorch's CPU capability and oneDNN limit, the thread counts, which algorithm ran the 3x3
+convolutions and the load average before and after each part, and one line per target: the measured ratio and
+met / not met.
 
 ``--env KEY=VALUE`` (repeatable) is passed to every benchmark process, for example ``--env
 SQUEEZENP_CONV3X3=im2col`` to force the 3x3 algorithm where the convolution dispatch reads it; the report states
@@ -318,7 +319,8 @@ def markdown_pass(top, res, isa):
             f"SQUEEZENP_CONV3X3={env}, ran {ran} ({len(where)} measure(s))" for (env, ran), where in modes.items()))
     L.append("- 1-minute load average before -> after each part: " + ", ".join(
         f"{k} {v.get('load_before', '?')} -> {v.get('load_after', '?')}" for k, v in res.items()
-        if isinstance(v, dict) and "load_before" in v) + " (above the thread count: other processes shared the cores)\n")
+        if isinstance(v, dict) and "load_before" in v)
+        + " (above the thread count: other processes shared the cores)\n")
 
     tg = res.get("targets", {})
     if tg:
@@ -368,7 +370,8 @@ def markdown_pass(top, res, isa):
             for n in cl["thread_counts"]:
                 x = r[f"threads_{n}"]
                 L.append(f"| {name} | {n} | {fmt_s(x['total_s'])} | {fmt_s(x['decode_preprocess_s'])} | "
-                         f"{fmt_s(x['network_s'])} | {x['speedup_vs_laptop']:.0f}x | {x['speedup_vs_workstation']:.0f}x |")
+                         f"{fmt_s(x['network_s'])} | {x['speedup_vs_laptop']:.0f}x | "
+                         f"{x['speedup_vs_workstation']:.0f}x |")
         first = [(name, k, r[k]) for name, r in cl["networks"].items()
                  for k in ("first_call_warm_cache", "first_call_cold_cache") if r.get(k) and "error" not in r[k]]
         if first:
@@ -574,7 +577,8 @@ def main(argv=None):
     flags = {"avx2": "avx2" in machine["simd"], "avx512f": "avx512f" in machine["simd"]}
     passes = ["avx2"] if a.avx2 else ["native"] + (["avx2"] if flags["avx512f"] and not a.native else [])
     res = {"quick": a.quick, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine, "cpu_flags": flags,
-           "command": "python benchmarks/run_all.py " + " ".join(map(_portable, sys.argv[1:] if argv is None else argv)),
+           "command": "python benchmarks/run_all.py "
+                      + " ".join(map(_portable, sys.argv[1:] if argv is None else argv)),
            "threads": a.threads, "user_env": user_env, "load_first": C.load_average(), "passes": {}}
     res.update(versions())
     for i, isa_name in enumerate(passes):
