@@ -20,6 +20,10 @@ Numba and BLAS (threadpoolctl) for squeezenp, ``torch.set_num_threads``, onnxrun
 - onnxruntime: the file written by ``squeezenp.interop.onnx_export.export_onnx``, CPUExecutionProvider, all graph
   optimisations, ``intra_op_num_threads = threads`` (inference only).
 
+squeezenp is imported in the PyTorch and onnxruntime processes too (it builds the weights and writes the ONNX
+file), but runs its forward there only after the timings, for the logits comparison: its Numba/OpenMP thread pool
+does not exist while the other library is timed.
+
 Weights: the network's seeded initialisation, with batch-norm running statistics set to non-trivial values (a
 fixed seed), copied into PyTorch by ``_torch_squeezenet.from_squeezenp`` and into ONNX by the exporter. The max
 abs difference of the logits against squeezenp's (batch 2) is printed per framework. Every process runs with the
@@ -116,8 +120,7 @@ def child_torch(name, batch, size, calls):
     net = T.from_squeezenp(model).to(memory_format=torch.channels_last).eval()
     xt = torch.from_numpy(x).contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
-        got = net(xt[:2]).numpy()
-    diff = float(np.abs(got - model.forward(x[:2], training=False)).max())
+        got = net(xt[:2]).numpy()       # compared with squeezenp's logits after the timings (see below)
     x1 = xt[:1].contiguous(memory_format=torch.channels_last)
     with torch.inference_mode():
         for _ in range(2):          # the same warm-up as squeezenp's: 2 batch calls, 3 batch-1 calls, 2 steps
@@ -137,6 +140,7 @@ def child_torch(name, batch, size, calls):
     step()
     step()
     t_train = median_of(step, calls)
+    diff = float(np.abs(got - model.forward(x[:2], training=False)).max())     # squeezenp's pool starts only now
     return {"infer_ips": batch / t_inf, "train_ips": batch / t_train, "latency_b1_s": t_lat,
             "max_abs_diff_logits": diff, "version": torch.__version__,
             "threads": {"torch_threads": torch.get_num_threads(), "interop": torch.get_num_interop_threads(),
@@ -160,7 +164,6 @@ def child_onnxruntime(name, batch, size, calls):
     out_names = [o.name for o in sess.get_outputs()]
     li = out_names.index("logits")
     got = sess.run(None, {"input": x[:2]})[li]
-    diff = float(np.abs(got - model.forward(x[:2], training=False)).max())
     x1 = x[:1].copy()
     for _ in range(2):
         sess.run(None, {"input": x})
@@ -168,6 +171,7 @@ def child_onnxruntime(name, batch, size, calls):
         sess.run(None, {"input": x1})
     t_lat = median_of(lambda: sess.run(None, {"input": x1}), calls * 4)
     t_inf = median_of(lambda: sess.run(None, {"input": x}), calls)
+    diff = float(np.abs(got - model.forward(x[:2], training=False)).max())     # squeezenp's pool starts only now
     return {"infer_ips": batch / t_inf, "train_ips": None, "latency_b1_s": t_lat, "max_abs_diff_logits": diff,
             "version": ort.__version__, "threads": {"intra_op_num_threads": THREADS},
             "settings": "export_onnx file, CPUExecutionProvider, ORT_ENABLE_ALL, intra_op_num_threads = threads"}
