@@ -547,7 +547,7 @@ def versions():
     return out
 
 
-def main(argv=None):
+def parser():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
                     help="batch 8, one round, 3 calls, no cold-cache compilation (a few minutes)")
@@ -567,7 +567,11 @@ def main(argv=None):
                     help="skip squeezenp's one-thread and same-process-as-torch runs (no cluster projection)")
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                     help="set in every benchmark process, e.g. SQUEEZENP_CONV3X3=im2col (repeatable)")
-    a = ap.parse_args(argv)
+    return ap
+
+
+def main(argv=None):
+    a = parser().parse_args(argv)
     a.threads = min(a.threads, C.cores())
     user_env = parse_env(a.env)
     machine = C.machine_info()

@@ -149,3 +149,16 @@ def test_conv3x3_mode_sees_winograd_calls_and_choices_and_restores_the_functions
     assert C.conv3x3_mode(lambda: None) == {"env": "unset", "ran": "im2col", "choices": {},
                                              "winograd_forward_calls": 0, "winograd_backward_calls": 0,
                                              "dispatch_consults_choice": False}
+
+
+def test_plans_of_the_full_quick_and_second_passes(run_all):
+    full = dict((k, args) for k, _, args in run_all.plan_for(run_all.parser().parse_args([]), first_pass=True))
+    assert list(full) == list(run_all.PARTS)
+    assert "--no-cold" not in full["classify"] and full["layers"][:2] == ["--network", "proposed"]
+    assert full["reference"] == ["--threads", 2]         # bench_reference's defaults: all four, b32, 3 rounds, 5 calls
+    second = [k for k, _, _ in run_all.plan_for(run_all.parser().parse_args([]), first_pass=False)]
+    assert second == list(run_all.COMPARISON_PARTS)
+    quick = dict((k, args) for k, _, args in run_all.plan_for(run_all.parser().parse_args(["--quick"]), True))
+    assert quick["reference"][-4:] == run_all.C.networks_all() and "--no-cold" in quick["classify"]
+    a = run_all.parser().parse_args(["--env", "SQUEEZENP_CONV3X3=winograd", "--env", "A=b=c"])
+    assert run_all.parse_env(a.env) == {"SQUEEZENP_CONV3X3": "winograd", "A": "b=c"}
