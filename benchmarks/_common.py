@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 MALLOC_ENV = {"MALLOC_MMAP_MAX_": "0", "MALLOC_TRIM_THRESHOLD_": "100000000000"}
+CONV3X3_ENV = "SQUEEZENP_CONV3X3"      # im2col|winograd|auto, read by squeezenp.ops.conv_algorithm when wired in
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:      # measure the squeezenp of this checkout, not an installed copy
     sys.path.insert(0, str(REPO))
@@ -58,6 +59,13 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
 
 
+PROTOCOL_THREADS = 2     # the comparison protocol's thread count (fewer if the machine has fewer cores)
+
+
+def protocol_threads() -> int:
+    return min(PROTOCOL_THREADS, cores())
+
+
 def set_threads(n: int) -> None:
     """Numba and BLAS thread counts for this process (OpenMP of torch is set by the torch runner)."""
     import numba
@@ -71,6 +79,12 @@ def thread_info() -> dict:
     import numba
     info = {"numba_threads": numba.get_num_threads(), "NUMBA_NUM_THREADS": numba.config.NUMBA_NUM_THREADS}
     try:
+        import llvmlite.binding as llvm
+        info["numba_cpu"] = numba.config.CPU_NAME or f"host ({llvm.get_host_cpu_name()})"
+    except Exception:       # noqa: BLE001   informative only
+        info["numba_cpu"] = numba.config.CPU_NAME or "host"
+    info["numba_avx512_code"] = numba_emits_avx512()
+    try:
         info["numba_threading_layer"] = numba.threading_layer()
     except ValueError:
         info["numba_threading_layer"] = "not yet chosen"
@@ -82,6 +96,28 @@ def thread_info() -> dict:
     except ImportError:
         info["pools"] = ["threadpoolctl not installed: BLAS threads unknown"]
     return info
+
+
+def numba_emits_avx512():
+    """Whether Numba, as configured in this process, compiles to AVX-512: a float32 dot-product loop compiled
+    here (not cached) and its assembly searched for zmm registers. ``NUMBA_CPU_NAME=haswell`` alone is not
+    enough: Numba still passes the host's feature list (AVX-512 included) to LLVM unless ``NUMBA_CPU_FEATURES``
+    is set too. None if the check could not run."""
+    try:
+        import numba
+        import numpy as np
+
+        @numba.njit(fastmath=True, cache=False)
+        def dot(a, b):
+            s = np.float32(0.0)
+            for i in range(a.size):
+                s += a[i] * b[i]
+            return s
+        a = np.ones(64, np.float32)
+        dot(a, a)
+        return any("zmm" in asm for asm in dot.inspect_asm().values())
+    except Exception:       # noqa: BLE001   informative only
+        return None
 
 
 def machine_info() -> dict:
@@ -100,7 +136,81 @@ def machine_info() -> dict:
     return {"cpu": cpu, "cores": cores(), "simd": simd, "python": platform.python_version(),
             "numpy": np.__version__, "numba": numba.__version__, "platform": platform.platform(),
             "env": {k: os.environ.get(k) for k in ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "OMP_WAIT_POLICY",
-                                                   "OPENBLAS_CORETYPE", "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}}
+                                                   "OPENBLAS_CORETYPE", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES",
+                                                   "ATEN_CPU_CAPABILITY", "ONEDNN_MAX_CPU_ISA",
+                                                   "MKL_ENABLE_INSTRUCTIONS",
+                                                   CONV3X3_ENV, "OMP_NUM_THREADS", "NUMBA_NUM_THREADS")}}
+
+
+def cpu_flags() -> dict:
+    """The instruction-set facts the targets depend on: AVX2 present, AVX-512 (F) present."""
+    simd = machine_info()["simd"]
+    return {"avx2": "avx2" in simd, "avx512f": "avx512f" in simd}
+
+
+def conv3x3_mode(run) -> dict:
+    """Which algorithm ran the 3x3 convolutions during ``run()``: ``SQUEEZENP_CONV3X3`` as set, the answers of
+    ``squeezenp.ops.conv_algorithm.choose`` and the calls of the Winograd entry points (``ops.winograd``)
+    during the call, found by wrapping those functions (and every alias of them in loaded squeezenp modules)
+    for that one call. Works whether or not the convolution dispatch consults the choice: with no answers and
+    no Winograd call, every 3x3 convolution ran by im2col."""
+    import collections
+    import importlib
+    import inspect
+    counts = collections.Counter()
+    targets = []
+    for modname in ("squeezenp.ops.conv_algorithm", "squeezenp.ops.winograd"):
+        try:
+            mod = importlib.import_module(modname)
+        except ImportError:
+            continue
+        for fname, fn in vars(mod).items():      # choose(), and every public winograd_* entry point
+            if inspect.isfunction(fn) and fn.__module__ == modname and (
+                    fname == "choose" if modname.endswith("conv_algorithm") else fname.startswith("winograd_")):
+                targets.append((fname, fn))
+
+    depth = [0]      # count outermost Winograd calls only (an entry point may call another)
+
+    def wrap(fname, fn):
+        key = "winograd_backward" if "backward" in fname else "winograd_forward"
+
+        def wrapper(*a, **k):
+            if fname == "choose":
+                out = fn(*a, **k)
+                counts[f"choose:{out}"] += 1
+                return out
+            depth[0] += 1
+            try:
+                return fn(*a, **k)
+            finally:
+                depth[0] -= 1
+                if depth[0] == 0:
+                    counts[key] += 1
+        return wrapper
+    patched = []
+    for fname, fn in targets:
+        w = wrap(fname, fn)
+        for mod in [m for k, m in list(sys.modules.items()) if k.startswith("squeezenp") and m is not None]:
+            for attr, val in list(vars(mod).items()):
+                if val is fn:
+                    setattr(mod, attr, w)
+                    patched.append((mod, attr, fn))
+    try:
+        run()
+    finally:
+        for mod, attr, fn in patched:
+            setattr(mod, attr, fn)
+    chosen = {k.split(":", 1)[1]: v for k, v in counts.items() if k.startswith("choose:")}
+    wino = counts["winograd_forward"]
+    if chosen:
+        ran = " + ".join(f"{k} x{v}" for k, v in sorted(chosen.items())) + " (per call, as chosen)"
+    elif wino:
+        ran = f"winograd in {wino} call(s), im2col in any other"
+    else:
+        ran = "im2col"
+    return {"env": os.environ.get(CONV3X3_ENV) or "unset", "ran": ran, "choices": chosen,
+            "winograd_forward_calls": wino, "winograd_backward_calls": counts["winograd_backward"],
+            "dispatch_consults_choice": bool(chosen)}
 
 
 def load_average() -> float:

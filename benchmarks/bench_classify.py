@@ -5,8 +5,9 @@ resize, normalisation, replicated to 3 channels) then ``model.predict_proba`` (e
 softmax). The image is a 512x512 8-bit grayscale PNG of a synthetic chest-CT phantom (``squeezenp.data.phantoms``)
 written to a temporary folder; the clock starts at the file path.
 
-- warm: in this process after warm-up, best of ``--repeats``, with 1 thread and with all cores (Numba and BLAS
-  both set, ``numba.set_num_threads`` + ``threadpoolctl``); decode+preprocess and network shown apart;
+- warm: in this process after warm-up, best of ``--repeats``, with 1 thread and with ``--threads`` (the
+  protocol's 2 by default, at most the cores; Numba and BLAS both set, ``numba.set_num_threads`` +
+  ``threadpoolctl``); decode+preprocess and network shown apart;
 - one-off cost: a fresh process (``--first-call``) timing ``import squeezenp``, building the network and the
   first classification (Numba compiles or loads its kernels there). "cold" runs it with ``NUMBA_CACHE_DIR`` set to
   an empty folder (full compilation; the repository's own cache is left untouched; run for the proposed CNN only,
@@ -17,7 +18,7 @@ Printed next to the paper's 7.81 s (laptop, no GPU) and 1.25 s (workstation) per
 
 Usage::
 
-    python benchmarks/bench_classify.py            # all networks, 1 thread and all cores, cold + warm cache
+    python benchmarks/bench_classify.py            # all networks, 1 and 2 threads, cold + warm cache
     python benchmarks/bench_classify.py --quick    # fewer repeats, no cold compilation run
 """
 from __future__ import annotations
@@ -90,9 +91,10 @@ def measure_warm(name, path, size, repeats, thread_counts):
     return out
 
 
-def run(networks, size, repeats, cold, first_call=True):
+def run(networks, size, repeats, cold, first_call=True, threads=None):
     res = {"load_start": C.load_average(), "size": size, "repeats": repeats, "networks": {},
-           "thread_counts": sorted({1, C.cores()}), "paper_s_per_image": C.PAPER_SECONDS}
+           "thread_counts": sorted({1, min(threads or C.protocol_threads(), C.cores())}),
+           "paper_s_per_image": C.PAPER_SECONDS}
     with tempfile.TemporaryDirectory() as d:
         path = write_test_image(d)
         res["image"] = {"file": "512x512 8-bit grayscale PNG (synthetic CT phantom)", "bytes": path.stat().st_size}
@@ -118,13 +120,16 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=227)
     ap.add_argument("--repeats", type=int, default=None)
     ap.add_argument("--no-cold", action="store_true", help="skip the empty-NUMBA_CACHE_DIR compilation run")
+    ap.add_argument("--no-first-call", action="store_true", help="skip the fresh-process one-off cost runs")
+    ap.add_argument("--threads", type=int, default=None,
+                    help=f"the second thread count (default {C.PROTOCOL_THREADS}, at most the cores)")
     ap.add_argument("--first-call", default=None, metavar="NETWORK", help="(internal) fresh-process child")
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args(argv)
     if a.first_call:
         return first_call_child(a.first_call, a.size)
     res = run(a.networks or C.networks_all(), a.size, a.repeats or (3 if a.quick else 10),
-              cold=not (a.quick or a.no_cold))
+              cold=not (a.quick or a.no_cold), first_call=not a.no_first_call, threads=a.threads)
     if a.json:
         return C.emit(res, True)
     print(f"classification time per image (file -> probability), {a.size}x{a.size}, batch 1, "

@@ -6,11 +6,16 @@ spin briefly after each call), so batch-1 figures are only indicative, and it sa
 two cores are used: use it to compare two versions of the code, never as a speed figure.
 
 ``--source PATH`` measures the squeezenp of another checkout (for example the main branch) in the same way.
+``--variants`` instead measures this checkout's evaluation forward in one process with the 3x3 algorithm forced
+each way (``SQUEEZENP_CONV3X3=im2col|winograd``) and the fused evaluation path on and off (``Model.fuse``),
+alternated; each line also says which algorithm actually ran the 3x3 convolutions (``_common.conv3x3_mode``: a
+dispatch that does not read the variable runs im2col both ways).
 
 Usage::
 
     python benchmarks/bench_cpu_time.py --networks proposed squeezenet --batch 16
     python benchmarks/bench_cpu_time.py --source ../main --networks proposed
+    python benchmarks/bench_cpu_time.py --variants --networks proposed --batch 8
 """
 from __future__ import annotations
 
@@ -54,6 +59,36 @@ def measure(name, batch, size, repeats):
             "b1_cpu_s": cpu(lambda: model.forward(x1, training=False), 4 * repeats)}
 
 
+def variants(name, batch, size, rounds):
+    """Evaluation-forward CPU seconds, alternating im2col/Winograd and the fused/layer-by-layer path:
+    ``{variant: (best CPU seconds, what ran the 3x3 convolutions)}``."""
+    import os
+    import numpy as np
+    import _common as C
+    C.set_threads(C.cores())
+    model = C.build(name, size)
+    x = np.random.default_rng(0).standard_normal((batch, 3, size, size), dtype=np.float32)
+    before, best, ran = os.environ.get(C.CONV3X3_ENV), {}, {}
+    try:
+        for _ in range(rounds):
+            for algo in ("im2col", "winograd"):
+                for fused in (False, True):
+                    os.environ[C.CONV3X3_ENV] = algo
+                    model.fuse(fused)
+                    key = f"{algo}, {'fused' if fused else 'layer by layer'}"
+                    ran[key] = C.conv3x3_mode(lambda: model.forward(x, training=False))["ran"]   # warm-up
+                    t = time.process_time()
+                    model.forward(x, training=False)
+                    best[key] = min(best.get(key, float("inf")), time.process_time() - t)
+    finally:
+        model.fuse(True)
+        if before is None:
+            os.environ.pop(C.CONV3X3_ENV, None)
+        else:
+            os.environ[C.CONV3X3_ENV] = before
+    return {k: (v, ran[k]) for k, v in best.items()}
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--networks", nargs="+", default=["proposed", "squeezenet"])
@@ -63,8 +98,17 @@ def main(argv=None):
     ap.add_argument("--source", default=None, help="root of the squeezenp checkout to measure (default: this one)")
     ap.add_argument("--system-malloc", action="store_true",
                     help="without the malloc environment: page faults count too")
+    ap.add_argument("--variants", action="store_true",
+                    help="this checkout, one process: SQUEEZENP_CONV3X3=im2col/winograd x fused/layer by layer")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
+    if a.variants:
+        sys.path.insert(0, str(HERE))
+        for name in a.networks:
+            print(f"{name}, evaluation forward, batch {a.batch}, CPU seconds (best of {a.repeats} alternations):")
+            for k, (v, ran) in variants(name, a.batch, a.size, a.repeats).items():
+                print(f"  SQUEEZENP_CONV3X3={k:28s} {v:.3f} s   (3x3 ran: {ran})")
+        return
     if a.child:
         sys.path.insert(0, str(HERE))
         import _common  # noqa: F401   (puts this checkout on the path: the source goes before it)

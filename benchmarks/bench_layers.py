@@ -185,7 +185,12 @@ def network_conv_efficiency(name="proposed", batch=32, size=227, repeat=5):
     NumPy float32 GEMM of the size it reduces to (M = C_out, K = C_in*KH*KW, N = batch*OH*OW), timed in the same
     loop. The GEMM is timed with the BLAS on all cores and on one thread, and the faster counts (the stricter
     reference). Returns per-layer rows and the aggregate: total conv GFLOP / total conv time as a fraction of
-    total GEMM GFLOP / total GEMM time."""
+    total GEMM GFLOP / total GEMM time. FLOPs are always the direct convolution's (2 M K N): a layer that ran
+    Winograd (fewer multiply-adds) is counted at its direct-conv FLOPs, so its speed-up shows as a higher rate.
+    Each row names the algorithm that ran the layer (``_common.conv3x3_mode``: ``SQUEEZENP_CONV3X3`` and the
+    dispatch's choice)."""
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import _common as C
     from threadpoolctl import threadpool_limits
     import squeezenp.models as M
     model = M.build(name, num_classes=2, input_size=size).fuse(False)    # every Conv2d called on its own
@@ -205,7 +210,8 @@ def network_conv_efficiency(name="proposed", batch=32, size=227, repeat=5):
         kh, kw = layer.kernel_size
         Mg, K, Nc = layer.out_channels, layer.in_channels * kh * kw, batch * oshape[2] * oshape[3]
         gemm = make_gemm(Mg, K, Nc, rng)
-        layer.forward(x, training=False)
+        ran = C.conv3x3_mode(lambda: layer.forward(x, training=False))["ran"]      # also the warm-up call
+        algo = ran if (kh, kw) == (3, 3) and layer.stride == (1, 1) else "im2col"
         gemm()
         # Each in its own block of back-to-back calls (steady state), the blocks alternated ``repeat`` times so
         # both see the same machine state. Toggling the BLAS thread count between single calls (as an
@@ -228,7 +234,8 @@ def network_conv_efficiency(name="proposed", batch=32, size=227, repeat=5):
                     gm_one.append(time.perf_counter() - t0)
         gf = 2.0 * Mg * K * Nc / 1e9
         f, g = min(fwd), min(min(gm_all), min(gm_one))
-        rows.append({"layer": lname, "input": list(xs), "gflop": gf, "conv_ms": f * 1e3, "gemm_ms": g * 1e3,
+        rows.append({"layer": lname, "input": list(xs), "algorithm": algo, "gflop": gf, "conv_ms": f * 1e3,
+                     "gemm_ms": g * 1e3,
                      "gemm_all_cores_ms": min(gm_all) * 1e3, "gemm_1_thread_ms": min(gm_one) * 1e3,
                      "fraction_of_gemm_rate": g / f})
         tot["conv_s"] += f
@@ -237,12 +244,18 @@ def network_conv_efficiency(name="proposed", batch=32, size=227, repeat=5):
         del x
     agg = {"network": name, "batch": batch, "conv_gflops_per_s": tot["gflop"] / tot["conv_s"],
            "gemm_gflops_per_s": tot["gflop"] / tot["gemm_s"], "fraction_of_gemm_rate": tot["gemm_s"] / tot["conv_s"],
-           "conv_ms_total": tot["conv_s"] * 1e3, "gemm_ms_total": tot["gemm_s"] * 1e3, "layers": rows}
+           "conv_ms_total": tot["conv_s"] * 1e3, "gemm_ms_total": tot["gemm_s"] * 1e3, "layers": rows,
+           "flops": "direct convolution (2 M K N) for every layer, Winograd ones included",
+           "conv3x3_env": os.environ.get(C.CONV3X3_ENV) or "unset", "threads": C.thread_info()}
     return agg
 
 
 def main_network(args):
     import json
+    if args.threads:
+        from threadpoolctl import threadpool_limits
+        numba.set_num_threads(min(args.threads, numba.config.NUMBA_NUM_THREADS))
+        threadpool_limits(args.threads)
     res = network_conv_efficiency(args.network, args.batch, args.size, args.repeat or (2 if args.quick else 5))
     res["load"] = round(os.getloadavg()[0], 2)
     if args.json:
@@ -250,13 +263,13 @@ def main_network(args):
         return
     print(f"{args.network}: every Conv2d (evaluation forward, batch {args.batch}) vs a bare float32 GEMM of its size "
           f"(best of BLAS on all cores / 1 thread); load {res['load']}")
-    print(f"{'layer':<24}{'input':>22}{'GFLOP':>8}{'conv ms':>9}{'GEMM ms':>9}{'% of GEMM rate':>16}")
+    print(f"{'layer':<24}{'input':>22}{'algorithm':>12}{'GFLOP':>8}{'conv ms':>9}{'GEMM ms':>9}{'% of GEMM rate':>16}")
     for r in res["layers"]:
-        print(f"{r['layer']:<24}{str(tuple(r['input'])):>22}{r['gflop']:8.2f}{r['conv_ms']:9.2f}{r['gemm_ms']:9.2f}"
-              f"{100 * r['fraction_of_gemm_rate']:15.0f}%")
+        print(f"{r['layer']:<24}{str(tuple(r['input'])):>22}{r['algorithm'][:12]:>12}{r['gflop']:8.2f}"
+              f"{r['conv_ms']:9.2f}{r['gemm_ms']:9.2f}{100 * r['fraction_of_gemm_rate']:15.0f}%")
     print(f"aggregate: convs {res['conv_gflops_per_s']:.1f} GFLOP/s, GEMMs {res['gemm_gflops_per_s']:.1f} GFLOP/s -> "
-          f"{100 * res['fraction_of_gemm_rate']:.0f}% of the GEMM rate (target >= 60%: "
-          f"{'MET' if res['fraction_of_gemm_rate'] >= 0.6 else 'NOT MET'})")
+          f"{100 * res['fraction_of_gemm_rate']:.0f}% of the GEMM rate (target >= 70%, Winograd layers at their "
+          f"direct-conv FLOPs: {'MET' if res['fraction_of_gemm_rate'] >= 0.7 else 'NOT MET'})")
 
 
 def main(argv=None):
@@ -268,6 +281,7 @@ def main(argv=None):
     ap.add_argument("--ct-out", type=int, default=64, help="C_out of the 512->C k4 s4 ConvTranspose2d")
     ap.add_argument("--network", default=None, help="only the aggregate over this network's Conv2d layers")
     ap.add_argument("--json", action="store_true", help="with --network: one JSON line")
+    ap.add_argument("--threads", type=int, default=None, help="with --network: Numba and BLAS threads (default: all)")
     args = ap.parse_args(argv)
     if args.network:
         return main_network(args)
