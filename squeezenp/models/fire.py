@@ -94,7 +94,7 @@ class Fire(Layer):
                   self.bn.buffers["running_var"], self.bn.eps)
         return ops.fire_inference(x, conv(self.squeeze1x1), conv(self.expand1x1), conv(self.expand3x3), bn,
                                   "elu" if self.custom else "relu", self.act_s.alpha if self.custom else 1.0,
-                                  workspace=self.expand3x3.workspace)
+                                  workspace=self.expand3x3.workspace, algorithm=self.expand3x3.algorithm)
 
     def backward(self, dout):
         da, db = self.concat.backward(dout)

@@ -7,13 +7,15 @@ inside ``with reference_backend():`` (or after ``set_backend("reference")``) eve
 function itself, GEMMs included, with no Numba kernel and no thread pool involved. That is how a student can
 step through the whole network in plain NumPy, and how the tests check that both paths give the same numbers.
 
-Speed-only keyword arguments (``workspace``: a dict of scratch arrays a layer owns and lends to the fast op)
-are dropped on the way to a textbook function.
+Speed-only keyword arguments (``workspace``: a dict of scratch arrays a layer owns and lends to the fast op;
+``algorithm``: im2col or Winograd for a 3x3 convolution, ``conv_algorithm.py``) are dropped on the way to a
+textbook function.
 
 =======================================  ===============================  ====================================
 operation                                textbook (``functional/``)       fast twin (``ops/``)
 =======================================  ===============================  ====================================
-``conv2d_forward/backward``              ``conv2d.py`` + ``im2col.py``     ``conv2d.py`` (+ gemm, im2col, bias)
+``conv2d_forward/backward``              ``conv2d.py`` + ``im2col.py``     ``conv2d.py`` (+ gemm, im2col, bias,
+                                                                          winograd, conv_algorithm)
 ``conv_transpose2d_forward/backward``    ``conv_transpose2d.py``           ``conv_transpose2d.py``
 ``batchnorm2d_forward/backward``         ``batchnorm2d.py``                ``batchnorm2d.py`` (training)
 ``elu_forward/backward``                 ``elu.py``                        ``elu.py``
@@ -25,7 +27,8 @@ softmax_cross_entropy
 =======================================  ===============================  ====================================
 
 Building blocks of the fast twins, each with its NumPy reference beside it: ``gemm.py`` (threaded per-image
-products), ``im2col.py`` (Numba im2col/col2im), ``bias.py`` (bias add, bias gradient, fused
+products), ``im2col.py`` (Numba im2col/col2im), ``winograd.py`` (Winograd F(2x2, 3x3) for stride-1, pad-1 3x3
+convolutions, chosen per shape by ``conv_algorithm.py``), ``bias.py`` (bias add, bias gradient, fused
 scale-bias-activation), ``workspace.py``. A new fast path (another convolution algorithm, a fused pair of
 layers) is a function with the textbook signature, registered with ``register(name, fast)``.
 """
@@ -39,7 +42,7 @@ from . import batchnorm2d, conv2d, conv_transpose2d, elu, fire, maxpool2d
 
 _BACKENDS = ("numba", "reference")
 _backend = "numba"
-SPEED_ONLY_KEYWORDS = ("workspace",)
+SPEED_ONLY_KEYWORDS = ("workspace", "algorithm")
 
 # operation name -> fast twin; the textbook function of the same name is in squeezenp.functional
 _FAST = {}

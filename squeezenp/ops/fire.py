@@ -21,8 +21,10 @@ from .bias import scale_bias_act
 from .conv2d import conv2d_gemm_into
 
 
-def fire_inference(x, squeeze, expand1x1, expand3x3, bn=None, activation="relu", alpha=1.0, *, workspace=None):
-    """Fast twin of ``functional.fire_inference``. ``workspace``: scratch arrays of the 3x3 convolution."""
+def fire_inference(x, squeeze, expand1x1, expand3x3, bn=None, activation="relu", alpha=1.0, *, workspace=None,
+                   algorithm="auto"):
+    """Fast twin of ``functional.fire_inference``. ``workspace``, ``algorithm``: scratch arrays and the algorithm
+    (``conv_algorithm.py``) of the 3x3 convolution."""
     N, _, H, W = x.shape
     (w_s, b_s), (w_1, b_1), (w_3, b_3) = squeeze, expand1x1, expand3x3
     S, E1, E3 = w_s.shape[0], w_1.shape[0], w_3.shape[0]
@@ -40,7 +42,7 @@ def fire_inference(x, squeeze, expand1x1, expand3x3, bn=None, activation="relu",
     s4 = s.reshape(N, S, H, W)
     out = np.empty((N, E1 + E3, H * W), dtype=x.dtype)
     conv2d_gemm_into(s4, w_1, (1, 1), (0, 0), out[:, :E1])
-    conv2d_gemm_into(s4, w_3, (1, 1), (1, 1), out[:, E1:], workspace=workspace)
+    conv2d_gemm_into(s4, w_3, (1, 1), (1, 1), out[:, E1:], workspace=workspace, algorithm=algorithm)
     # one pass over the whole (contiguous) output for both branches: a pass over each channel slice alone
     # measured 6x slower for ELU (Numba cannot vectorise the strided view)
     scale_bias_act(out, None, np.concatenate([b_1, b_3]).astype(x.dtype), activation, alpha)
