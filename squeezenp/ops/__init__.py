@@ -18,10 +18,11 @@ operation                                textbook (``functional/``)       fast t
                                                                           winograd, conv_algorithm)
 ``conv_transpose2d_forward/backward``    ``conv_transpose2d.py``           ``conv_transpose2d.py``
 ``batchnorm2d_forward/backward``         ``batchnorm2d.py``                ``batchnorm2d.py`` (training)
+``relu_forward/backward``                ``relu.py``                       ``relu.py``
 ``elu_forward/backward``                 ``elu.py``                        ``elu.py``
 ``maxpool2d_forward/backward/inference``  ``maxpool2d.py``                 ``maxpool2d.py``
 ``fire_inference``                       ``fire.py``                       ``fire.py`` (fused)
-relu, global_avg_pool, concat, add,      one file each                    -- (NumPy is already fast there)
+global_avg_pool, concat, add,            one file each                    -- (NumPy is already fast there)
 linear, dropout, crop_or_pad2d,
 softmax_cross_entropy
 =======================================  ===============================  ====================================
@@ -38,7 +39,7 @@ import contextlib
 
 from .. import functional
 from ..functional import conv_output_size, conv_transpose_output_size, pool_output_size
-from . import batchnorm2d, conv2d, conv_transpose2d, elu, fire, maxpool2d
+from . import batchnorm2d, conv2d, conv_transpose2d, elu, fire, maxpool2d, relu
 
 _BACKENDS = ("numba", "reference")
 _backend = "numba"
@@ -97,6 +98,7 @@ def _op(name):
 for _module, _names in ((conv2d, ("conv2d_forward", "conv2d_backward")),
                          (conv_transpose2d, ("conv_transpose2d_forward", "conv_transpose2d_backward")),
                          (batchnorm2d, ("batchnorm2d_forward", "batchnorm2d_backward")),
+                         (relu, ("relu_forward", "relu_backward")),
                          (elu, ("elu_forward", "elu_backward")),
                          (maxpool2d, ("maxpool2d_forward", "maxpool2d_backward", "maxpool2d_inference")),
                          (fire, ("fire_inference",))):
