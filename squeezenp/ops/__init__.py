@@ -16,7 +16,7 @@ operation                                textbook (``functional/``)       fast t
 =======================================  ===============================  ====================================
 ``conv2d_forward/backward``              ``conv2d.py`` + ``im2col.py``     ``conv2d.py`` (+ gemm, im2col, bias,
                                                                           winograd, conv_algorithm)
-``conv_transpose2d_forward/backward``    ``conv_transpose2d.py``           ``conv_transpose2d.py``
+``conv_transpose2d_forward/backward``    ``conv_transpose2d.py``           ``conv_transpose2d.py`` (+ patches)
 ``batchnorm2d_forward/backward``         ``batchnorm2d.py``                ``batchnorm2d.py`` (training)
 ``relu_forward/backward``                ``relu.py``                       ``relu.py``
 ``elu_forward/backward``                 ``elu.py``                        ``elu.py``
@@ -29,7 +29,8 @@ softmax_cross_entropy
 
 Building blocks of the fast twins, each with its NumPy reference beside it: ``gemm.py`` (threaded per-image
 products), ``im2col.py`` (Numba im2col/col2im), ``winograd.py`` (Winograd F(2x2, 3x3) for stride-1, pad-1 3x3
-convolutions, chosen per shape by ``conv_algorithm.py``), ``bias.py`` (bias add, bias gradient, fused
+convolutions, chosen per shape by ``conv_algorithm.py``), ``patches.py`` (the col2im of a transposed convolution
+whose stride equals its kernel, with the bias), ``bias.py`` (bias add, bias gradient, fused
 scale-bias-activation), ``workspace.py``. A new fast path (another convolution algorithm, a fused pair of
 layers) is a function with the textbook signature, registered with ``register(name, fast)``.
 """
