@@ -18,7 +18,7 @@ Calling a layer, ``layer(x, ...)``, runs ``forward`` and then its forward hooks
 without changing it. Containers call their children this way.
 
 ``fuse()`` switches a network to its fused evaluation forward where a layer has one (Fire: three matrix
-products and three fused passes instead of ten layers; ``squeezenp/ops/fire.py``); ``fuse(False)`` back to
+products with their epilogues instead of ten layers; ``squeezenp/ops/fire.py``); ``fuse(False)`` back to
 the layer-by-layer one. Training forwards are never fused.
 
 Containers (``Sequential`` and the models) hold ``children`` in call order; ``named_parameters`` and

@@ -6,8 +6,8 @@ CustomFire: Polsinelli, Cinque and Placidi 2020)::
 
 Shapes: x (N, C_in, H, W) -> out (N, e1 + e3, H, W). The layer ``squeezenp.models.Fire`` trains with its
 children; this function is the specification of the fused inference in ``squeezenp/ops/fire.py`` (three
-matrix products, each followed by one pass of bias, folded batch norm and activation), which has the same
-signature. Tests: ``tests/ops/test_fire.py``.
+matrix products, each image's output followed at once by its bias, folded batch norm and activation), which has
+the same signature. Tests: ``tests/ops/test_fire.py``.
 """
 from __future__ import annotations
 

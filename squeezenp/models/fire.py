@@ -78,8 +78,9 @@ class Fire(Layer):
         return self.concat(a, b)
 
     def _fused_forward(self, x):
-        """Evaluation forward after ``fuse()``: ``ops.fire_inference``, three GEMMs and three fused passes
-        (``squeezenp/ops/fire.py``), the same numbers as the layer-by-layer path (``tests/models/test_fire.py``).
+        """Evaluation forward after ``fuse()``: ``ops.fire_inference``, three GEMMs, each image's output followed
+        at once by its bias, folded batch norm and activation (``squeezenp/ops/fire.py``), the same numbers as the
+        layer-by-layer path (``tests/models/test_fire.py``).
         The children are not called, so they keep no caches (a backward after it is an error, not stale
         gradients) and their forward hooks do not run."""
         check_input(self, x, 4, self.in_channels)

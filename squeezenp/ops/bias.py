@@ -4,6 +4,11 @@ Teaches: the two cheapest parts of a convolution are easy to make the slowest. `
 ``dout.sum(axis=(0, 2))`` are single-threaded NumPy passes over the whole output (25 MB for fire2 at
 batch 32); the kernels do the same work in parallel, one (image, channel) row per iteration.
 
+Also the epilogues fused into other kernels: ``scale_bias_act`` (one pass over a batch) and
+``scale_bias_act_image`` (one image, on the thread that just ran its GEMM), both applying
+``act(scale * out + bias)`` per channel (a convolution's bias, an evaluation-mode batch norm folded into
+``scale``/``bias``, ReLU or ELU).
+
 Shapes: ``out``/``dout`` viewed as (N, C, P) with ``P = H*W``; ``bias`` (C,). Reference and Numba kernel
 side by side with the same signatures; checked against each other in ``tests/ops`` and by the layer tests.
 """
@@ -39,6 +44,14 @@ def scale_bias_act_reference(out, scale, bias, activation=None, alpha=1.0):
     elif code == 2:
         y = np.where(y > 0, y, alpha * np.expm1(np.minimum(y, 0)))
     out[...] = y
+    return out
+
+
+def scale_bias_act_image_reference(out, scale, bias, code, alpha):
+    """One image's output ``out`` (C, P), in place: ``out[c, p] = act(scale[c] * out[c, p] + bias[c])``, the
+    activation given by its kernel code (:func:`epilogue_code`). Returns ``out``."""
+    activation = {0: None, 1: "relu", 2: "elu", ELU_F32: "elu"}[code]
+    scale_bias_act_reference(out[None], scale, bias, activation, alpha)
     return out
 
 
@@ -109,8 +122,8 @@ def _scale_bias_act_kernel(out, scale, bias, code, alpha):
 
 @njit(cache=True, inline="always", fastmath={"nnan", "ninf", "nsz", "contract", "arcp"})
 def act_scalar(v, code, alpha):
-    """One value through the activation of ``code`` (:func:`epilogue_code`); used by the fused Winograd output
-    transform (``ops/winograd.py``)."""
+    """One value through the activation of ``code`` (:func:`epilogue_code`); shared by the fused kernels (the
+    per-image GEMM epilogue, Winograd's output transform, ``patches.fold_patches``)."""
     if code == 1:
         return max(v, 0.0)
     if code == ELU_F32:
@@ -118,6 +131,18 @@ def act_scalar(v, code, alpha):
     if code == 2 and v <= 0:
         return alpha * np.expm1(v)
     return v
+
+
+@njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz", "contract", "arcp"})
+def scale_bias_act_image(out, scale, bias, code, alpha):
+    """Numba twin of :func:`scale_bias_act_image_reference`: serial, for the thread that just computed this image's
+    GEMM (``gemm.py``), while its output is in cache."""
+    C, P = out.shape
+    for c in range(C):
+        a, b = scale[c], bias[c]
+        for p in range(P):
+            out[c, p] = act_scalar(a * out[c, p] + b, code, alpha)
+    return out
 
 
 def epilogue_code(activation, dtype) -> int:

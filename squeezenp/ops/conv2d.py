@@ -23,8 +23,9 @@ its transforms, 4x instead of 9x the input's size), which only this module's ``c
 forward and its backward run on the same backend. Both backward products of Winograd are exact adjoints
 (``winograd.winograd_conv3x3_backward``).
 
-``conv2d_gemm_into`` is the forward's core for fused callers (``fire.py``): the products (bias optional), written
-into a slice of a larger output. Tests: ``tests/ops/test_conv2d.py``.
+``conv2d_gemm_into`` is the forward's core for fused callers (``fire.py``): the products with an optional
+epilogue (bias, a folded batch norm's scale, ReLU or ELU) applied per image, written into a slice of a larger
+output. Tests: ``tests/ops/test_conv2d.py``.
 """
 from __future__ import annotations
 
@@ -60,9 +61,12 @@ def algorithm_for(x_shape, w_shape, stride, padding, algorithm="auto") -> str:
     return conv_algorithm.choose(C, w_shape[0], H, W, N, algorithm)
 
 
-def conv2d_gemm_into(x, w, stride, padding, out, bias=None, workspace=None, algorithm="auto", keep=False):
-    """``out[n] = W_flat @ cols[n] (+ bias[:, None])`` into ``out`` (N, C_out, OH*OW), which may be a channel
-    slice of a larger output (each image's slice contiguous); by Winograd where :func:`algorithm_for` says so.
+def conv2d_gemm_into(x, w, stride, padding, out, bias=None, workspace=None, algorithm="auto", keep=False, *,
+                     scale=None, activation=None, alpha=1.0):
+    """``out[n] = act(scale[:, None] * (W_flat @ cols[n]) + bias[:, None])`` into ``out`` (N, C_out, OH*OW), which
+    may be a channel slice of a larger output (each image's slice contiguous); by Winograd where
+    :func:`algorithm_for` says so. The epilogue (bias, scale, activation ``None | "relu" | "elu"``; any of them
+    may be None) runs on each image right after its GEMM, or in Winograd's output transform.
 
     Returns ``(algorithm, kept)``: with im2col, ``kept`` is ``cols`` (N, C_in*KH*KW, OH*OW); with Winograd, the
     input transforms ``V`` when ``keep`` (in the ``workspace``), else None (per-thread scratch only)."""
@@ -73,16 +77,17 @@ def conv2d_gemm_into(x, w, stride, padding, out, bias=None, workspace=None, algo
         work = {} if workspace is None else workspace
         th, tw = winograd.tiles(H, W)
         V = winograd.planes_scratch(work, "winograd_V", N, C, th * tw, x.dtype) if keep else None
-        winograd.winograd_conv3x3(x, w, bias, out=out.reshape(N, C_out, H, W), V=V, work=work)
+        winograd.winograd_conv3x3(x, w, bias, out=out.reshape(N, C_out, H, W), scale=scale, activation=activation,
+                                  alpha=alpha, V=V, work=work)
         return "winograd", V
     W_flat = w.reshape(C_out, -1)
     if (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0):
         cols = np.ascontiguousarray(x).reshape(N, C, H * W)    # no im2col: x[n] is already (C_in, H*W)
-        matmul_per_image(W_flat, cols, out, bias)               # one BLAS GEMM per image, written NCHW
+        matmul_per_image(W_flat, cols, out, bias, scale, activation, alpha)   # one GEMM per image, written NCHW
         return "im2col", cols
     P = conv_output_size(H, kh, sh, ph) * conv_output_size(W, kw, sw, pw)
     cols = scratch(workspace, "cols", (N, W_flat.shape[1], P), x.dtype)
-    im2col_matmul_per_image(W_flat, x, (kh, kw, sh, sw, ph, pw), cols, out, bias)
+    im2col_matmul_per_image(W_flat, x, (kh, kw, sh, sw, ph, pw), cols, out, bias, scale, activation, alpha)
     return "im2col", cols
 
 

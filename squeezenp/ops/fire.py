@@ -1,11 +1,13 @@
 """A Fire module's evaluation forward, fused: the twin of ``squeezenp/functional/fire.py`` (same signature plus
-``workspace``), in three matrix products and three passes instead of ten layer calls.
+``workspace`` and ``algorithm``), in three matrix products with their epilogues instead of ten layer calls.
 
-    squeeze GEMM -> one in-place pass of (bias, batch norm folded into scale/shift, activation)
-    expand1x1 and expand3x3 GEMMs written straight into the two channel slices of one preallocated output
-    -> one in-place pass of (bias, activation) over all of it
+    squeeze GEMM, each image followed at once by (bias, batch norm folded into scale/shift, activation)
+    expand1x1 and expand3x3 GEMMs (or Winograd for the 3x3) written straight into the two channel slices of one
+    preallocated output, each image followed at once by (bias, activation)
 
-No caches and no concatenation copy. The batch-norm folding, for ``y = BN(conv + b)`` with running statistics::
+No caches, no concatenation copy and no pass of its own over any output: each epilogue runs on an image's output
+while it is still in cache (``gemm.py``; in Winograd's output transform). The batch-norm folding, for
+``y = BN(conv + b)`` with running statistics::
 
     scale = gamma / sqrt(running_var + eps),  shift = beta - running_mean * scale
     y = gemm * scale + (b * scale + shift)
@@ -17,7 +19,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bias import scale_bias_act
 from .conv2d import conv2d_gemm_into
 
 
@@ -29,21 +30,17 @@ def fire_inference(x, squeeze, expand1x1, expand3x3, bn=None, activation="relu",
     (w_s, b_s), (w_1, b_1), (w_3, b_3) = squeeze, expand1x1, expand3x3
     S, E1, E3 = w_s.shape[0], w_1.shape[0], w_3.shape[0]
     s = np.empty((N, S, H * W), dtype=x.dtype)
-    conv2d_gemm_into(x, w_s, (1, 1), (0, 0), s)
-    b = b_s.astype(x.dtype)
+    b = b_s.astype(np.float64)
+    scale = None
     if bn is not None:
         gamma, beta, running_mean, running_var, eps = bn
-        inv_std = 1.0 / np.sqrt(running_var.astype(np.float64) + eps)
-        scale = gamma * inv_std
-        shift = beta - running_mean * scale
-        scale_bias_act(s, scale.astype(x.dtype), (b * scale + shift).astype(x.dtype), activation, alpha)
-    else:
-        scale_bias_act(s, None, b, activation, alpha)
+        scale = gamma * (1.0 / np.sqrt(running_var.astype(np.float64) + eps))
+        b = b * scale + (beta - running_mean * scale)
+        scale = scale.astype(x.dtype)
+    conv2d_gemm_into(x, w_s, (1, 1), (0, 0), s, b.astype(x.dtype), scale=scale, activation=activation, alpha=alpha)
     s4 = s.reshape(N, S, H, W)
     out = np.empty((N, E1 + E3, H * W), dtype=x.dtype)
-    conv2d_gemm_into(s4, w_1, (1, 1), (0, 0), out[:, :E1])
-    conv2d_gemm_into(s4, w_3, (1, 1), (1, 1), out[:, E1:], workspace=workspace, algorithm=algorithm)
-    # one pass over the whole (contiguous) output for both branches: a pass over each channel slice alone
-    # measured 6x slower for ELU (Numba cannot vectorise the strided view)
-    scale_bias_act(out, None, np.concatenate([b_1, b_3]).astype(x.dtype), activation, alpha)
+    conv2d_gemm_into(s4, w_1, (1, 1), (0, 0), out[:, :E1], b_1.astype(x.dtype), activation=activation, alpha=alpha)
+    conv2d_gemm_into(s4, w_3, (1, 1), (1, 1), out[:, E1:], b_3.astype(x.dtype), workspace, algorithm,
+                     activation=activation, alpha=alpha)
     return out.reshape(N, E1 + E3, H, W)
