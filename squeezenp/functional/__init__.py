@@ -24,6 +24,7 @@ file                       functions                                      backwa
 ``crop_or_pad2d.py``       ``crop_or_pad2d_forward/backward``             dx
 ``softmax_cross_entropy``  ``softmax_cross_entropy_forward/backward``     dlogits
 ``fire.py``                ``fire_inference`` (a Fire module, evaluation)  --
+``fire.py``                ``fire_expand_forward/backward`` (training)     ds, dw1, db1, dw3, db3
 =========================  =============================================  ==============================
 
 Tests: ``tests/functional/`` (a float64 gradient check of every pair, ``squeezenp.core.gradcheck``).
@@ -36,7 +37,7 @@ from .conv_transpose2d import conv_transpose2d_backward, conv_transpose2d_forwar
 from .crop_or_pad2d import crop_or_pad2d_backward, crop_or_pad2d_forward
 from .dropout import dropout_backward, dropout_forward
 from .elu import elu_backward, elu_forward
-from .fire import fire_inference
+from .fire import fire_expand_backward, fire_expand_forward, fire_inference
 from .global_avg_pool import global_avg_pool_backward, global_avg_pool_forward
 from .im2col import col2im, conv_output_size, im2col
 from .linear import linear_backward, linear_forward
@@ -52,4 +53,5 @@ __all__ = ["im2col", "col2im", "conv_output_size", "conv_transpose_output_size",
            "global_avg_pool_forward", "global_avg_pool_backward", "concat_forward", "concat_backward",
            "add_forward", "add_backward", "linear_forward", "linear_backward", "dropout_forward",
            "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "log_softmax", "softmax",
-           "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "fire_inference"]
+           "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "fire_inference",
+           "fire_expand_forward", "fire_expand_backward"]

@@ -51,6 +51,12 @@ class WinogradCache(NamedTuple):
     has_bias: bool
 
 
+def per_image_contiguous(a):
+    """``a`` itself when every ``a[n]`` is C-contiguous (a channel slice of an NCHW array is: the per-image GEMMs
+    take it as it is), else a contiguous copy."""
+    return a if a.shape[0] == 0 or a[0].flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def algorithm_for(x_shape, w_shape, stride, padding, algorithm="auto") -> str:
     """"winograd" or "im2col" (meaning the GEMM path, with or without im2col): what a fast forward of these
     shapes runs. Winograd only for stride-1, pad-1 3x3 kernels, then as ``conv_algorithm.choose`` says."""
@@ -113,7 +119,7 @@ def conv2d_backward(dout, cache, *, workspace=None):
     x_shape, cols, w, has_bias, (sh, sw), (ph, pw) = cache
     N, C_out = dout.shape[:2]
     kh, kw = w.shape[2:]
-    d3 = np.ascontiguousarray(dout).reshape(N, C_out, -1)
+    d3 = per_image_contiguous(dout).reshape(N, C_out, -1)
     W_flat = w.reshape(C_out, -1)
     # dW = sum_n dout[n] @ cols[n].T, accumulated image by image, one partial sum per thread
     dW = scratch(workspace, "dW", W_flat.shape, dout.dtype)
@@ -135,5 +141,5 @@ def _winograd_backward(dout, cache, workspace):
     N, C_out = dout.shape[:2]
     dx, dw = winograd.winograd_conv3x3_backward(cache.x, cache.w, dout, V=cache.V,
                                                 work={} if workspace is None else workspace)
-    db = bias_grad(np.ascontiguousarray(dout).reshape(N, C_out, -1)) if cache.has_bias else None
+    db = bias_grad(dout.reshape(N, C_out, -1)) if cache.has_bias else None
     return dx, dw, db

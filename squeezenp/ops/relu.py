@@ -22,7 +22,7 @@ def _relu_forward_kernel(x, out):
 @njit(parallel=True, cache=True)
 def _relu_backward_kernel(dout, x, dx):
     for i in prange(x.size):
-        dx[i] = dout[i] if x[i] > 0 else 0
+        dx[i] = dout[i] if x[i] > 0 else dout[i] * 0     # as dout * (x > 0): inf or NaN gives NaN
 
 
 def relu_forward(x):
