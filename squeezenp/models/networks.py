@@ -24,6 +24,7 @@ import zlib
 
 import numpy as np
 
+from .. import ops
 from ..core import Layer, check_input
 from ..functional import softmax
 from ..layers import (ELU, Add, Concat, Conv2d, ConvTranspose2d, CropOrPad2d, Dropout, GlobalAvgPool2d,
@@ -315,6 +316,8 @@ class ProposedCNN(Model):
                                     -> conv_fuse (1x1, 192->128) -> ELU -> conv10 (1x1, 128->classes) -> GAP
 
     No ReLU at the end: logits = GAP(conv10(f)), linear in the pooled features ``f`` (``cam_is_linear``).
+    After ``fuse()`` the evaluation head (drop9 .. pool10) runs as ``ops.proposed_head_inference`` where the
+    upconv's output has the skip's size (``squeezenp/functional/head.py``, its fast twin ``squeezenp/ops/head.py``).
     """
 
     cam_is_linear = True
@@ -343,6 +346,8 @@ class ProposedCNN(Model):
         t = self._is_training(training)
         self._check(x)
         x, skip = self.trunk_forward(self._normalise_input(x, t), t)   # CF9 (N, 512, 14, 14); skip = CF3 (N, 128, 56, 56)
+        if self.fused and not t and self._head_fusable(x, skip):
+            return self._fused_head(x, skip)
         x = self.drop9(x, training=self._dropout_training(t))
         up = self.upconv(x, training=t)                  # transposed conv, 4x: (N, 64, 56, 56)
         up = self.elu_upconv(up, training=t)
@@ -352,6 +357,30 @@ class ProposedCNN(Model):
         self.cam_features = self.elu_fuse(h, training=t) # (N, 128, 56, 56)
         self.class_maps = self.conv10(self.cam_features, training=t)   # (N, classes, 56, 56)
         return self.pool10(self.class_maps)              # (N, classes)
+
+    HEAD = ("drop9", "upconv", "elu_upconv", "crop_upconv", "concat", "conv_fuse", "elu_fuse", "conv10", "pool10")
+
+    def _head_fusable(self, x9, skip) -> bool:
+        """The fused head computes the same numbers for a non-overlapping upconv (stride = kernel, no padding)
+        whose output has the skip's size exactly (no crop or pad; so at 227 and at 35, for instance)."""
+        up = self.upconv
+        return (up.kernel_size == up.stride and up.padding == (0, 0) and "bias" in up.params
+                and "bias" in self.conv_fuse.params and "bias" in self.conv10.params
+                and skip.shape[2:] == (x9.shape[2] * up.stride[0], x9.shape[3] * up.stride[1]))
+
+    def _fused_head(self, x9, skip):
+        """Evaluation forward of the head after ``fuse()``: ``ops.proposed_head_inference``, image by image with no
+        concatenation (``squeezenp/ops/head.py``); drop9 is the identity in evaluation. The head's layers are not
+        called (no caches, no forward hooks); ``cam_features`` and ``class_maps`` are set as on the layer path."""
+        for name in self.HEAD:
+            self.children[name]._cache = None
+
+        def conv(layer):
+            return layer.params["weight"].astype(x9.dtype, copy=False), layer.params["bias"]
+        logits, self.cam_features, self.class_maps = ops.proposed_head_inference(
+            x9, skip, conv(self.upconv), conv(self.conv_fuse), conv(self.conv10), self.elu_upconv.alpha,
+            self.elu_fuse.alpha, workspace=self.upconv.workspace)
+        return logits
 
     def backward(self, dlogits):
         """``forward`` in reverse; CF3's output fanned out (to pool3 and to the concat), so its gradients add

@@ -23,6 +23,7 @@ operation                                textbook (``functional/``)       fast t
 ``maxpool2d_forward/backward/inference``  ``maxpool2d.py``                 ``maxpool2d.py``
 ``fire_inference``                       ``fire.py``                       ``fire.py`` (fused)
 ``fire_expand_forward/backward``         ``fire.py``                       ``fire.py`` (fused training)
+``proposed_head_inference``              ``head.py``                       ``head.py`` (fused)
 global_avg_pool, concat, add,            one file each                    -- (NumPy is already fast there)
 linear, dropout, crop_or_pad2d,
 softmax_cross_entropy
@@ -41,7 +42,7 @@ import contextlib
 
 from .. import functional
 from ..functional import conv_output_size, conv_transpose_output_size, pool_output_size
-from . import batchnorm2d, conv2d, conv_transpose2d, elu, fire, maxpool2d, relu
+from . import batchnorm2d, conv2d, conv_transpose2d, elu, fire, head, maxpool2d, relu
 
 _BACKENDS = ("numba", "reference")
 _backend = "numba"
@@ -103,7 +104,8 @@ for _module, _names in ((conv2d, ("conv2d_forward", "conv2d_backward")),
                          (relu, ("relu_forward", "relu_backward")),
                          (elu, ("elu_forward", "elu_backward")),
                          (maxpool2d, ("maxpool2d_forward", "maxpool2d_backward", "maxpool2d_inference")),
-                         (fire, ("fire_inference", "fire_expand_forward", "fire_expand_backward"))):
+                         (fire, ("fire_inference", "fire_expand_forward", "fire_expand_backward")),
+                         (head, ("proposed_head_inference",))):
     for _name in _names:
         register(_name, getattr(_module, _name))
 
@@ -114,7 +116,8 @@ OPERATIONS = ("conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "
               "global_avg_pool_forward", "global_avg_pool_backward", "concat_forward", "concat_backward",
               "add_forward", "add_backward", "linear_forward", "linear_backward", "dropout_forward",
               "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "softmax_cross_entropy_forward",
-              "softmax_cross_entropy_backward", "fire_inference", "fire_expand_forward", "fire_expand_backward")
+              "softmax_cross_entropy_backward", "fire_inference", "fire_expand_forward", "fire_expand_backward",
+              "proposed_head_inference")
 for _name in OPERATIONS:
     globals()[_name] = _op(_name)
 

@@ -124,7 +124,12 @@ def test_bypass_adds_identity_around_fire3_5_7_9():
 @pytest.mark.parametrize("size", [SMALL, 36, 31])
 def test_proposed_skip_path_sizes(size):
     m = create("proposed", input_size=size).eval()
-    m.forward(_x(1, size))
+    m.forward(_x(1, size))                                # fused: the fused head where no crop is needed
+    assert m.cam_features.shape[1:] == (128,) + m.class_maps.shape[2:]
+    # 35 and 36: fire9 2x2 -> 8x8 = fire3's size, fused; 31: fire9 1x1 -> 4x4, fire3 7x7, the layer path (pad)
+    assert (m.concat._cache is None) == (size != 31)
+    with m.unfused():
+        m.forward(_x(1, size))                            # the layer path
     assert m.concat._cache[0] == [128, 64]                # [fire3 | upconv]
     assert m.class_maps.shape[2:] == m.cam_features.shape[2:]
     assert m.upconv.kernel_size == (4, 4) and m.upconv.stride == (4, 4)
@@ -215,6 +220,8 @@ def test_fused_and_layer_by_layer_evaluation_agree(name):
     m.fire5.expand3x3.register_forward_hook(lambda layer, args, out: calls.append(out.shape))
     fused = m.forward(x, training=False)
     assert calls == []                                  # the fused Fire skips its children
+    if name == "proposed":                              # and the fused head its layers (no crop at this size)
+        assert m.concat._cache is None and m.conv_fuse._cache is None
     m.fuse(False)
     plain = m.forward(x, training=False)
     assert len(calls) == 1
