@@ -26,6 +26,7 @@ file                       functions                                      backwa
 ``fire.py``                ``fire_inference`` (a Fire module, evaluation)  --
 ``fire.py``                ``fire_expand_forward/backward`` (training)     ds, dw1, db1, dw3, db3
 ``head.py``                ``proposed_head_inference`` (evaluation)       --
+``head.py``                ``upconv_fuse_forward/backward`` (training)    dx9, dskip, dw_up, db_up, dw_f, db_f
 =========================  =============================================  ==============================
 
 Tests: ``tests/functional/`` (a float64 gradient check of every pair, ``squeezenp.core.gradcheck``).
@@ -40,7 +41,7 @@ from .dropout import dropout_backward, dropout_forward
 from .elu import elu_backward, elu_forward
 from .fire import fire_expand_backward, fire_expand_forward, fire_inference
 from .global_avg_pool import global_avg_pool_backward, global_avg_pool_forward
-from .head import proposed_head_inference
+from .head import proposed_head_inference, upconv_fuse_backward, upconv_fuse_forward
 from .im2col import col2im, conv_output_size, im2col
 from .linear import linear_backward, linear_forward
 from .maxpool2d import maxpool2d_backward, maxpool2d_forward, maxpool2d_inference, pool_output_size
@@ -56,4 +57,5 @@ __all__ = ["im2col", "col2im", "conv_output_size", "conv_transpose_output_size",
            "add_forward", "add_backward", "linear_forward", "linear_backward", "dropout_forward",
            "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "log_softmax", "softmax",
            "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "fire_inference",
-           "fire_expand_forward", "fire_expand_backward", "proposed_head_inference"]
+           "fire_expand_forward", "fire_expand_backward", "proposed_head_inference",
+           "upconv_fuse_forward", "upconv_fuse_backward"]

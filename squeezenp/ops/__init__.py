@@ -24,6 +24,7 @@ operation                                textbook (``functional/``)       fast t
 ``fire_inference``                       ``fire.py``                       ``fire.py`` (fused)
 ``fire_expand_forward/backward``         ``fire.py``                       ``fire.py`` (fused training)
 ``proposed_head_inference``              ``head.py``                       ``head.py`` (fused)
+``upconv_fuse_forward/backward``         ``head.py``                       ``head.py`` (fused training)
 global_avg_pool, concat, add,            one file each                    -- (NumPy is already fast there)
 linear, dropout, crop_or_pad2d,
 softmax_cross_entropy
@@ -105,7 +106,7 @@ for _module, _names in ((conv2d, ("conv2d_forward", "conv2d_backward")),
                          (elu, ("elu_forward", "elu_backward")),
                          (maxpool2d, ("maxpool2d_forward", "maxpool2d_backward", "maxpool2d_inference")),
                          (fire, ("fire_inference", "fire_expand_forward", "fire_expand_backward")),
-                         (head, ("proposed_head_inference",))):
+                         (head, ("proposed_head_inference", "upconv_fuse_forward", "upconv_fuse_backward"))):
     for _name in _names:
         register(_name, getattr(_module, _name))
 
@@ -117,7 +118,7 @@ OPERATIONS = ("conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "
               "add_forward", "add_backward", "linear_forward", "linear_backward", "dropout_forward",
               "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "softmax_cross_entropy_forward",
               "softmax_cross_entropy_backward", "fire_inference", "fire_expand_forward", "fire_expand_backward",
-              "proposed_head_inference")
+              "proposed_head_inference", "upconv_fuse_forward", "upconv_fuse_backward")
 for _name in OPERATIONS:
     globals()[_name] = _op(_name)
 

@@ -10,15 +10,22 @@ Per image, on one of squeezenp's threads (a one-thread BLAS under it, ``gemm.py`
 - conv10 and the average pool follow on the same image.
 
 At batch 1 (fewer images than threads) the threads split the output channels instead, in two steps. Used by
-``squeezenp.models.ProposedCNN`` after ``fuse()`` when its upconv's output has the skip's size; tests in
-``tests/ops/test_head.py``.
+``squeezenp.models.ProposedCNN`` after ``fuse()`` when its upconv's output has the skip's size.
+
+In training, ``upconv_fuse_forward/backward`` (upconv -> ELU -> concat -> conv_fuse -> ELU) make the same two
+savings and keep what the backward needs: the upconv's ELU is applied as it folds (its output kept: ELU's
+derivative follows from it), ``conv_fuse`` runs as the two GEMMs with bias and ELU after them; backward, one pass
+per ELU gives the pre-activation gradient and the bias gradient (``bias.act_backward_bias_grad``), and
+``conv_fuse``'s weight and input gradients are the two halves' products, with no concatenation or split copy.
+Its cache is read by the fast backward only. Tests: ``tests/ops/test_head.py``, ``tests/functional/test_head.py``.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .bias import epilogue_code, scale_bias_act_image
-from .gemm import _blas_controllers, _chunks, _run_parallel, _workers
+from .bias import act_backward_bias_grad, epilogue_code, scale_bias_act, scale_bias_act_image
+from .conv_transpose2d import conv_transpose2d_backward, fold_non_overlapping
+from .gemm import _blas_controllers, _chunks, _run_parallel, _workers, matmul_per_image, matmul_sum_per_image
 from .patches import fold_patches
 from .workspace import scratch
 
@@ -37,8 +44,7 @@ def proposed_head_inference(x9, skip, upconv, conv_fuse, conv10, alpha_up=1.0, a
     x9 = np.ascontiguousarray(x9).reshape(N, C9, h * w)
     skip = np.ascontiguousarray(skip).reshape(N, Cs, HW)
     Wt = np.ascontiguousarray(w_up.reshape(C9, -1).T, dtype=dt)                 # (Cu*kh*kw, C9)
-    wf = w_f.reshape(F, Cs + Cu).astype(dt)
-    Ws, Wu = np.ascontiguousarray(wf[:, :Cs]), np.ascontiguousarray(wf[:, Cs:])
+    Ws, Wu = _halves(w_f, Cs, dt)
     W10 = w_10.reshape(nc, F).astype(dt)
     b_up, b_f, b10 = b_up.astype(dt), b_f.astype(dt), b_10.astype(dt).reshape(nc, 1)
     a_up, a_f = dt.type(alpha_up), dt.type(alpha_fuse)
@@ -96,3 +102,60 @@ def proposed_head_inference(x9, skip, upconv, conv_fuse, conv10, alpha_up=1.0, a
             np.matmul(W10, features[n], out=maps[n])
             maps[n] += b10
     return maps.mean(axis=2), features.reshape(N, F, H, W), maps.reshape(N, nc, H, W)
+
+
+def upconv_fuse_forward(x9, skip, upconv, conv_fuse, alpha_up=1.0, alpha_fuse=1.0, *, workspace=None):
+    """Fast twin of ``functional.upconv_fuse_forward``."""
+    (w_up, b_up), (w_f, b_f) = upconv, conv_fuse
+    dt = x9.dtype
+    N, C9, h, w = x9.shape
+    _, Cu, kh, kw = w_up.shape
+    H, W = h * kh, w * kw
+    if skip.shape[2:] != (H, W):
+        raise ValueError(f"upconv_fuse_forward: the upconv's output {(N, Cu, H, W)} does not have the skip's size "
+                         f"{skip.shape}")
+    Cs, F = skip.shape[1], w_f.shape[0]
+    x9 = np.ascontiguousarray(x9)
+    cols = scratch(workspace, "up_cols", (N, Cu * kh * kw, h * w), dt)
+    matmul_per_image(w_up.reshape(C9, -1).T, x9.reshape(N, C9, h * w), cols)
+    up = fold_non_overlapping(cols, kh, kw, h, w, b_up, np.empty((N, Cu, H, W), dt), "elu", alpha_up)
+    Ws, Wu = _halves(w_f, Cs, dt)
+    skip3, up3 = np.ascontiguousarray(skip).reshape(N, Cs, H * W), up.reshape(N, Cu, H * W)
+    features = np.empty((N, F, H * W), dt)
+    matmul_per_image(Ws, skip3, features)
+    tmp = scratch(workspace, "fuse_tmp", features.shape, dt)
+    matmul_per_image(Wu, up3, tmp)
+    features += tmp
+    scale_bias_act(features, None, b_f, "elu", alpha_fuse)
+    cache = ("fused", x9, w_up, skip3, up3, features, w_f, alpha_up, alpha_fuse)
+    return features.reshape(N, F, H, W), cache
+
+
+def upconv_fuse_backward(dout, cache, *, workspace=None):
+    """Fast twin of ``functional.upconv_fuse_backward``; reads the fast forward's cache."""
+    if cache[0] != "fused":
+        raise ValueError("upconv_fuse_backward: the fast backward needs the fast forward's cache")
+    _, x9, w_up, skip3, up3, features, w_f, alpha_up, alpha_fuse = cache
+    N, F, P = features.shape
+    Cs, (kh, kw) = skip3.shape[1], w_up.shape[2:]
+    dt = dout.dtype
+    dz, db_fuse = act_backward_bias_grad(np.ascontiguousarray(dout).reshape(N, F, P), features, "elu", alpha_fuse)
+    Ws, Wu = _halves(w_f, Cs, dt)
+    dw_fuse = np.empty((F, w_f.shape[1]), dt)
+    matmul_sum_per_image(dz, skip3, dw_fuse[:, :Cs])      # sum_n dz[n] @ skip[n].T
+    matmul_sum_per_image(dz, up3, dw_fuse[:, Cs:])        # sum_n dz[n] @ up[n].T
+    dskip = np.empty_like(skip3)
+    matmul_per_image(np.ascontiguousarray(Ws.T), dz, dskip)
+    dup = np.empty_like(up3)
+    matmul_per_image(np.ascontiguousarray(Wu.T), dz, dup)
+    dup, db_up = act_backward_bias_grad(dup, up3, "elu", alpha_up)
+    H, W = x9.shape[2] * kh, x9.shape[3] * kw
+    dx9, dw_up, _ = conv_transpose2d_backward(dup.reshape(N, -1, H, W), (x9, w_up, False, (kh, kw), (0, 0)),
+                                              workspace=workspace)
+    return dx9, dskip.reshape(N, Cs, H, W), dw_up, db_up, dw_fuse.reshape(w_f.shape), db_fuse
+
+
+def _halves(w_f, Cs, dtype):
+    """conv_fuse's weight split at the concatenation: (F, Cs) for the skip, (F, Cu) for the upconv."""
+    wf = w_f.reshape(w_f.shape[0], -1).astype(dtype)
+    return np.ascontiguousarray(wf[:, :Cs]), np.ascontiguousarray(wf[:, Cs:])

@@ -227,3 +227,28 @@ def test_fused_and_layer_by_layer_evaluation_agree(name):
     assert len(calls) == 1
     np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-6)
     assert not np.allclose(plain, 0)
+
+
+def test_proposed_fused_training_matches_the_layer_path():
+    """After ``fuse()`` a training step runs each Fire's expand branches and the head's upconv .. elu_fuse as fused
+    pairs; logits, input gradient and every parameter gradient equal the layer-by-layer path's (float64, no
+    dropout, the same batch-norm statistics)."""
+    m = create("proposed", input_size=SMALL, seed=5).astype(np.float64).set_dropout(False)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, SMALL, SMALL))
+    dlogits = rng.standard_normal((2, 2))
+    state = {k: v.copy() for k, v in m.state_dict().items()}
+    assert m.fused
+    fused = m.forward(x, training=True)
+    assert m.concat._cache is None and m.fire5.concat._cache is None        # the fused pairs ran
+    dx_fused = m.backward(dlogits)
+    grads = {k: g.copy() for k, _, g in m.named_parameters()}
+    m.load_state_dict(state)
+    with m.unfused():
+        plain = m.forward(x, training=True)
+        assert m.concat._cache is not None
+        dx_plain = m.backward(dlogits)
+    np.testing.assert_allclose(fused, plain, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dx_fused, dx_plain, rtol=1e-8, atol=1e-10)
+    for k, _, g in m.named_parameters():
+        np.testing.assert_allclose(grads[k], g, rtol=1e-8, atol=1e-10, err_msg=k)

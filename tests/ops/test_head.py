@@ -49,3 +49,25 @@ def test_skip_of_the_wrong_size_is_an_error():
     for fn in (functional.proposed_head_inference, fast.proposed_head_inference):
         with pytest.raises(ValueError, match="does not have the skip's size"):
             fn(x9, skip[:, :, 1:], up, fuse, c10)
+
+
+@pytest.mark.parametrize("N", [1, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fused_upconv_fuse_training_pair_matches_textbook(dtype, N):
+    rng = np.random.default_rng(10)
+    x9, skip, up, fuse, _ = case(N, dtype, rng)
+    want, cache = functional.upconv_fuse_forward(x9, skip, up, fuse, 0.7, 1.3)
+    dout = rng.standard_normal(want.shape).astype(dtype)
+    want_grads = functional.upconv_fuse_backward(dout, cache)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    workspace = {}
+    for _ in range(2):
+        got, fast_cache = fast.upconv_fuse_forward(x9, skip, up, fuse, 0.7, 1.3, workspace=workspace)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        grads = fast.upconv_fuse_backward(dout, fast_cache, workspace=workspace)
+        for g, w, name in zip(grads, want_grads, ("dx9", "dskip", "dw_up", "db_up", "dw_fuse", "db_fuse")):
+            assert g.dtype == w.dtype and g.shape == w.shape, name
+            np.testing.assert_allclose(g, w, rtol=tol, atol=10 * tol, err_msg=name)
+    with pytest.raises(ValueError, match="fast forward's cache"):
+        fast.upconv_fuse_backward(dout, cache)
