@@ -19,7 +19,8 @@ without changing it. Containers call their children this way.
 
 ``fuse()`` switches a network to its fused forwards where a layer has them (Fire: in evaluation three matrix
 products with their epilogues instead of ten layers; in training its expand branches, activations and
-concatenation as one fused pair; ``squeezenp/ops/fire.py``); ``fuse(False)`` back to the layer-by-layer ones.
+concatenation as one fused pair; ``squeezenp/ops/fire.py``; the networks: conv1 with its ReLU, the proposed CNN's
+head, ``squeezenp/models/networks.py``); ``fuse(False)`` back to the layer-by-layer ones.
 Fused or not, the numbers are the same; fused layers do not call (or cache in, or run the hooks of) the children
 they replace.
 

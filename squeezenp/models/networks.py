@@ -140,8 +140,11 @@ class Model(Layer):
         Returns ``(fire9's output, fire3's output)``; the second is where the proposed CNN's skip path starts.
         """
         t = training
-        x = self.conv1(x, training=t)
-        x = self.relu_conv1(x, training=t)
+        if self.fused and not t:
+            x = self._fused_conv1(x)                     # conv1 with its ReLU in the GEMM's epilogue
+        else:
+            x = self.conv1(x, training=t)
+            x = self.relu_conv1(x, training=t)
         x = self.pool1(x, training=t)
         x = self.fire2(x, training=t)
         x = fire3 = self._fire_and_bypass("fire3", x, t)
@@ -154,6 +157,17 @@ class Model(Layer):
         x = self.fire8(x, training=t)
         x = self._fire_and_bypass("fire9", x, t)
         return x, fire3
+
+    def _fused_conv1(self, x):
+        """Evaluation forward of conv1 and its ReLU after ``fuse()``: ``ops.conv2d_act_inference``, the ReLU applied
+        to each image right after its GEMM instead of a pass of its own over the network's largest activation. The
+        two layers are not called (no caches, no forward hooks)."""
+        conv1 = self.conv1
+        conv1._cache = self.relu_conv1._cache = None
+        b = conv1.params.get("bias")
+        return ops.conv2d_act_inference(x, conv1.params["weight"].astype(x.dtype, copy=False),
+                                        None if b is None else b.astype(x.dtype, copy=False), conv1.stride,
+                                        conv1.padding, "relu", workspace=conv1.workspace)
 
     def trunk_backward(self, d, d_fire3=None):
         """``trunk_forward`` in reverse. ``d``: the gradient of fire9's output; ``d_fire3``: of fire3's output

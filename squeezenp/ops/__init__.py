@@ -16,6 +16,7 @@ operation                                textbook (``functional/``)       fast t
 =======================================  ===============================  ====================================
 ``conv2d_forward/backward``              ``conv2d.py`` + ``im2col.py``     ``conv2d.py`` (+ gemm, im2col, bias,
                                                                           winograd, conv_algorithm)
+``conv2d_act_inference``                 ``conv_act.py``                   ``conv_act.py`` (fused)
 ``conv_transpose2d_forward/backward``    ``conv_transpose2d.py``           ``conv_transpose2d.py`` (+ patches)
 ``batchnorm2d_forward/backward``         ``batchnorm2d.py``                ``batchnorm2d.py`` (training)
 ``relu_forward/backward``                ``relu.py``                       ``relu.py``
@@ -43,7 +44,7 @@ import contextlib
 
 from .. import functional
 from ..functional import conv_output_size, conv_transpose_output_size, pool_output_size
-from . import batchnorm2d, conv2d, conv_transpose2d, elu, fire, head, maxpool2d, relu
+from . import batchnorm2d, conv2d, conv_act, conv_transpose2d, elu, fire, head, maxpool2d, relu
 
 _BACKENDS = ("numba", "reference")
 _backend = "numba"
@@ -100,6 +101,7 @@ def _op(name):
 
 
 for _module, _names in ((conv2d, ("conv2d_forward", "conv2d_backward")),
+                         (conv_act, ("conv2d_act_inference",)),
                          (conv_transpose2d, ("conv_transpose2d_forward", "conv_transpose2d_backward")),
                          (batchnorm2d, ("batchnorm2d_forward", "batchnorm2d_backward")),
                          (relu, ("relu_forward", "relu_backward")),
@@ -118,7 +120,7 @@ OPERATIONS = ("conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "
               "add_forward", "add_backward", "linear_forward", "linear_backward", "dropout_forward",
               "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "softmax_cross_entropy_forward",
               "softmax_cross_entropy_backward", "fire_inference", "fire_expand_forward", "fire_expand_backward",
-              "proposed_head_inference", "upconv_fuse_forward", "upconv_fuse_backward")
+              "proposed_head_inference", "upconv_fuse_forward", "upconv_fuse_backward", "conv2d_act_inference")
 for _name in OPERATIONS:
     globals()[_name] = _op(_name)
 

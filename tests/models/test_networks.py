@@ -218,13 +218,14 @@ def test_fused_and_layer_by_layer_evaluation_agree(name):
     x = _x(3)
     calls = []
     m.fire5.expand3x3.register_forward_hook(lambda layer, args, out: calls.append(out.shape))
+    m.relu_conv1.register_forward_hook(lambda layer, args, out: calls.append(out.shape))
     fused = m.forward(x, training=False)
-    assert calls == []                                  # the fused Fire skips its children
+    assert calls == []                     # the fused Fire skips its children, conv1's ReLU is in its epilogue
     if name == "proposed":                              # and the fused head its layers (no crop at this size)
         assert m.concat._cache is None and m.conv_fuse._cache is None
     m.fuse(False)
     plain = m.forward(x, training=False)
-    assert len(calls) == 1
+    assert len(calls) == 2
     np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-6)
     assert not np.allclose(plain, 0)
 

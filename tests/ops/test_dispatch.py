@@ -12,11 +12,11 @@ import pytest
 from squeezenp import functional, ops
 from squeezenp.layers import Linear
 from squeezenp.models import create
-from squeezenp.ops import (batchnorm2d, bias, conv2d, conv_transpose2d, elu, fire, gemm, head, im2col, maxpool2d,
-                           patches, relu, winograd)
+from squeezenp.ops import (batchnorm2d, bias, conv2d, conv_act, conv_transpose2d, elu, fire, gemm, head, im2col,
+                           maxpool2d, patches, relu, winograd)
 
-FAST_MODULES = (gemm, im2col, bias, relu, elu, batchnorm2d, maxpool2d, winograd, patches, conv2d, conv_transpose2d,
-                fire, head)
+FAST_MODULES = (gemm, im2col, bias, relu, elu, batchnorm2d, maxpool2d, winograd, patches, conv2d, conv_act,
+                conv_transpose2d, fire, head)
 
 
 class FastPathEntered(AssertionError):
