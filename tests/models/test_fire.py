@@ -66,7 +66,7 @@ def test_gradients_of_the_input_and_every_parameter(cls, training):
 @pytest.mark.parametrize("custom", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_inference_matches_layer_by_layer(custom, dtype):
-    """Fire's fused evaluation path (GEMMs into slices + scale_bias_act) gives the layer-by-layer numbers."""
+    """Fire's fused evaluation path (GEMMs into slices with their epilogues) gives the layer-by-layer numbers."""
     from squeezenp.models.fire import CustomFire, Fire
     fire = (CustomFire if custom else Fire)(8, 4, 5, 6, rng=0, dtype=dtype)
     rng = np.random.default_rng(1)
