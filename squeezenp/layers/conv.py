@@ -68,3 +68,10 @@ class Conv2d(Layer):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}, padding={self.padding}, bias={'bias' in self.params}"
                 + (f", algorithm={self.algorithm!r})" if self.algorithm != "auto" else ")"))
+
+
+def weight_and_bias(layer, dtype):
+    """``(weight, bias)`` of a convolution or transposed-convolution layer in ``dtype`` (bias None without one):
+    its parameters as a fused op of ``squeezenp.ops`` takes them."""
+    b = layer.params.get("bias")
+    return layer.params["weight"].astype(dtype, copy=False), None if b is None else b.astype(dtype, copy=False)

@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input
-from ..layers import ELU, BatchNorm2d, Concat, Conv2d, ReLU
+from ..layers import ELU, BatchNorm2d, Concat, Conv2d, ReLU, weight_and_bias
 from ..layers.init import as_rng
 
 
@@ -95,14 +95,12 @@ class Fire(Layer):
         for child in self.children.values():
             child._cache = None
 
-        def conv(layer):
-            return layer.params["weight"].astype(x.dtype, copy=False), layer.params["bias"]
         bn = None
         if self.custom:
             bn = (self.bn.params["weight"], self.bn.params["bias"], self.bn.buffers["running_mean"],
                   self.bn.buffers["running_var"], self.bn.eps)
-        return ops.fire_inference(x, conv(self.squeeze1x1), conv(self.expand1x1), conv(self.expand3x3), bn,
-                                  *self._activation(), workspace=self.expand3x3.workspace,
+        convs = (weight_and_bias(c, x.dtype) for c in (self.squeeze1x1, self.expand1x1, self.expand3x3))
+        return ops.fire_inference(x, *convs, bn, *self._activation(), workspace=self.expand3x3.workspace,
                                   algorithm=self.expand3x3.algorithm)
 
     def _activation(self):
@@ -113,10 +111,8 @@ class Fire(Layer):
         ``ops.fire_expand_forward``. Those five children are not called (no caches, no forward hooks)."""
         for name in ("expand1x1", "expand3x3", "concat") + self.act_names[1:]:
             self.children[name]._cache = None
-
-        def conv(layer):
-            return layer.params["weight"].astype(s.dtype, copy=False), layer.params["bias"]
-        out, self._cache = ops.fire_expand_forward(s, conv(self.expand1x1), conv(self.expand3x3),
+        out, self._cache = ops.fire_expand_forward(s, weight_and_bias(self.expand1x1, s.dtype),
+                                                   weight_and_bias(self.expand3x3, s.dtype),
                                                    *self._activation(), workspace=self.expand3x3.workspace,
                                                    algorithm=self.expand3x3.algorithm)
         self._expand_out_shape = out.shape

@@ -28,7 +28,7 @@ from .. import ops
 from ..core import Layer, check_input
 from ..functional import softmax
 from ..layers import (ELU, Add, Concat, Conv2d, ConvTranspose2d, CropOrPad2d, Dropout, GlobalAvgPool2d,
-                      MaxPool2d, ReLU)
+                      MaxPool2d, ReLU, weight_and_bias)
 from .fire import CustomFire, Fire
 from .summary import summary_table
 
@@ -164,10 +164,8 @@ class Model(Layer):
         two layers are not called (no caches, no forward hooks)."""
         conv1 = self.conv1
         conv1._cache = self.relu_conv1._cache = None
-        b = conv1.params.get("bias")
-        return ops.conv2d_act_inference(x, conv1.params["weight"].astype(x.dtype, copy=False),
-                                        None if b is None else b.astype(x.dtype, copy=False), conv1.stride,
-                                        conv1.padding, "relu", workspace=conv1.workspace)
+        return ops.conv2d_act_inference(x, *weight_and_bias(conv1, x.dtype), conv1.stride, conv1.padding, "relu",
+                                        workspace=conv1.workspace)
 
     def trunk_backward(self, d, d_fire3=None):
         """``trunk_forward`` in reverse. ``d``: the gradient of fire9's output; ``d_fire3``: of fire3's output
@@ -394,12 +392,9 @@ class ProposedCNN(Model):
         called (no caches, no forward hooks); ``cam_features`` and ``class_maps`` are set as on the layer path."""
         for name in self.HEAD:
             self.children[name]._cache = None
-
-        def conv(layer):
-            return layer.params["weight"].astype(x9.dtype, copy=False), layer.params["bias"]
         logits, self.cam_features, self.class_maps = ops.proposed_head_inference(
-            x9, skip, conv(self.upconv), conv(self.conv_fuse), conv(self.conv10), self.elu_upconv.alpha,
-            self.elu_fuse.alpha, workspace=self.upconv.workspace)
+            x9, skip, *(weight_and_bias(layer, x9.dtype) for layer in (self.upconv, self.conv_fuse, self.conv10)),
+            self.elu_upconv.alpha, self.elu_fuse.alpha, workspace=self.upconv.workspace)
         return logits
 
     def _fused_skip_path(self, x9, skip):
@@ -407,12 +402,9 @@ class ProposedCNN(Model):
         ``squeezenp/ops/head.py``); those layers are not called (no caches, no forward hooks)."""
         for name in ("upconv", "elu_upconv", "crop_upconv", "concat", "conv_fuse", "elu_fuse"):
             self.children[name]._cache = None
-
-        def conv(layer):
-            return layer.params["weight"].astype(x9.dtype, copy=False), layer.params["bias"]
         features, self._skip_path_cache = ops.upconv_fuse_forward(
-            x9, skip, conv(self.upconv), conv(self.conv_fuse), self.elu_upconv.alpha, self.elu_fuse.alpha,
-            workspace=self.upconv.workspace)
+            x9, skip, weight_and_bias(self.upconv, x9.dtype), weight_and_bias(self.conv_fuse, x9.dtype),
+            self.elu_upconv.alpha, self.elu_fuse.alpha, workspace=self.upconv.workspace)
         return features
 
     def _fused_skip_path_backward(self, d):
