@@ -71,12 +71,13 @@ def measure(cin, cout, h, batch, training, repeats):
     def forward(a, xs):
         if a == "winograd":
             return wg.winograd_conv3x3(xs, w, b, work=workspaces[a])
-        return im2col.conv2d_forward(xs, w, b, 1, 1, workspace=workspaces[a])[0]
+        return im2col.conv2d_forward(xs, w, b, 1, 1, workspace=workspaces[a], algorithm="im2col")[0]
 
     def backward(a):
         if a == "winograd":
             return wg.winograd_conv3x3_backward(x, w, dout, work=workspaces[a])
-        return im2col.conv2d_backward(dout, im2col.conv2d_forward(x, w, b, 1, 1, workspace=workspaces[a])[1],
+        return im2col.conv2d_backward(dout, im2col.conv2d_forward(x, w, b, 1, 1, workspace=workspaces[a],
+                                                                  algorithm="im2col")[1],
                                       workspace=workspaces[a])
 
     def call(a):

@@ -13,6 +13,10 @@ _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 __version__ = "0.1.0"
 
+from .core.malloc import keep_freed_memory as _keep_freed_memory  # noqa: E402
+
+_keep_freed_memory()     # no page faults on every step's fresh 100 MB arrays (squeezenp/core/malloc.py)
+
 from .core import Layer, Sequential  # noqa: E402
 
 __all__ = ["Layer", "Sequential", "__version__"]

@@ -5,6 +5,8 @@
 - ``checks.py``    -- argument checks with one-line errors naming the layer (``check_input``, ``check_grad``,
   ``pair``);
 - ``gradcheck.py`` -- central-difference gradient checks, for the tests and for anyone writing a new layer;
+- ``malloc.py``    -- glibc keeps freed large blocks in the heap (applied by ``import squeezenp``;
+  ``SQUEEZENP_MALLOC=system`` opts out);
 - ``atomic.py``    -- files written atomically (a temporary file, fsync, ``os.replace``): a crash never leaves
   half a model, checkpoint or report.
 """

@@ -17,9 +17,12 @@ Calling a layer, ``layer(x, ...)``, runs ``forward`` and then its forward hooks
 (``register_forward_hook``): this is how the summary and the benchmarks watch every layer of a network
 without changing it. Containers call their children this way.
 
-``fuse()`` switches a network to its fused evaluation forward where a layer has one (Fire: three matrix
-products and three fused passes instead of ten layers; ``squeezenp/ops/fire.py``); ``fuse(False)`` back to
-the layer-by-layer one. Training forwards are never fused.
+``fuse()`` switches a network to its fused forwards where a layer has them (Fire: in evaluation three matrix
+products with their epilogues instead of ten layers; in training its expand branches, activations and
+concatenation as one fused pair; ``squeezenp/ops/fire.py``; the networks: conv1 with its ReLU, the proposed CNN's
+head, ``squeezenp/models/networks.py``); ``fuse(False)`` back to the layer-by-layer ones.
+Fused or not, the numbers are the same; fused layers do not call (or cache in, or run the hooks of) the children
+they replace.
 
 Containers (``Sequential`` and the models) hold ``children`` in call order; ``named_parameters`` and
 ``state_dict`` walk them in that (insertion) order, so names such as ``fire3.expand3x3.weight`` and the
@@ -92,7 +95,7 @@ class Layer:
         return self.train(False)
 
     def fuse(self, enabled: bool = True) -> "Layer":
-        """Use the fused evaluation forward of every layer below that has one (or not, ``enabled=False``)."""
+        """Use the fused forwards of every layer below that has them (or not, ``enabled=False``)."""
         self.fused = bool(enabled)
         for child in self.children.values():
             child.fuse(enabled)

@@ -1,4 +1,4 @@
-"""A Fire module's evaluation forward, written with the functions of this package (Iandola et al. 2016;
+"""A Fire module's evaluation forward, and its expand branches' training pair, written with the functions of this package (Iandola et al. 2016;
 CustomFire: Polsinelli, Cinque and Placidi 2020)::
 
     Fire       : squeeze 1x1 -> ReLU -> [expand 1x1 -> ReLU | expand 3x3 (pad 1) -> ReLU] -> concat
@@ -6,16 +6,26 @@ CustomFire: Polsinelli, Cinque and Placidi 2020)::
 
 Shapes: x (N, C_in, H, W) -> out (N, e1 + e3, H, W). The layer ``squeezenp.models.Fire`` trains with its
 children; this function is the specification of the fused inference in ``squeezenp/ops/fire.py`` (three
-matrix products, each followed by one pass of bias, folded batch norm and activation), which has the same
-signature. Tests: ``tests/ops/test_fire.py``.
+matrix products, each image's output followed at once by its bias, folded batch norm and activation), which has
+the same signature.
+
+The training forward of a Fire module's two expand branches and its backward, for the fused Fire training::
+
+    fire_expand_forward : s -> [expand1x1 -> act | expand3x3 (pad 1) -> act] -> concat
+    fire_expand_backward: split dout; each branch's activation backward, then its convolution's backward; the two
+                          gradients of s add (s fanned out to both branches)
+
+Shapes: s (N, S, H, W) -> out (N, e1 + e3, H, W). The fast twins in ``squeezenp/ops/fire.py`` write both
+branches into one output with bias and activation applied per image, and run both activations' backward and both
+bias gradients in one pass. Tests: ``tests/ops/test_fire.py``, ``tests/functional/test_fire.py``.
 """
 from __future__ import annotations
 
 from .batchnorm2d import batchnorm2d_forward
-from .concat import concat_forward
-from .conv2d import conv2d_forward
-from .elu import elu_forward
-from .relu import relu_forward
+from .concat import concat_backward, concat_forward
+from .conv2d import conv2d_backward, conv2d_forward
+from .elu import elu_backward, elu_forward
+from .relu import relu_backward, relu_forward
 
 
 def fire_inference(x, squeeze, expand1x1, expand3x3, bn=None, activation="relu", alpha=1.0):
@@ -44,3 +54,42 @@ def fire_inference(x, squeeze, expand1x1, expand3x3, bn=None, activation="relu",
     e1 = act(conv2d_forward(s, *expand1x1)[0])
     e3 = act(conv2d_forward(s, *expand3x3, padding=1)[0])
     return concat_forward([e1, e3], axis=1)[0]
+
+
+def fire_expand_forward(s, expand1x1, expand3x3, activation="relu", alpha=1.0):
+    """Training forward of a (Custom)Fire module's expand branches.
+
+    Parameters
+    ----------
+    s : (N, S, H, W), the squeeze branch's activated output
+    expand1x1, expand3x3 : ``(w, b)`` of the two convolutions, w (e1, S, 1, 1) and (e3, S, 3, 3) (padded by 1)
+    activation : ``"relu"`` or ``"elu"`` (with ``alpha``)
+
+    Returns
+    -------
+    out : (N, e1 + e3, H, W), [act(expand1x1(s)) | act(expand3x3(s))];  cache : for ``fire_expand_backward``
+    """
+    def act(t):
+        return relu_forward(t) if activation == "relu" else elu_forward(t, alpha)
+
+    a, conv_a = conv2d_forward(s, *expand1x1)
+    a, act_a = act(a)
+    b, conv_b = conv2d_forward(s, *expand3x3, padding=1)
+    b, act_b = act(b)
+    out, concat_cache = concat_forward([a, b], axis=1)
+    return out, (conv_a, act_a, conv_b, act_b, concat_cache, activation)
+
+
+def fire_expand_backward(dout, cache):
+    """Gradients of ``fire_expand_forward``.
+
+    Returns
+    -------
+    ds : (N, S, H, W);  dw1, db1 : of expand1x1;  dw3, db3 : of expand3x3
+    """
+    conv_a, act_a, conv_b, act_b, concat_cache, activation = cache
+    act_backward = relu_backward if activation == "relu" else elu_backward
+    da, db = concat_backward(dout, concat_cache)
+    ds_a, dw1, db1 = conv2d_backward(act_backward(da, act_a), conv_a)
+    ds_b, dw3, db3 = conv2d_backward(act_backward(db, act_b), conv_b)
+    return ds_a + ds_b, dw1, db1, dw3, db3              # s fanned out to both branches: the gradients add

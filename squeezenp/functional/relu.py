@@ -3,8 +3,7 @@
     forward : out = max(x, 0)
     backward: dx  = dout * (x > 0)
 
-A single vectorised NumPy call is already as fast as a kernel, so ReLU has no fast twin.
-Tests: ``tests/functional/test_activations.py``.
+Fast twin (parallel Numba kernels): ``squeezenp/ops/relu.py``. Tests: ``tests/functional/test_activations.py``.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 ``squeezenp.core.Layer``."""
 from .activations import ELU, ReLU
 from .batchnorm import BatchNorm2d
-from .conv import Conv2d
+from .conv import Conv2d, weight_and_bias
 from .conv_transpose import ConvTranspose2d
 from .crop import CropOrPad2d
 from .dropout import Dropout
@@ -13,4 +13,4 @@ from .merge import Add, Concat
 from .pooling import GlobalAvgPool2d, MaxPool2d
 
 __all__ = ["Conv2d", "ConvTranspose2d", "BatchNorm2d", "ReLU", "ELU", "MaxPool2d", "GlobalAvgPool2d",
-           "Dropout", "Concat", "Add", "Linear", "Flatten", "SoftmaxCrossEntropy", "CropOrPad2d"]
+           "Dropout", "Concat", "Add", "Linear", "Flatten", "SoftmaxCrossEntropy", "CropOrPad2d", "weight_and_bias"]

@@ -1,5 +1,5 @@
 """ReLU and ELU layers over ``relu_forward/backward`` and ``elu_forward/backward`` (formulas in
-``squeezenp/functional/relu.py`` and ``elu.py``; ELU's fast twin in ``squeezenp/ops/elu.py``).
+``squeezenp/functional/relu.py`` and ``elu.py``; fast twins in ``squeezenp/ops/relu.py`` and ``elu.py``).
 
 Shapes: any (N, ...) -> same shape and dtype. Tests: ``tests/layers/test_activations.py``.
 """

@@ -3,7 +3,9 @@
 Shapes: x (N, C_in, H, W) -> out (N, C_out, OH, OW); ``weight`` (C_out, C_in, KH, KW), ``bias`` (C_out,).
 The formulas are in ``squeezenp/functional/conv2d.py`` (readable, with ``im2col.py``), the fast twin in
 ``squeezenp/ops/conv2d.py``; the layer owns the parameters, their gradients, the forward's cache and a
-``workspace`` of scratch arrays that the fast twin reuses from call to call. Tests: ``tests/layers/test_conv.py``.
+``workspace`` of scratch arrays that the fast twin reuses from call to call. A stride-1, pad-1 3x3 convolution
+runs im2col or Winograd F(2x2, 3x3), whichever was measured faster for its shape (``squeezenp/ops/conv_algorithm.py``);
+``algorithm="im2col" | "winograd"`` forces one for this layer. Tests: ``tests/layers/test_conv.py``.
 """
 from __future__ import annotations
 
@@ -11,16 +13,18 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input, pair
+from ..ops import conv_algorithm
 from .init import he_normal
 
 
 class Conv2d(Layer):
-    """``Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)``; He-normal weights,
-    zero bias."""
+    """``Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True, algorithm="auto")``;
+    He-normal weights, zero bias. ``algorithm`` matters only for stride-1, pad-1 3x3 kernels on the fast path."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 bias: bool = True, dtype=np.float32, rng=None):
+                 bias: bool = True, dtype=np.float32, rng=None, algorithm="auto"):
         super().__init__()
+        self.algorithm = conv_algorithm.check_algorithm(algorithm)
         self.in_channels, self.out_channels = int(in_channels), int(out_channels)
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
         self.stride = pair(stride, "stride", "Conv2d")
@@ -48,7 +52,8 @@ class Conv2d(Layer):
                              f"{self.kernel_size} with padding {self.padding}")
         w, b = self.params["weight"].astype(x.dtype, copy=False), self.params.get("bias")
         out, self._cache = ops.conv2d_forward(x, w, None if b is None else b.astype(x.dtype, copy=False),
-                                              self.stride, self.padding, workspace=self.workspace)
+                                              self.stride, self.padding, workspace=self.workspace,
+                                              algorithm=self.algorithm)
         return out
 
     def backward(self, dout):
@@ -61,4 +66,12 @@ class Conv2d(Layer):
 
     def __repr__(self):
         return (f"Conv2d({self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
-                f"stride={self.stride}, padding={self.padding}, bias={'bias' in self.params})")
+                f"stride={self.stride}, padding={self.padding}, bias={'bias' in self.params}"
+                + (f", algorithm={self.algorithm!r})" if self.algorithm != "auto" else ")"))
+
+
+def weight_and_bias(layer, dtype):
+    """``(weight, bias)`` of a convolution or transposed-convolution layer in ``dtype`` (bias None without one):
+    its parameters as a fused op of ``squeezenp.ops`` takes them."""
+    b = layer.params.get("bias")
+    return layer.params["weight"].astype(dtype, copy=False), None if b is None else b.astype(dtype, copy=False)

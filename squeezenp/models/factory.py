@@ -1,5 +1,5 @@
-"""``create(name, ...)``: the four networks by name, seeded, optionally with ImageNet weights, fused for
-evaluation. Tests: ``tests/models/test_networks.py``."""
+"""``create(name, ...)``: the four networks by name, seeded, optionally with ImageNet weights, fused
+(``Layer.fuse``). Tests: ``tests/models/test_networks.py``."""
 from __future__ import annotations
 
 from .networks import Model, ProposedCNN, SqueezeNet
@@ -40,7 +40,7 @@ def build(name, num_classes=2, input_size=227, in_channels=3, seed=0, init="defa
         initialise(model, init, seed)
     if input_normalization != "none":
         model.set_input_normalization(input_normalization)
-    return model.fuse()   # the Fire modules' evaluation forward in three GEMMs; model.fuse(False) undoes it
+    return model.fuse()   # the Fire modules' fused forwards (squeezenp/ops/fire.py); model.fuse(False) undoes it
 
 
 def create(name, num_classes=2, input_size=227, in_channels=3, seed=0, pretrained=None, init="default",

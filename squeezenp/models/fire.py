@@ -24,16 +24,20 @@ Backward::
     ds     = expand1x1.backward(act.backward(da)) + expand3x3.backward(act.backward(db))   (fan-out: add)
     dx     = squeeze1x1.backward([bn.backward](act.backward(ds)))
 
-After ``fuse()`` the evaluation forward runs ``ops.fire_inference`` instead of the ten children
-(``squeezenp/ops/fire.py``; its textbook twin ``squeezenp/functional/fire.py``). Training is never fused.
+After ``fuse()`` the evaluation forward runs ``ops.fire_inference`` instead of the ten children, and the training
+forward runs the squeeze branch layer by layer and the two expand branches, their activations and the
+concatenation as one ``ops.fire_expand_forward`` (backward: ``ops.fire_expand_backward``), which the fast backend
+runs as two GEMMs into one output with bias and activation per image and one pass for both activations' backward
+and bias gradients (``squeezenp/ops/fire.py``; the textbook twins in ``squeezenp/functional/fire.py``). Fused or
+not, the numbers are the same (``tests/models/test_fire.py``).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from .. import ops
-from ..core import Layer, check_input
-from ..layers import ELU, BatchNorm2d, Concat, Conv2d, ReLU
+from ..core import Layer, check_grad, check_input
+from ..layers import ELU, BatchNorm2d, Concat, Conv2d, ReLU, weight_and_bias
 from ..layers.init import as_rng
 
 
@@ -64,42 +68,72 @@ class Fire(Layer):
         self.add_child(self.act_names[2], act())
         self.add_child("concat", Concat(axis=1))
         self.act_s, self.act_e1, self.act_e3 = (self.children[n] for n in self.act_names)
+        self._expand_out_shape = None
 
     def forward(self, x, training=None):
         training = self._is_training(training)
+        self._cache = None                   # only the fused training forward keeps one (its expand branches')
         if self.fused and not training:
             return self._fused_forward(x)
         s = self.squeeze1x1(x, training=training)
         if self.custom:
             s = self.bn(s, training=training)
         s = self.act_s(s)
+        if self.fused:
+            return self._fused_expand_forward(s)
         a = self.act_e1(self.expand1x1(s))
         b = self.act_e3(self.expand3x3(s))
         return self.concat(a, b)
 
     def _fused_forward(self, x):
-        """Evaluation forward after ``fuse()``: ``ops.fire_inference``, three GEMMs and three fused passes
-        (``squeezenp/ops/fire.py``), the same numbers as the layer-by-layer path (``tests/models/test_fire.py``).
+        """Evaluation forward after ``fuse()``: ``ops.fire_inference``, three GEMMs, each image's output followed
+        at once by its bias, folded batch norm and activation (``squeezenp/ops/fire.py``), the same numbers as the
+        layer-by-layer path (``tests/models/test_fire.py``).
         The children are not called, so they keep no caches (a backward after it is an error, not stale
         gradients) and their forward hooks do not run."""
         check_input(self, x, 4, self.in_channels)
         for child in self.children.values():
             child._cache = None
 
-        def conv(layer):
-            return layer.params["weight"].astype(x.dtype, copy=False), layer.params["bias"]
         bn = None
         if self.custom:
             bn = (self.bn.params["weight"], self.bn.params["bias"], self.bn.buffers["running_mean"],
                   self.bn.buffers["running_var"], self.bn.eps)
-        return ops.fire_inference(x, conv(self.squeeze1x1), conv(self.expand1x1), conv(self.expand3x3), bn,
-                                  "elu" if self.custom else "relu", self.act_s.alpha if self.custom else 1.0,
-                                  workspace=self.expand3x3.workspace)
+        convs = (weight_and_bias(c, x.dtype) for c in (self.squeeze1x1, self.expand1x1, self.expand3x3))
+        return ops.fire_inference(x, *convs, bn, *self._activation(), workspace=self.expand3x3.workspace,
+                                  algorithm=self.expand3x3.algorithm)
+
+    def _activation(self):
+        return ("elu", self.act_s.alpha) if self.custom else ("relu", 1.0)
+
+    def _fused_expand_forward(self, s):
+        """Training forward after ``fuse()`` of the expand branches, activations and concatenation:
+        ``ops.fire_expand_forward``. Those five children are not called (no caches, no forward hooks)."""
+        for name in ("expand1x1", "expand3x3", "concat") + self.act_names[1:]:
+            self.children[name]._cache = None
+        out, self._cache = ops.fire_expand_forward(s, weight_and_bias(self.expand1x1, s.dtype),
+                                                   weight_and_bias(self.expand3x3, s.dtype),
+                                                   *self._activation(), workspace=self.expand3x3.workspace,
+                                                   algorithm=self.expand3x3.algorithm)
+        self._expand_out_shape = out.shape
+        return out
+
+    def _fused_expand_backward(self, dout):
+        check_grad(self, dout, self._expand_out_shape)
+        ds, dw1, db1, dw3, db3 = ops.fire_expand_backward(dout, self._cache,
+                                                          workspace=self.expand3x3.workspace)
+        for layer, dw, db in ((self.expand1x1, dw1, db1), (self.expand3x3, dw3, db3)):
+            layer.grads["weight"][...] = dw
+            layer.grads["bias"][...] = db
+        return ds
 
     def backward(self, dout):
-        da, db = self.concat.backward(dout)
-        ds = self.expand1x1.backward(self.act_e1.backward(da))
-        ds = ds + self.expand3x3.backward(self.act_e3.backward(db))     # fan-out: gradients add
+        if self._cache is not None:
+            ds = self._fused_expand_backward(dout)
+        else:
+            da, db = self.concat.backward(dout)
+            ds = self.expand1x1.backward(self.act_e1.backward(da))
+            ds = ds + self.expand3x3.backward(self.act_e3.backward(db))     # fan-out: gradients add
         ds = self.act_s.backward(ds)
         if self.custom:
             ds = self.bn.backward(ds)

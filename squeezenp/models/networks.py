@@ -24,10 +24,11 @@ import zlib
 
 import numpy as np
 
+from .. import ops
 from ..core import Layer, check_input
 from ..functional import softmax
 from ..layers import (ELU, Add, Concat, Conv2d, ConvTranspose2d, CropOrPad2d, Dropout, GlobalAvgPool2d,
-                      MaxPool2d, ReLU)
+                      MaxPool2d, ReLU, weight_and_bias)
 from .fire import CustomFire, Fire
 from .summary import summary_table
 
@@ -139,8 +140,11 @@ class Model(Layer):
         Returns ``(fire9's output, fire3's output)``; the second is where the proposed CNN's skip path starts.
         """
         t = training
-        x = self.conv1(x, training=t)
-        x = self.relu_conv1(x, training=t)
+        if self.fused and not t:
+            x = self._fused_conv1(x)                     # conv1 with its ReLU in the GEMM's epilogue
+        else:
+            x = self.conv1(x, training=t)
+            x = self.relu_conv1(x, training=t)
         x = self.pool1(x, training=t)
         x = self.fire2(x, training=t)
         x = fire3 = self._fire_and_bypass("fire3", x, t)
@@ -153,6 +157,15 @@ class Model(Layer):
         x = self.fire8(x, training=t)
         x = self._fire_and_bypass("fire9", x, t)
         return x, fire3
+
+    def _fused_conv1(self, x):
+        """Evaluation forward of conv1 and its ReLU after ``fuse()``: ``ops.conv2d_act_inference``, the ReLU applied
+        to each image right after its GEMM instead of a pass of its own over the network's largest activation. The
+        two layers are not called (no caches, no forward hooks)."""
+        conv1 = self.conv1
+        conv1._cache = self.relu_conv1._cache = None
+        return ops.conv2d_act_inference(x, *weight_and_bias(conv1, x.dtype), conv1.stride, conv1.padding, "relu",
+                                        workspace=conv1.workspace)
 
     def trunk_backward(self, d, d_fire3=None):
         """``trunk_forward`` in reverse. ``d``: the gradient of fire9's output; ``d_fire3``: of fire3's output
@@ -315,6 +328,9 @@ class ProposedCNN(Model):
                                     -> conv_fuse (1x1, 192->128) -> ELU -> conv10 (1x1, 128->classes) -> GAP
 
     No ReLU at the end: logits = GAP(conv10(f)), linear in the pooled features ``f`` (``cam_is_linear``).
+    After ``fuse()``, where the upconv's output has the skip's size, the evaluation head (drop9 .. pool10) runs as
+    ``ops.proposed_head_inference`` and in training upconv .. elu_fuse as ``ops.upconv_fuse_forward/backward``
+    (``squeezenp/functional/head.py``, its fast twin ``squeezenp/ops/head.py``).
     """
 
     cam_is_linear = True
@@ -337,32 +353,82 @@ class ProposedCNN(Model):
         rng = self._seed("conv10.normal")   # small initial logits, as torchvision's conv10
         self.conv10.params["weight"][...] = rng.normal(0.0, 0.01, self.conv10.params["weight"].shape)
         self.add_child("pool10", GlobalAvgPool2d())
+        self._skip_path_cache = None       # the fused training forward's (``_fused_skip_path``)
 
     def forward(self, x, training=None):
         """Figure 3, top to bottom; shapes at 227x227."""
         t = self._is_training(training)
         self._check(x)
         x, skip = self.trunk_forward(self._normalise_input(x, t), t)   # CF9 (N, 512, 14, 14); skip = CF3 (N, 128, 56, 56)
+        self._skip_path_cache = None
+        if self.fused and not t and self._head_fusable(x, skip):
+            return self._fused_head(x, skip)
         x = self.drop9(x, training=self._dropout_training(t))
-        up = self.upconv(x, training=t)                  # transposed conv, 4x: (N, 64, 56, 56)
-        up = self.elu_upconv(up, training=t)
-        up = self.crop_upconv(up, skip.shape[2:])        # to CF3's size (the identity at 227)
-        h = self.concat(skip, up)                        # [CF3 | up]: (N, 192, 56, 56)
-        h = self.conv_fuse(h, training=t)                # the 128-filter 1x1 "weighted sum"
-        self.cam_features = self.elu_fuse(h, training=t) # (N, 128, 56, 56)
+        if self.fused and self._head_fusable(x, skip):  # training: upconv .. elu_fuse as one fused pair
+            self.cam_features = self._fused_skip_path(x, skip)
+        else:
+            up = self.upconv(x, training=t)                  # transposed conv, 4x: (N, 64, 56, 56)
+            up = self.elu_upconv(up, training=t)
+            up = self.crop_upconv(up, skip.shape[2:])        # to CF3's size (the identity at 227)
+            h = self.concat(skip, up)                        # [CF3 | up]: (N, 192, 56, 56)
+            h = self.conv_fuse(h, training=t)                # the 128-filter 1x1 "weighted sum"
+            self.cam_features = self.elu_fuse(h, training=t) # (N, 128, 56, 56)
         self.class_maps = self.conv10(self.cam_features, training=t)   # (N, classes, 56, 56)
         return self.pool10(self.class_maps)              # (N, classes)
+
+    HEAD = ("drop9", "upconv", "elu_upconv", "crop_upconv", "concat", "conv_fuse", "elu_fuse", "conv10", "pool10")
+
+    def _head_fusable(self, x9, skip) -> bool:
+        """The fused head computes the same numbers for a non-overlapping upconv (stride = kernel, no padding)
+        whose output has the skip's size exactly (no crop or pad; so at 227 and at 35, for instance)."""
+        up = self.upconv
+        return (up.kernel_size == up.stride and up.padding == (0, 0) and "bias" in up.params
+                and "bias" in self.conv_fuse.params and "bias" in self.conv10.params
+                and skip.shape[2:] == (x9.shape[2] * up.stride[0], x9.shape[3] * up.stride[1]))
+
+    def _fused_head(self, x9, skip):
+        """Evaluation forward of the head after ``fuse()``: ``ops.proposed_head_inference``, image by image with no
+        concatenation (``squeezenp/ops/head.py``); drop9 is the identity in evaluation. The head's layers are not
+        called (no caches, no forward hooks); ``cam_features`` and ``class_maps`` are set as on the layer path."""
+        for name in self.HEAD:
+            self.children[name]._cache = None
+        logits, self.cam_features, self.class_maps = ops.proposed_head_inference(
+            x9, skip, *(weight_and_bias(layer, x9.dtype) for layer in (self.upconv, self.conv_fuse, self.conv10)),
+            self.elu_upconv.alpha, self.elu_fuse.alpha, workspace=self.upconv.workspace)
+        return logits
+
+    def _fused_skip_path(self, x9, skip):
+        """Training forward of upconv .. elu_fuse after ``fuse()``: ``ops.upconv_fuse_forward`` (no concatenation,
+        ``squeezenp/ops/head.py``); those layers are not called (no caches, no forward hooks)."""
+        for name in ("upconv", "elu_upconv", "crop_upconv", "concat", "conv_fuse", "elu_fuse"):
+            self.children[name]._cache = None
+        features, self._skip_path_cache = ops.upconv_fuse_forward(
+            x9, skip, weight_and_bias(self.upconv, x9.dtype), weight_and_bias(self.conv_fuse, x9.dtype),
+            self.elu_upconv.alpha, self.elu_fuse.alpha, workspace=self.upconv.workspace)
+        return features
+
+    def _fused_skip_path_backward(self, d):
+        """Backward of :meth:`_fused_skip_path`: ``(d_x9, d_skip)``; fills upconv's and conv_fuse's gradients."""
+        dx9, d_skip, dw_up, db_up, dw_f, db_f = ops.upconv_fuse_backward(d, self._skip_path_cache,
+                                                                         workspace=self.upconv.workspace)
+        for layer, dw, db in ((self.upconv, dw_up, db_up), (self.conv_fuse, dw_f, db_f)):
+            layer.grads["weight"][...] = dw
+            layer.grads["bias"][...] = db
+        return dx9, d_skip
 
     def backward(self, dlogits):
         """``forward`` in reverse; CF3's output fanned out (to pool3 and to the concat), so its gradients add
         (``trunk_backward``'s ``d_fire3``)."""
         d = self.pool10.backward(dlogits)
         d = self.conv10.backward(d)
-        d = self.elu_fuse.backward(d)
-        d = self.conv_fuse.backward(d)
-        d_skip, d_up = self.concat.backward(d)
-        d_up = self.crop_upconv.backward(d_up)
-        d_up = self.elu_upconv.backward(d_up)
-        d_up = self.upconv.backward(d_up)
+        if self._skip_path_cache is not None:
+            d_up, d_skip = self._fused_skip_path_backward(d)
+        else:
+            d = self.elu_fuse.backward(d)
+            d = self.conv_fuse.backward(d)
+            d_skip, d_up = self.concat.backward(d)
+            d_up = self.crop_upconv.backward(d_up)
+            d_up = self.elu_upconv.backward(d_up)
+            d_up = self.upconv.backward(d_up)
         d = self.drop9.backward(d_up)
         return self._input_grad(self.trunk_backward(d, d_fire3=d_skip))

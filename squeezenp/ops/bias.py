@@ -4,6 +4,12 @@ Teaches: the two cheapest parts of a convolution are easy to make the slowest. `
 ``dout.sum(axis=(0, 2))`` are single-threaded NumPy passes over the whole output (25 MB for fire2 at
 batch 32); the kernels do the same work in parallel, one (image, channel) row per iteration.
 
+Also the epilogues fused into other kernels: ``scale_bias_act`` (one pass over a batch) and
+``scale_bias_act_image`` (one image, on the thread that just ran its GEMM), both applying
+``act(scale * out + bias)`` per channel (a convolution's bias, an evaluation-mode batch norm folded into
+``scale``/``bias``, ReLU or ELU); and the training backward of such an epilogue, ``act_backward_bias_grad``: the
+activation's backward from its output and the bias gradient in one pass.
+
 Shapes: ``out``/``dout`` viewed as (N, C, P) with ``P = H*W``; ``bias`` (C,). Reference and Numba kernel
 side by side with the same signatures; checked against each other in ``tests/ops`` and by the layer tests.
 """
@@ -42,9 +48,33 @@ def scale_bias_act_reference(out, scale, bias, activation=None, alpha=1.0):
     return out
 
 
+def scale_bias_act_image_reference(out, scale, bias, code, alpha):
+    """One image's output ``out`` (C, P), in place: ``out[c, p] = act(scale[c] * out[c, p] + bias[c])``, the
+    activation given by its kernel code (:func:`epilogue_code`). Returns ``out``."""
+    activation = {0: None, 1: "relu", 2: "elu", ELU_F32: "elu"}[code]
+    scale_bias_act_reference(out[None], scale, bias, activation, alpha)
+    return out
+
+
 def bias_grad_reference(dout):
     """``dbias[c] = sum over n, p of dout[n, c, p]`` for ``dout`` of shape (N, C, P)."""
     return dout.sum(axis=(0, 2))
+
+
+def act_backward_bias_grad_reference(dout, out, activation, alpha=1.0):
+    """Backward of ``out = act(z)`` (z a convolution's output with its bias) from ``out`` alone, and the bias
+    gradient in the same pass: ``dz = dout * act'(z)`` with ``act'(z) = [out > 0]`` (ReLU) or ``1 if out > 0 else
+    out + alpha`` (ELU; out + alpha = alpha * e^z there), identity for None; ``dbias[c] = sum over n, p of
+    dz[n, c, p]``. dout, out (N, C, P), any strides. Returns ``(dz, dbias)``; dz C-contiguous."""
+    code = ACTIVATIONS[activation]
+    if code == 1:
+        dz = dout * (out > 0)
+    elif code == 2:
+        dz = np.where(out > 0, dout, dout * (out + alpha))
+    else:
+        dz = dout.copy()
+    dz = np.ascontiguousarray(dz, dtype=dout.dtype)
+    return dz, dz.sum(axis=(0, 2), dtype=np.float64).astype(dout.dtype)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -109,8 +139,8 @@ def _scale_bias_act_kernel(out, scale, bias, code, alpha):
 
 @njit(cache=True, inline="always", fastmath={"nnan", "ninf", "nsz", "contract", "arcp"})
 def act_scalar(v, code, alpha):
-    """One value through the activation of ``code`` (:func:`epilogue_code`); used by the fused Winograd output
-    transform (``ops/winograd.py``)."""
+    """One value through the activation of ``code`` (:func:`epilogue_code`); shared by the fused kernels (the
+    per-image GEMM epilogue, Winograd's output transform, ``patches.fold_patches``)."""
     if code == 1:
         return max(v, 0.0)
     if code == ELU_F32:
@@ -118,6 +148,46 @@ def act_scalar(v, code, alpha):
     if code == 2 and v <= 0:
         return alpha * np.expm1(v)
     return v
+
+
+@njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz", "contract", "arcp"})
+def scale_bias_act_image(out, scale, bias, code, alpha):
+    """Numba twin of :func:`scale_bias_act_image_reference`: serial, for the thread that just computed this image's
+    GEMM (``gemm.py``), while its output is in cache."""
+    C, P = out.shape
+    for c in range(C):
+        a, b = scale[c], bias[c]
+        for p in range(P):
+            out[c, p] = act_scalar(a * out[c, p] + b, code, alpha)
+    return out
+
+
+@njit(parallel=True, cache=True)
+def _act_backward_bias_grad_kernel(dout, out, code, alpha, dz, rows):
+    N, C, P = dout.shape
+    for nc in prange(N * C):
+        n = nc // C
+        c = nc - n * C
+        s = 0.0                       # float64 accumulator
+        for p in range(P):
+            g = dout[n, c, p]
+            o = out[n, c, p]
+            if not o > 0:
+                if code == 2:
+                    g = g * (o + alpha)
+                elif code == 1:
+                    g = g * 0         # as dout * (out > 0): inf or NaN gives NaN
+            dz[n, c, p] = g
+            s += g
+        rows[n, c] = s
+
+
+def act_backward_bias_grad(dout, out, activation, alpha=1.0):
+    """Numba twin of :func:`act_backward_bias_grad_reference`: one parallel pass for both results."""
+    dz = np.empty(dout.shape, dtype=dout.dtype)
+    rows = np.empty(dout.shape[:2], dtype=np.float64)
+    _act_backward_bias_grad_kernel(dout, out, ACTIVATIONS[activation], dout.dtype.type(alpha), dz, rows)
+    return dz, rows.sum(axis=0).astype(dout.dtype)
 
 
 def epilogue_code(activation, dtype) -> int:

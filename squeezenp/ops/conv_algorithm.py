@@ -1,8 +1,8 @@
-"""Which algorithm a stride-1, pad-1 3x3 convolution should run: im2col + GEMM or Winograd F(2x2, 3x3).
+"""Which algorithm a stride-1, pad-1 3x3 convolution runs: im2col + GEMM or Winograd F(2x2, 3x3).
 
-Not wired into ``conv2d.py`` yet: a Winograd forward keeps no im2col columns, so its cache could not feed the
-textbook ``functional.conv2d_backward`` as every fast cache does (``tests/ops/test_conv2d.py``). Until then
-:func:`choose` and the measured table serve ``benchmarks/bench_winograd.py``.
+The fast ``conv2d_forward`` (``conv2d.py``) asks :func:`choose` at every call of such a convolution; every other
+convolution runs im2col (or no im2col at all for 1x1). The textbook functions and ``ops.reference_backend()``
+never consult it: they always run im2col.
 
 Winograd (``winograd.py``) does 2.25x fewer multiply-adds but adds three transforms and more memory traffic, so
 which one is faster depends on the shape. The choice is made from measurement: ``conv3x3_table.json`` beside this
@@ -12,8 +12,12 @@ algorithm (by the sum of both modes for batches; by inference alone at batch 1, 
 shape missing from the table falls back to :func:`fallback`. The choice does not depend on training vs
 evaluation, so a training-mode forward gives exactly the evaluation-mode numbers.
 
-Forcing one algorithm (for a benchmark, a comparison or a bug hunt): the environment variable
-``SQUEEZENP_CONV3X3=im2col|winograd|auto``, read at each call (a test can set it with ``monkeypatch``).
+Forcing one algorithm (for a benchmark, a comparison or a bug hunt):
+
+- per layer: ``Conv2d(..., algorithm="im2col" | "winograd" | "auto")``, passed on to the fast ``conv2d_forward``
+  as its speed-only keyword ``algorithm``;
+- per process: the environment variable ``SQUEEZENP_CONV3X3=im2col|winograd|auto``, read at each call (a test can
+  set it with ``monkeypatch``); an ``algorithm`` other than "auto" wins over it.
 """
 from __future__ import annotations
 
@@ -26,6 +30,14 @@ ALGORITHMS = ("auto", "im2col", "winograd")
 ENV = "SQUEEZENP_CONV3X3"
 TABLE = Path(__file__).with_name("conv3x3_table.json")
 MIN_BATCH_PIXELS = 15 * 15   # fallback: batches of maps smaller than this ran no faster with Winograd
+
+
+def check_algorithm(name, where="Conv2d") -> str:
+    """``name`` if it is one of :data:`ALGORITHMS` (None means "auto"), else a ``ValueError`` naming ``where``."""
+    name = "auto" if name is None else str(name)
+    if name not in ALGORITHMS:
+        raise ValueError(f"{where}: algorithm must be one of {ALGORITHMS}, got {name!r}")
+    return name
 
 
 def batch_class(N: int) -> str:
@@ -52,11 +64,12 @@ def fallback(C, K, H, W, N) -> str:
     return "winograd" if N == 1 or H * W >= MIN_BATCH_PIXELS else "im2col"
 
 
-def choose(C, K, H, W, N) -> str:
-    """The algorithm for one call: ``SQUEEZENP_CONV3X3`` if not "auto", else the measured table, else the fallback."""
-    forced = os.environ.get(ENV) or "auto"
-    if forced not in ALGORITHMS:
-        raise ValueError(f"{ENV}: expected one of {ALGORITHMS}, got {forced!r}")
+def choose(C, K, H, W, N, algorithm="auto") -> str:
+    """The algorithm for one call: ``algorithm`` if not "auto", else ``SQUEEZENP_CONV3X3`` if not "auto", else the
+    measured table, else the fallback."""
+    forced = check_algorithm(algorithm)
+    if forced == "auto":
+        forced = check_algorithm(os.environ.get(ENV) or "auto", ENV)
     if forced != "auto":
         return forced
     return measured_choice(C, K, H, W, N) or fallback(C, K, H, W, N)

@@ -14,14 +14,17 @@ With one squeezenp thread (``numba.set_num_threads(1)``) the loop runs in the ca
 Each function has its NumPy reference beside it (same signature, ``_reference``); tests in
 ``tests/ops/test_gemm.py``:
 
-- ``matmul_per_image(A, B, out, bias=None)``:  ``out[n] = A @ B[n] (+ bias[:, None])``
+- ``matmul_per_image(A, B, out, bias=None, scale=None, activation=None, alpha=1.0)``:
+  ``out[n] = act(scale[:, None] * (A @ B[n]) + bias[:, None])``
 - ``matmul_sum_per_image(A, B, out, tmp)``:    ``out = sum_n A[n] @ B[n].T``
-- ``im2col_matmul_per_image(A, x, geometry, cols, out, bias=None)``:  ``cols = im2col(x); out[n] = A @ cols[n]
-  (+ bias[:, None])``, each image unfolded and multiplied by the same thread, so its columns are still in cache
+- ``im2col_matmul_per_image(A, x, geometry, cols, out, bias=None, scale=None, activation=None, alpha=1.0)``:
+  ``cols = im2col(x)``, then the same product and epilogue, each image unfolded and multiplied by the same
+  thread, so its columns are still in cache
 
-The optional ``bias`` is added by the thread that ran the image's GEMM, right after it, while that image's
-output is still in cache: a separate pass over the whole batch's output afterwards cost up to half as much as
-the GEMM itself at SqueezeNet's small 1x1 layers (14x14, 64 input channels).
+The optional epilogue (the bias; a per-channel scale, i.e. a batch norm folded for evaluation; ReLU or ELU) is
+applied by the thread that ran the image's GEMM, right after it, while that image's output is still in cache
+(``bias.scale_bias_act_image``): a separate pass over the whole batch's output afterwards cost up to half as much
+as the GEMM itself at SqueezeNet's small 1x1 layers (14x14, 64 input channels).
 """
 from __future__ import annotations
 
@@ -34,6 +37,7 @@ from threadpoolctl import ThreadpoolController
 
 from ..functional.im2col import conv_output_size
 from ..functional.im2col import im2col as textbook_im2col
+from .bias import epilogue_code, scale_bias_act_image, scale_bias_act_reference
 from .im2col import im2col, im2col_image
 
 _lock = threading.RLock()
@@ -84,54 +88,61 @@ def _chunks(n, parts):
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-def matmul_per_image_reference(A, B, out, bias=None):
-    """``out[n] = A @ B[n] + bias[:, None]``: A (M, K), B (N, K, P), out (N, M, P), bias (M,) or None.
-    Returns ``out``."""
+def matmul_per_image_reference(A, B, out, bias=None, scale=None, activation=None, alpha=1.0):
+    """``out[n] = act(scale[:, None] * (A @ B[n]) + bias[:, None])``: A (M, K), B (N, K, P), out (N, M, P),
+    bias and scale (M,) or None, activation None, "relu" or "elu" (with ``alpha``). Returns ``out``."""
     out[...] = np.matmul(A, B)
-    if bias is not None:
-        out += bias[:, None]
+    if bias is not None or scale is not None or activation is not None:
+        zero = np.zeros(A.shape[0], out.dtype)
+        scale_bias_act_reference(out, scale, zero if bias is None else bias, activation, alpha)
     return out
 
 
-def _image_gemm(A, B_n, out_n, bias_col):
-    """One image: ``out_n = A @ B_n``, then the bias column added while ``out_n`` is in cache."""
-    np.matmul(A, B_n, out=out_n)
-    if bias_col is not None:
-        out_n += bias_col
-
-
-def _bias_column(bias, M, dtype):
-    if bias is None:
+def _epilogue(M, dtype, bias, scale, activation, alpha):
+    """``(scale, bias, code, alpha)`` for ``bias.scale_bias_act_image``, or None when there is nothing to apply."""
+    if bias is None and scale is None and activation is None:
         return None
-    if bias.shape != (M,):
-        raise ValueError(f"bias of shape {bias.shape} does not match the {M} output rows")
-    return np.asarray(bias, dtype=dtype).reshape(M, 1)
+    for name, v in (("bias", bias), ("scale", scale)):
+        if v is not None and np.shape(v) != (M,):
+            raise ValueError(f"{name} of shape {np.shape(v)} does not match the {M} output rows")
+    sc = np.ones(M, dtype) if scale is None else np.ascontiguousarray(scale, dtype=dtype)
+    b = np.zeros(M, dtype) if bias is None else np.ascontiguousarray(bias, dtype=dtype)
+    return sc, b, epilogue_code(activation, dtype), np.dtype(dtype).type(alpha)
 
 
-def matmul_per_image(A, B, out, bias=None):
-    """Fast twin of :func:`matmul_per_image_reference`: one BLAS GEMM per image, images split over threads.
+def _image_gemm(A, B_n, out_n, epi, lo=0, hi=None):
+    """One image: ``out_n = A @ B_n``, then the epilogue of rows ``lo:hi`` while ``out_n`` is in cache."""
+    np.matmul(A, B_n, out=out_n)
+    if epi is not None:
+        sc, b, code, a = epi
+        scale_bias_act_image(out_n, sc[lo:hi], b[lo:hi], code, a)
+
+
+def matmul_per_image(A, B, out, bias=None, scale=None, activation=None, alpha=1.0):
+    """Fast twin of :func:`matmul_per_image_reference`: one BLAS GEMM per image, images split over threads,
+    each followed by its epilogue.
 
     (A single broadcast ``np.matmul(A, B, out=out)`` measured up to 2x slower with NumPy 2.4, never faster.)
     """
     N, M = B.shape[0], A.shape[0]
-    b = _bias_column(bias, M, out.dtype)
+    epi = _epilogue(M, out.dtype, bias, scale, activation, alpha)
     T = _workers()
     if T == 1 or not _blas_controllers() or N * M < 2:
         for n in range(N):
-            _image_gemm(A, B[n], out[n], b)
+            _image_gemm(A, B[n], out[n], epi)
         return out
     if N >= T:
         def work(lo, hi):
             def f():
                 for n in range(lo, hi):
-                    _image_gemm(A, B[n], out[n], b)
+                    _image_gemm(A, B[n], out[n], epi)
             return f
         _run_parallel([work(lo, hi) for lo, hi in _chunks(N, T)])
     else:                       # fewer images than threads: split A's rows (contiguous output rows)
         def work_rows(lo, hi):
             def f():
                 for n in range(N):
-                    _image_gemm(A[lo:hi], B[n], out[n, lo:hi], None if b is None else b[lo:hi])
+                    _image_gemm(A[lo:hi], B[n], out[n, lo:hi], epi, lo, hi)
             return f
         _run_parallel([work_rows(lo, hi) for lo, hi in _chunks(M, T)])
     return out
@@ -172,13 +183,14 @@ def matmul_sum_per_image(A, B, out, tmp=None):
     return out
 
 
-def im2col_matmul_per_image_reference(A, x, geometry, cols, out, bias=None):
-    """``cols = im2col(x)``, then ``out[n] = A @ cols[n] + bias[:, None]``. ``geometry = (kh, kw, sh, sw, ph, pw)``."""
+def im2col_matmul_per_image_reference(A, x, geometry, cols, out, bias=None, scale=None, activation=None, alpha=1.0):
+    """``cols = im2col(x)``, then ``out[n] = act(scale[:, None] * (A @ cols[n]) + bias[:, None])``.
+    ``geometry = (kh, kw, sh, sw, ph, pw)``."""
     cols[...] = textbook_im2col(x, *geometry)
-    return matmul_per_image_reference(A, cols, out, bias)
+    return matmul_per_image_reference(A, cols, out, bias, scale, activation, alpha)
 
 
-def im2col_matmul_per_image(A, x, geometry, cols, out, bias=None):
+def im2col_matmul_per_image(A, x, geometry, cols, out, bias=None, scale=None, activation=None, alpha=1.0):
     """Fast twin of :func:`im2col_matmul_per_image_reference`: one thread unfolds an image (serial Numba
     kernel) and runs its GEMM, images split over the threads. Writing 10-60 MB of columns for the whole
     batch and reading them back from memory cost as much as the GEMM itself at SqueezeNet's 3x3 layers."""
@@ -188,15 +200,18 @@ def im2col_matmul_per_image(A, x, geometry, cols, out, bias=None):
     x = np.ascontiguousarray(x)
     T = _workers()
     if T == 1 or not _blas_controllers() or N < T:
-        im2col(x, *geometry, out=cols)
-        return matmul_per_image(A, cols, out, bias)
-    b = _bias_column(bias, A.shape[0], out.dtype)
+        if N == 1:      # one image: unfolded serially (a parallel region for one image only adds a hand-off)
+            im2col_image(x[0], kh, kw, sh, sw, ph, pw, OH, OW, cols[0])
+        else:
+            im2col(x, *geometry, out=cols)
+        return matmul_per_image(A, cols, out, bias, scale, activation, alpha)
+    epi = _epilogue(A.shape[0], out.dtype, bias, scale, activation, alpha)
 
     def work(lo, hi):
         def f():
             for n in range(lo, hi):
                 im2col_image(x[n], kh, kw, sh, sw, ph, pw, OH, OW, cols[n])
-                _image_gemm(A, cols[n], out[n], b)
+                _image_gemm(A, cols[n], out[n], epi)
         return f
     _run_parallel([work(lo, hi) for lo, hi in _chunks(N, T)])
     return out

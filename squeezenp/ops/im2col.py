@@ -13,10 +13,11 @@ from numba import njit, prange
 from ..functional.im2col import conv_output_size
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def im2col_image(x, kh, kw, sh, sw, ph, pw, OH, OW, cols):
     """One image, serial: ``cols (C*kh*kw, OH*OW)`` from ``x (C, H, W)``. For callers that run images on
-    their own threads and want each image's columns still in cache for its GEMM (``gemm.py``)."""
+    their own threads and want each image's columns still in cache for its GEMM (``gemm.py``); releases the GIL,
+    so those threads unfold concurrently."""
     C, H, W = x.shape
     for c in range(C):
         for i in range(kh):

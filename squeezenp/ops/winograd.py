@@ -349,8 +349,8 @@ def winograd_conv3x3(x, weight, bias=None, out=None, *, scale=None, activation=N
     threaded = T > 1 and bool(_blas_controllers())
     if N >= T or not threaded:
         parts = _chunks(N, T) if threaded else [(0, N)]
-        Vs = None if V is not None else _scratch(ws, "V", len(parts), C, P, dt)
-        Ms = _scratch(ws, "M", len(parts), K, P, dt)
+        Vs = None if V is not None else planes_scratch(ws, "V", len(parts), C, P, dt)
+        Ms = planes_scratch(ws, "M", len(parts), K, P, dt)
 
         def work(t, lo, hi):
             def f():
@@ -367,8 +367,8 @@ def winograd_conv3x3(x, weight, bias=None, out=None, *, scale=None, activation=N
             fns[0]()
         return out
     # fewer images than threads (batch-1 inference): each thread takes a block of output channels
-    Vn = _scratch(ws, "V", 1, C, P, dt)[0] if V is None else None
-    M = _scratch(ws, "M", 1, K, P, dt)[0]
+    Vn = planes_scratch(ws, "V", 1, C, P, dt)[0] if V is None else None
+    M = planes_scratch(ws, "M", 1, K, P, dt)[0]
     blocks = _chunks(K, T)
     for n in range(N):
         Vi = V[n] if V is not None else Vn
@@ -404,16 +404,16 @@ def winograd_conv3x3_backward(x, weight, dout, *, V=None, U=None, need_dx=True, 
     parts = _chunks(N, T) if threaded else [(0, N)]
     nt = len(parts)
     ws = {} if work is None else work
-    dU = _scratch(ws, "dU", nt, K, C, dt)
-    buf = _scratch(ws, "dU_n", nt, K, C, dt)
-    Zs = _scratch(ws, "Z", nt, K, P, dt)
-    Vs = _scratch(ws, "V", nt, C, P, dt) if V is None else None
+    dU = planes_scratch(ws, "dU", nt, K, C, dt)
+    buf = planes_scratch(ws, "dU_n", nt, K, C, dt)
+    Zs = planes_scratch(ws, "Z", nt, K, P, dt)
+    Vs = planes_scratch(ws, "V", nt, C, P, dt) if V is None else None
     xc = np.ascontiguousarray(x) if V is None else None
     dx = np.empty((N, C, H, W), dt) if need_dx else None
     if need_dx:
         UT = np.ascontiguousarray((filter_transform(weight.astype(dt, copy=False)) if U is None else U)
                                   .transpose(0, 2, 1))                 # (16, C, K)
-        dVs = _scratch(ws, "dV", nt, C, P, dt)
+        dVs = planes_scratch(ws, "dV", nt, C, P, dt)
 
     def work_(t, lo, hi):
         def f():
@@ -452,7 +452,7 @@ def planes(lead, rows, P, dtype):
 _PLANE_PAD = 16          # floats between planes (one 64-byte line in float32)
 
 
-def _scratch(ws, name, lead, rows, P, dtype):
+def planes_scratch(ws, name, lead, rows, P, dtype):
     """``ws[name]``: :func:`planes`, reallocated only when the shape or dtype changes (no page faults per call)."""
     buf = ws.get(name)
     if buf is None or buf.shape != (lead, 16, rows, P) or buf.dtype != dtype:

@@ -1,4 +1,4 @@
-"""Scratch arrays reused from one call to the next (im2col columns and their gradients).
+"""Scratch arrays reused from one call to the next (im2col columns and their gradients, Winograd's transforms).
 
 On a 2-core VM a fresh 100 MB array costs 30-95 ms in page faults against about 12 ms for a reused one. A layer
 owns a ``workspace`` dict and passes it to the fast ops; only *internal* arrays live there, never a returned

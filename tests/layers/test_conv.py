@@ -6,6 +6,7 @@ from hypothesis import example, given, settings
 from scipy import signal
 
 from squeezenp.layers import Conv2d
+from squeezenp.ops.conv2d import WinogradCache
 from strategies import ConvCase, conv_cases, seeds
 from squeezenp.core.gradcheck import check_layer_gradients
 
@@ -73,3 +74,26 @@ def test_conv2d_rectangular_kernel_stride_padding():
 def test_conv2d_input_smaller_than_kernel():
     with pytest.raises(ValueError, match=r"Conv2d: input of shape \(1, 1, 2, 2\) is smaller than the kernel"):
         Conv2d(1, 1, 3).forward(np.zeros((1, 1, 2, 2), np.float32))
+
+
+@pytest.mark.parametrize("algorithm", ["winograd", "im2col"])
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5, 6), (1, 2, 3, 7, 7), (3, 1, 2, 1, 2)])
+def test_conv2d_3x3_algorithms_forward_and_gradients(algorithm, shape):
+    """Stride-1 pad-1 3x3: each algorithm forced, against scipy and central differences (float64, random
+    upstream gradient), the backward reading the forced algorithm's cache."""
+    N, C, K, H, W = shape
+    rng = np.random.default_rng(4)
+    layer = Conv2d(C, K, 3, padding=1, rng=rng, algorithm=algorithm).astype(np.float64)
+    layer.params["bias"][...] = rng.standard_normal(K)
+    x = rng.standard_normal((N, C, H, W))
+    np.testing.assert_allclose(layer.forward(x), conv_oracle(x, layer.params["weight"], layer.params["bias"], 1, 1),
+                               rtol=1e-10, atol=1e-10)
+    assert isinstance(layer._cache, WinogradCache) == (algorithm == "winograd")
+    check_layer_gradients(layer, x, rng)
+
+
+def test_conv2d_algorithm_argument():
+    assert repr(Conv2d(2, 3, 3, padding=1, algorithm="winograd")).endswith("algorithm='winograd')")
+    assert "algorithm" not in repr(Conv2d(2, 3, 3, padding=1))
+    with pytest.raises(ValueError, match="Conv2d: algorithm must be one of"):
+        Conv2d(1, 1, 3, algorithm="fft")

@@ -1,5 +1,5 @@
 """Fire and CustomFire: shapes, names, concat order, gradients of the input and of every parameter (float64,
-random upstream gradient), the fused evaluation forward."""
+random upstream gradient), the fused evaluation forward and the fused training forward and backward."""
 import numpy as np
 import pytest
 
@@ -66,7 +66,7 @@ def test_gradients_of_the_input_and_every_parameter(cls, training):
 @pytest.mark.parametrize("custom", [False, True])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_inference_matches_layer_by_layer(custom, dtype):
-    """Fire's fused evaluation path (GEMMs into slices + scale_bias_act) gives the layer-by-layer numbers."""
+    """Fire's fused evaluation path (GEMMs into slices with their epilogues) gives the layer-by-layer numbers."""
     from squeezenp.models.fire import CustomFire, Fire
     fire = (CustomFire if custom else Fire)(8, 4, 5, 6, rng=0, dtype=dtype)
     rng = np.random.default_rng(1)
@@ -94,7 +94,37 @@ def test_backward_after_a_fused_inference_forward_is_an_error_not_stale_gradient
     fire = CustomFire(8, 4, 6, 6, rng=0).fuse()
     x = np.random.default_rng(0).standard_normal((2, 8, 5, 5)).astype(np.float32)
     out = fire.forward(x, training=True)
-    fire.backward(np.ones_like(out))                       # training is never fused
+    fire.backward(np.ones_like(out))                       # the fused training path keeps its cache
     out = fire.forward(x, training=False)                  # fused path, keeps no caches
     with pytest.raises(RuntimeError, match="backward"):
         fire.backward(np.ones_like(out))
+
+
+@pytest.mark.parametrize("algorithm", ["im2col", "winograd"])
+@pytest.mark.parametrize("cls", [Fire, CustomFire])
+def test_fused_training_matches_layer_by_layer_and_gradients(cls, algorithm):
+    """After ``fuse()`` the training forward runs the expand branches as ``ops.fire_expand_forward`` (no child
+    called); output, dx and every parameter gradient equal the layer-by-layer path's, and a float64 central-
+    difference check of dx and every parameter passes on the fused path."""
+    rng = np.random.default_rng(8)
+    fire = cls(3, 2, 2, 3, rng=4).astype(np.float64)
+    fire.expand3x3.algorithm = algorithm
+    for _, p, _ in fire.named_parameters():
+        p[...] = rng.standard_normal(p.shape)
+    x = rng.standard_normal((2, 3, 4, 5))
+    dout = rng.standard_normal((2, 5, 4, 5))
+    state = {k: v.copy() for k, v in fire.state_dict().items()}
+    plain = fire.forward(x, training=True)
+    dx_plain = fire.backward(dout)
+    grads_plain = {k: g.copy() for k, _, g in fire.named_parameters()}
+    fire.load_state_dict(state)                              # the running statistics as before
+    calls = []
+    fire.expand1x1.register_forward_hook(lambda layer, args, out: calls.append(layer))
+    fused = fire.fuse().forward(x, training=True)
+    assert calls == [] and fire.expand1x1._cache is None and fire.concat._cache is None
+    dx_fused = fire.backward(dout)
+    np.testing.assert_allclose(fused, plain, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx_fused, dx_plain, rtol=1e-10, atol=1e-12)
+    for k, _, g in fire.named_parameters():
+        np.testing.assert_allclose(g, grads_plain[k], rtol=1e-10, atol=1e-12, err_msg=k)
+    check_layer_gradients(fire, x, rng, training=True)

@@ -124,7 +124,12 @@ def test_bypass_adds_identity_around_fire3_5_7_9():
 @pytest.mark.parametrize("size", [SMALL, 36, 31])
 def test_proposed_skip_path_sizes(size):
     m = create("proposed", input_size=size).eval()
-    m.forward(_x(1, size))
+    m.forward(_x(1, size))                                # fused: the fused head where no crop is needed
+    assert m.cam_features.shape[1:] == (128,) + m.class_maps.shape[2:]
+    # 35 and 36: fire9 2x2 -> 8x8 = fire3's size, fused; 31: fire9 1x1 -> 4x4, fire3 7x7, the layer path (pad)
+    assert (m.concat._cache is None) == (size != 31)
+    with m.unfused():
+        m.forward(_x(1, size))                            # the layer path
     assert m.concat._cache[0] == [128, 64]                # [fire3 | upconv]
     assert m.class_maps.shape[2:] == m.cam_features.shape[2:]
     assert m.upconv.kernel_size == (4, 4) and m.upconv.stride == (4, 4)
@@ -213,10 +218,38 @@ def test_fused_and_layer_by_layer_evaluation_agree(name):
     x = _x(3)
     calls = []
     m.fire5.expand3x3.register_forward_hook(lambda layer, args, out: calls.append(out.shape))
+    m.relu_conv1.register_forward_hook(lambda layer, args, out: calls.append(out.shape))
     fused = m.forward(x, training=False)
-    assert calls == []                                  # the fused Fire skips its children
+    assert calls == []                     # the fused Fire skips its children, conv1's ReLU is in its epilogue
+    if name == "proposed":                              # and the fused head its layers (no crop at this size)
+        assert m.concat._cache is None and m.conv_fuse._cache is None
     m.fuse(False)
     plain = m.forward(x, training=False)
-    assert len(calls) == 1
+    assert len(calls) == 2
     np.testing.assert_allclose(fused, plain, rtol=1e-5, atol=1e-6)
     assert not np.allclose(plain, 0)
+
+
+def test_proposed_fused_training_matches_the_layer_path():
+    """After ``fuse()`` a training step runs each Fire's expand branches and the head's upconv .. elu_fuse as fused
+    pairs; logits, input gradient and every parameter gradient equal the layer-by-layer path's (float64, no
+    dropout, the same batch-norm statistics)."""
+    m = create("proposed", input_size=SMALL, seed=5).astype(np.float64).set_dropout(False)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, SMALL, SMALL))
+    dlogits = rng.standard_normal((2, 2))
+    state = {k: v.copy() for k, v in m.state_dict().items()}
+    assert m.fused
+    fused = m.forward(x, training=True)
+    assert m.concat._cache is None and m.fire5.concat._cache is None        # the fused pairs ran
+    dx_fused = m.backward(dlogits)
+    grads = {k: g.copy() for k, _, g in m.named_parameters()}
+    m.load_state_dict(state)
+    with m.unfused():
+        plain = m.forward(x, training=True)
+        assert m.concat._cache is not None
+        dx_plain = m.backward(dlogits)
+    np.testing.assert_allclose(fused, plain, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(dx_fused, dx_plain, rtol=1e-8, atol=1e-10)
+    for k, _, g in m.named_parameters():
+        np.testing.assert_allclose(grads[k], g, rtol=1e-8, atol=1e-10, err_msg=k)

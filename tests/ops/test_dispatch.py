@@ -12,9 +12,11 @@ import pytest
 from squeezenp import functional, ops
 from squeezenp.layers import Linear
 from squeezenp.models import create
-from squeezenp.ops import batchnorm2d, bias, conv2d, conv_transpose2d, elu, fire, gemm, im2col, maxpool2d
+from squeezenp.ops import (batchnorm2d, bias, conv2d, conv_act, conv_transpose2d, elu, fire, gemm, head, im2col,
+                           maxpool2d, patches, relu, winograd)
 
-FAST_MODULES = (gemm, im2col, bias, elu, batchnorm2d, maxpool2d, conv2d, conv_transpose2d, fire)
+FAST_MODULES = (gemm, im2col, bias, relu, elu, batchnorm2d, maxpool2d, winograd, patches, conv2d, conv_act,
+                conv_transpose2d, fire, head)
 
 
 class FastPathEntered(AssertionError):
@@ -40,7 +42,7 @@ def traps(monkeypatch):
     for name in list(ops._FAST):
         monkeypatch.setitem(ops._FAST, name, _trap(f"fast {name}"))
     monkeypatch.setattr(ThreadPoolExecutor, "submit", _trap("ThreadPoolExecutor.submit"))
-    assert {"_run_parallel", "_im2col_kernel", "_bn_forward_kernel", "conv2d_forward"} <= set(names)
+    assert {"_run_parallel", "_im2col_kernel", "_bn_forward_kernel", "winograd_conv3x3", "conv2d_forward"} <= set(names)
     return names
 
 

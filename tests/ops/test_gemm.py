@@ -80,3 +80,40 @@ def test_im2col_matmul_per_image(threads, N, C, H, W, geometry):
     bias = rng.standard_normal(6, dtype=np.float32)
     got_b = gemm.im2col_matmul_per_image(A, x, geometry, cols, np.full((N, 6, P), np.nan, np.float32), bias)
     np.testing.assert_allclose(got_b, np.matmul(A, ref_cols) + bias[:, None], rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("activation", [None, "relu", "elu"])
+@pytest.mark.parametrize("N,M", [(1, 6), (3, 6), (2, 1)])
+def test_epilogue_per_image(threads, activation, N, M):
+    """``act(scale * (A @ B[n]) + bias)`` per image, into a channel slice of a larger output (the fused Fire), by
+    matmul_per_image and im2col_matmul_per_image against their references, float32 and float64."""
+    numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
+    rng = np.random.default_rng(5)
+    for dtype, tol in ((np.float32, 1e-5), (np.float64, 1e-12)):
+        x = rng.standard_normal((N, 3, 5, 4)).astype(dtype)
+        geometry = (3, 3, 1, 1, 1, 1)
+        A = rng.standard_normal((M, 27)).astype(dtype)
+        scale, bias = rng.uniform(0.5, 2, M).astype(dtype), rng.standard_normal(M).astype(dtype)
+        cols_ref = np.empty((N, 27, 20), dtype)
+        want = gemm.im2col_matmul_per_image_reference(A, x, geometry, cols_ref, np.empty((N, M, 20), dtype), bias,
+                                                      scale, activation, 0.7)
+        full = np.full((N, M + 3, 20), np.nan, dtype)
+        got = gemm.im2col_matmul_per_image(A, x, geometry, np.empty((N, 27, 20), dtype), full[:, 1:M + 1], bias,
+                                           scale, activation, 0.7)
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        assert np.isnan(full[:, 0]).all() and np.isnan(full[:, M + 1:]).all()
+        got = gemm.matmul_per_image(A, cols_ref, full[:, 2:M + 2], None, scale, activation, 0.7)
+        want = gemm.matmul_per_image_reference(A, cols_ref, np.empty((N, M, 20), dtype), None, scale, activation, 0.7)
+        np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        pre = np.matmul(A, cols_ref) * scale[:, None] + bias[:, None]
+        act = {None: pre, "relu": np.maximum(pre, 0), "elu": np.where(pre > 0, pre, 0.7 * np.expm1(np.minimum(pre, 0)))}
+        np.testing.assert_allclose(gemm.matmul_per_image_reference(A, cols_ref, np.empty((N, M, 20), dtype), bias,
+                                                                   scale, activation, 0.7),
+                                   act[activation], rtol=tol, atol=tol)
+
+
+def test_epilogue_rejects_a_scale_of_the_wrong_length():
+    with pytest.raises(ValueError, match="scale of shape"):
+        gemm.matmul_per_image(np.ones((4, 3), np.float32), np.ones((2, 3, 5), np.float32),
+                               np.empty((2, 4, 5), np.float32), None, np.ones(3, np.float32))

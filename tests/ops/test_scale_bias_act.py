@@ -26,3 +26,26 @@ def test_scale_bias_act_kernel_matches_reference(dtype, activation, with_scale, 
     if strided:    # channels outside the slice untouched
         np.testing.assert_array_equal(full[:, :2], before[:, :2])
         np.testing.assert_array_equal(full[:, 9:], before[:, 9:])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("activation", [None, "relu", "elu"])
+def test_scale_bias_act_image_kernel_matches_reference(dtype, activation):
+    """The per-image epilogue of the GEMMs (one image's (C, P) output, possibly a channel slice)."""
+    from squeezenp.ops.bias import epilogue_code, scale_bias_act_image, scale_bias_act_image_reference
+    rng = np.random.default_rng(4)
+    full = (rng.standard_normal((2, 9, 23)) * 4).astype(dtype)
+    full[0, 1, :5] = [-30.0, -1e-8, 0.0, 1e-8, 25.0]
+    x = full[0, 1:6]
+    scale = rng.uniform(0.2, 2.0, 5).astype(dtype)
+    bias = rng.standard_normal(5).astype(dtype)
+    code, alpha = epilogue_code(activation, dtype), dtype(0.7)
+    ref = scale_bias_act_image_reference(x.copy(), scale, bias, code, alpha)
+    np.testing.assert_allclose(ref, scale_bias_act_reference(x[None].copy(), scale, bias, activation, 0.7)[0])
+    before = full.copy()
+    scale_bias_act_image(x, scale, bias, code, alpha)
+    tol = 2e-6 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(x, ref, rtol=tol, atol=tol)
+    np.testing.assert_array_equal(full[0, :1], before[0, :1])
+    np.testing.assert_array_equal(full[0, 6:], before[0, 6:])
+    np.testing.assert_array_equal(full[1], before[1])

@@ -1,0 +1,37 @@
+"""Keep freed large blocks in the process instead of giving them back to the OS (glibc only).
+
+A training step allocates and frees activations of 10-100 MB. By default glibc serves each from a fresh ``mmap``
+and unmaps it on ``free``, so every step touches new pages: the page faults were up to 40% of a step on a loaded
+2-core machine (``docs/benchmarks.md``). ``mallopt(M_MMAP_MAX, 0)`` serves large blocks from the heap instead
+and a high ``M_TRIM_THRESHOLD`` keeps the heap from shrinking, the same as starting Python with
+``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=...`` (what the benchmarks do), but for any process that imports
+squeezenp (``squeezenp/__init__.py`` calls :func:`keep_freed_memory`). The cost: the process keeps its peak heap
+size until it exits.
+
+Not applied when the user set either glibc variable (glibc has applied theirs), when ``SQUEEZENP_MALLOC=system``,
+or off glibc. Tests: ``tests/test_malloc.py``.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4          # glibc's mallopt parameter numbers (malloc.h)
+TRIM_THRESHOLD = 2**31 - 1                      # mallopt takes an int: 2 GiB, far above any single free here
+ENV = "SQUEEZENP_MALLOC"
+
+
+def keep_freed_memory() -> bool:
+    """Apply the two settings; returns True when they were applied."""
+    if os.environ.get(ENV, "").lower() == "system":
+        return False
+    if "MALLOC_MMAP_MAX_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):          # not glibc (macOS, Windows, musl without mallopt)
+        return False
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))

@@ -1,0 +1,19 @@
+"""A convolution followed by its activation, in evaluation: ``act(conv2d(x, w) + b)``, written with the functions
+of this package. Shapes as in ``conv2d.py``; activation ``"relu"`` or ``"elu"`` (with ``alpha``).
+
+This is the specification of the fused version in ``squeezenp/ops/conv_act.py`` (the activation applied to each
+image's output right after its GEMM, while it is in cache, instead of a pass of its own over the whole output),
+which has the same signature; the networks use it for conv1 and its ReLU after ``fuse()``.
+Tests: ``tests/ops/test_conv_act.py``.
+"""
+from __future__ import annotations
+
+from .conv2d import conv2d_forward
+from .elu import elu_forward
+from .relu import relu_forward
+
+
+def conv2d_act_inference(x, w, b, stride=1, padding=0, activation="relu", alpha=1.0):
+    """``act(conv2d(x, w, b, stride, padding))``: (N, C_in, H, W) -> (N, C_out, OH, OW)."""
+    out = conv2d_forward(x, w, b, stride, padding)[0]
+    return relu_forward(out)[0] if activation == "relu" else elu_forward(out, alpha)[0]
