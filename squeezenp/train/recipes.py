@@ -32,8 +32,9 @@ use them; ``RECIPES`` lists them:
 
                Everything else as ``paper``: 227 px, the fixed x4 augmentation, x0.8 every 5 epochs, 20 epochs.
 ``default``    the best recipe measured with grouped cross-validation (docs/accuracy.md): ImageNet trunk with
-               identity batch norms, crop to the body + per-image standardisation, online augmentation,
-               cosine schedule with warm-up, label smoothing, the average of the last epochs' weights, and a
+               identity batch norms, crop to the body + per-image standardisation, the paper's x4 augmentation
+               (10 epochs of the four copies; ranked better than 30 epochs of fresh per-batch draws), cosine
+               schedule with warm-up, label smoothing, the average of the last epochs' weights, and a
                left-right flip averaged at prediction time.
 
 API::
@@ -135,8 +136,8 @@ RECIPES = {
     "matlab": Recipe("matlab", init="glorot", input_normalization="zerocenter", paper_values=True,
                      search_space=MATLAB_SEARCH_SPACE, train=MATLAB_TRAIN),
     "default": Recipe(
-        "default", input_size=128, preprocessing="crop+standardise", augmentation="online", imagenet_trunk=True,
-        tta=True, train=dict(epochs=30, batch_size=32, lr=0.01, momentum=0.9, l2=1e-4, schedule="cosine",
+        "default", input_size=128, preprocessing="crop+standardise", augmentation="x4", imagenet_trunk=True,
+        tta=True, train=dict(epochs=10, batch_size=32, lr=0.01, momentum=0.9, l2=1e-4, schedule="cosine",
                              warmup_epochs=1, label_smoothing=0.1, average_last=5, select="last")),
 }
 
