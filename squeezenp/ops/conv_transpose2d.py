@@ -17,7 +17,7 @@ import numpy as np
 from ..core import pair
 from ..functional.conv_transpose2d import conv_transpose_output_size
 from .bias import add_bias, bias_grad
-from .gemm import _chunks, _run_parallel, _workers, matmul_per_image, matmul_sum_per_image
+from .gemm import _chunks, _workers, matmul_per_image, matmul_sum_per_image, run_parts
 from .im2col import col2im, im2col
 from .patches import fold_patches
 from .workspace import scratch
@@ -52,10 +52,7 @@ def fold_non_overlapping(cols, kh, kw, H, W, bias, out, activation=None, alpha=1
                 fold_patches(cols[n], kh, kw, H, W, bias, activation, alpha, out=out[n])
         return f
     fns = [fold(lo, hi) for lo, hi in _chunks(cols.shape[0], _workers())]
-    if len(fns) > 1:
-        _run_parallel(fns)
-    else:
-        fns[0]()
+    run_parts(fns)
     return out
 
 

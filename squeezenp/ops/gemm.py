@@ -60,6 +60,14 @@ def _workers() -> int:
     return max(1, int(numba.get_num_threads()))
 
 
+def run_parts(fns):
+    """Run the parts of one job: concurrently (:func:`_run_parallel`) when there are several, else in the caller."""
+    if len(fns) > 1:
+        _run_parallel(fns)
+    else:
+        fns[0]()
+
+
 def _run_parallel(fns):
     """Run callables concurrently (the first in the caller), the BLAS on one thread meanwhile."""
     global _pool, _pool_size

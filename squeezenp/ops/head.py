@@ -25,21 +25,28 @@ import numpy as np
 
 from .bias import act_backward_bias_grad, epilogue_code, scale_bias_act, scale_bias_act_image
 from .conv_transpose2d import conv_transpose2d_backward, fold_non_overlapping
-from .gemm import _blas_controllers, _chunks, _run_parallel, _workers, matmul_per_image, matmul_sum_per_image
+from .gemm import (_blas_controllers, _chunks, _run_parallel, _workers, matmul_per_image, matmul_sum_per_image,
+                   run_parts)
 from .patches import fold_patches
 from .workspace import scratch
+
+
+def _head_shapes(name, x9, skip, w_up):
+    """(N, C9, h, w, Cu, kh, kw, H, W): the upconv (stride = kernel) maps fire9's h x w to H x W, which must be
+    the skip's size."""
+    N, C9, h, w = x9.shape
+    _, Cu, kh, kw = w_up.shape
+    H, W = h * kh, w * kw
+    if skip.shape[2:] != (H, W):
+        raise ValueError(f"{name}: the upconv's output {(N, Cu, H, W)} does not have the skip's size {skip.shape}")
+    return N, C9, h, w, Cu, kh, kw, H, W
 
 
 def proposed_head_inference(x9, skip, upconv, conv_fuse, conv10, alpha_up=1.0, alpha_fuse=1.0, *, workspace=None):
     """Fast twin of ``functional.proposed_head_inference``."""
     (w_up, b_up), (w_f, b_f), (w_10, b_10) = upconv, conv_fuse, conv10
     dt = x9.dtype
-    N, C9, h, w = x9.shape
-    _, Cu, kh, kw = w_up.shape
-    H, W = h * kh, w * kw
-    if skip.shape[2:] != (H, W):
-        raise ValueError(f"proposed_head_inference: the upconv's output {(N, Cu, H, W)} does not have the skip's "
-                         f"size {skip.shape}")
+    N, C9, h, w, Cu, kh, kw, H, W = _head_shapes("proposed_head_inference", x9, skip, w_up)
     HW, Cs, F, nc = H * W, skip.shape[1], w_f.shape[0], w_10.shape[0]
     x9 = np.ascontiguousarray(x9).reshape(N, C9, h * w)
     skip = np.ascontiguousarray(skip).reshape(N, Cs, HW)
@@ -73,10 +80,7 @@ def proposed_head_inference(x9, skip, upconv, conv_fuse, conv10, alpha_up=1.0, a
                     maps[n] += b10
             return f
         fns = [work(t, lo, hi) for t, (lo, hi) in enumerate(parts)]
-        if threaded:
-            _run_parallel(fns)
-        else:
-            fns[0]()
+        run_parts(fns)
     else:   # fewer images than threads: the threads split the output channels, two steps per image
         cols = scratch(workspace, "head_cols", (Cu * kh * kw, h * w), dt)
         ups = scratch(workspace, "head_up", (Cu, HW), dt)
@@ -108,12 +112,7 @@ def upconv_fuse_forward(x9, skip, upconv, conv_fuse, alpha_up=1.0, alpha_fuse=1.
     """Fast twin of ``functional.upconv_fuse_forward``."""
     (w_up, b_up), (w_f, b_f) = upconv, conv_fuse
     dt = x9.dtype
-    N, C9, h, w = x9.shape
-    _, Cu, kh, kw = w_up.shape
-    H, W = h * kh, w * kw
-    if skip.shape[2:] != (H, W):
-        raise ValueError(f"upconv_fuse_forward: the upconv's output {(N, Cu, H, W)} does not have the skip's size "
-                         f"{skip.shape}")
+    N, C9, h, w, Cu, kh, kw, H, W = _head_shapes("upconv_fuse_forward", x9, skip, w_up)
     Cs, F = skip.shape[1], w_f.shape[0]
     x9 = np.ascontiguousarray(x9)
     cols = scratch(workspace, "up_cols", (N, Cu * kh * kw, h * w), dt)

@@ -331,7 +331,7 @@ def winograd_conv3x3(x, weight, bias=None, out=None, *, scale=None, activation=N
     transform; ``V`` (N, 16, C, P): keep every image's input transform there (for the backward's dW);
     ``U`` (16, K, C): a precomputed :func:`filter_transform` of ``weight``; ``work``: a dict that keeps the
     scratch arrays between calls (make ``V`` with :func:`planes`)."""
-    from .gemm import _blas_controllers, _chunks, _run_parallel, _workers
+    from .gemm import _blas_controllers, _chunks, _run_parallel, _workers, run_parts
     _check(x, weight)
     x = np.ascontiguousarray(x)
     N, C, H, W = x.shape
@@ -361,10 +361,7 @@ def winograd_conv3x3(x, weight, bias=None, out=None, *, scale=None, activation=N
                     output_transform_image(Ms[t], out[n], sc, b, code, a)
             return f
         fns = [work(t, lo, hi) for t, (lo, hi) in enumerate(parts)]
-        if threaded:
-            _run_parallel(fns)
-        else:
-            fns[0]()
+        run_parts(fns)
         return out
     # fewer images than threads (batch-1 inference): each thread takes a block of output channels
     Vn = planes_scratch(ws, "V", 1, C, P, dt)[0] if V is None else None
