@@ -89,3 +89,26 @@ def test_train_stores_the_calibration_and_labels_the_selection_split(tmp_path, c
     assert main(["evaluate", str(out / "model.npz"), "--data", str(other), "--out", str(tmp_path / "ev2")]) == 0
     table = capsys.readouterr().out
     assert SELECTION_LABEL not in table and "\nval " in table
+
+
+def test_online_augmentation_draws_fresh_inputs_instead_of_x4_copies(monkeypatch):
+    """The ``online`` recipe trains on the original images, augmented per batch; ``x4`` on the four copies."""
+    import squeezenp.train.recipes as R
+    seen = []
+    real_fit = R.fit
+
+    def recording_fit(model, data, *args, **kwargs):
+        seen.append(len(data[0]))
+        return real_fit(model, data, *args, **kwargs)
+    monkeypatch.setattr(R, "fit", recording_fit)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 3, 32, 32)).astype(np.float32), np.arange(16) % 2
+    small = dict(imagenet_trunk=False, input_size=32, train={"epochs": 1, "batch_size": 8})
+    weights = {}
+    for augmentation in ("none", "online", "x4"):
+        recipe = get_recipe("default", augmentation=augmentation, **small)
+        assert recipe.config(0).online_augment == (augmentation == "online")
+        model, _ = R.train_recipe(recipe, x, y, None, None, seed=0)
+        weights[augmentation] = model.state_dict()
+    assert seen == [16, 16, 64]
+    assert any(not np.array_equal(weights["none"][k], weights["online"][k]) for k in weights["none"])
