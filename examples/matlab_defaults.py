@@ -59,6 +59,8 @@ FIXES = {
     "warmup": ({}, {"warmup_epochs": 1}),          # the first epoch at half the learning rate
     "clip": ({}, {"gradient_threshold": 1.0}),     # Matlab's GradientThreshold 1 (l2norm per parameter array)
     "stratified": ({}, {"stratified_batches": True}),
+    "lsuv": ({"init": "lsuv"}, {}),                # conv10 as "conv10", every other conv scaled to unit output variance
+    "batch32": ({}, {"batch_size": 32, "drop_last": False}),
 }
 
 

@@ -79,10 +79,10 @@ def run_trial(model_name: str, data: dict, params: dict, epochs: int, seed: int 
         model = models.build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed)
         config = TrainConfig(**loop)
     else:
-        from ..train.recipes import set_zerocenter_mean
+        from ..train.recipes import data_start
         model = models.build(model_name, num_classes=2, input_size=size, in_channels=x_tr.shape[1], seed=seed,
                               init=recipe.init, input_normalization=recipe.input_mode(model_name))
-        set_zerocenter_mean(model, x_tr)
+        data_start(model, x_tr, seed)
         config = dataclasses.replace(recipe.config(seed, model_name), **loop)
     if init_state is not None:
         model.load_state_dict(init_state)

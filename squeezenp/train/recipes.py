@@ -197,7 +197,7 @@ def build_model(recipe: Recipe, x_train: np.ndarray, seed: int, weights=None, mo
     model = models.create(name, num_classes=2, input_size=recipe.input_size, in_channels=x_train.shape[1],
                           seed=seed, init=recipe.init, input_normalization=recipe.input_mode(name),
                           pretrained=weights if name == "squeezenet_bypass_transfer" else None)
-    set_zerocenter_mean(model, x_train)
+    data_start(model, x_train, seed)
     if recipe.imagenet_trunk:
         weights = weights or models.default_pretrained_path()
         if weights is None:
@@ -214,6 +214,17 @@ def start_model(recipe: Recipe, x: np.ndarray, y: np.ndarray, seed: int, weights
     if recipe.augmentation == "x4":
         x, _ = _x4(x, y, seed)
     return build_model(recipe, x, seed, weights, model)
+
+
+def data_start(model, x_train: np.ndarray, seed: int = 0) -> None:
+    """What a fresh network needs from its training images before the first step: a ``zerocenter`` mean image
+    (``set_zerocenter_mean``) and, for ``init="lsuv"``, the unit-variance scaling of its convolutions on 64 of
+    them (``models.initialisation.scale_to_unit_variance``)."""
+    from ..models.initialisation import scale_to_unit_variance
+    set_zerocenter_mean(model, x_train)
+    if model.config.get("init") == "lsuv":
+        pick = np.sort(np.random.default_rng([seed, 5]).permutation(len(x_train))[:64])
+        scale_to_unit_variance(model, np.ascontiguousarray(x_train[pick]))
 
 
 def set_zerocenter_mean(model, x_train: np.ndarray) -> bool:
