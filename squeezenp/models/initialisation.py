@@ -62,7 +62,7 @@ def initialise(model, scheme: str, seed: int | None = None):
     """Apply ``scheme`` (one of ``SCHEMES``) to a freshly built ``model``; records it in ``model.config['init']``."""
     if scheme not in SCHEMES:
         raise ValueError(f"unknown initialisation {scheme!r}; expected one of {SCHEMES}")
-    if scheme.startswith("glorot"):
+    if scheme.startswith("glorot") or scheme == "lsuv":
         glorot_initialise(model, seed)
     if scheme in ("glorot_zero_conv10", "lsuv") and not model.cam_is_linear:
         model.conv10.params["weight"][...] = 0.0

@@ -75,3 +75,40 @@ def test_imagenet_weights_replace_glorot_where_they_fit(weights_path):
 def test_unknown_scheme_is_refused():
     with pytest.raises(ValueError, match="initialisation"):
         initialise(models.create("squeezenet", input_size=32), "xavier")
+
+
+@pytest.mark.parametrize("name", ["squeezenet", "squeezenet_bypass", "proposed"])
+def test_lsuv_gives_every_convolution_below_the_classifier_unit_output_variance(name):
+    from squeezenp.models.initialisation import scale_to_unit_variance
+    model = models.create(name, input_size=32, seed=2, init="lsuv", input_normalization="zerocenter")
+    x = (np.random.default_rng(0).random((8, 3, 32, 32)) * 255).astype(np.float32)
+    model.input_norm.set_mean(x.mean(axis=0))
+    conv10 = {k: v.copy() for k, v in model.conv10.params.items()}
+    before = scale_to_unit_variance(model, x)
+    assert max(abs(s - 1) for s in before.values()) > 0.5            # Glorot's start is far from unit variance
+    stds = {}
+    with model.unfused():
+        model.eval()
+        handles = [layer.register_forward_hook(lambda l, a, y, n=n: stds.setdefault(n, float(np.std(y))))
+                   for n, layer in convs(model) if n != "conv10"]
+        model.forward(x)
+        for h in handles:
+            h.remove()
+    assert set(stds) == set(before)
+    np.testing.assert_allclose(list(stds.values()), 1.0, rtol=1e-4)
+    for k, v in conv10.items():                                       # the classifier keeps its start
+        np.testing.assert_array_equal(model.conv10.params[k], v)
+    if name != "proposed":
+        np.testing.assert_array_equal(model.conv10.params["weight"], 0.0)
+
+
+def test_recipe_with_lsuv_scales_the_network_on_its_training_images():
+    from squeezenp.train.recipes import build_model, get_recipe
+    recipe = get_recipe("matlab", model="squeezenet", input_size=32, init="lsuv")
+    x = (np.random.default_rng(1).random((16, 3, 32, 32)) * 255).astype(np.float32)
+    plain = build_model(get_recipe("matlab", model="squeezenet", input_size=32, init="glorot_zero_conv10"), x, 0)
+    scaled = build_model(recipe, x, 0)
+    w0, w1 = plain.conv1.params["weight"], scaled.conv1.params["weight"]
+    ratio = w1 / w0
+    assert not np.allclose(ratio, 1.0)
+    np.testing.assert_allclose(ratio, ratio.flat[0], rtol=1e-5)      # a rescaled Glorot draw, not a new one
