@@ -19,9 +19,10 @@ for the four networks together (at 227 px the same steps cost about (227/128)^2 
 
 ``tiny`` runs the whole pipeline on 32-px phantoms in well under a minute per stage (tests only).
 
-Every preset trains with a recipe (``squeezenp/train/recipes.py``), by default ``matlab``: the paper's loop with
-Matlab 2020a's defaults where the paper is silent (mini-batch 128, one shuffle, Glorot initialisation, zerocenter
-input, the last epoch's network). ``squeezenp reproduce --recipe paper`` runs squeezenp's earlier loop instead
+Every preset trains with a recipe (``squeezenp/train/recipes.py``): ``paper`` and ``tiny`` with ``matlab``, the
+paper's loop with Matlab 2020a's defaults where the paper is silent (mini-batch 128, one shuffle, Glorot
+initialisation, zerocenter input, the last epoch's network); ``quick`` with ``matlab_alive``, the same plus the
+three changes that keep networks 1 and 2 from collapsing (conv10's start, stratified batches, gradient clipping). ``squeezenp reproduce --recipe paper`` runs squeezenp's earlier loop instead
 (batch 32, reshuffled every epoch, He initialisation, the best validation epoch). ``batch_size`` None means the
 recipe's.
 Tests: ``tests/reproduce/``. Protocol and commands: ``docs/reproduction.md``.
@@ -61,8 +62,11 @@ PRESETS = {
                     description="the paper's protocol: 30 calls x 20 epochs per network, 20 more epochs for "
                                 "the winners, 227x227"),
     "quick": Preset("quick", calls=12, n_initial_points=6, search_epochs=6, retrain_epochs=10, input_size=128,
+                    recipe="matlab_alive",
                     description="reduced to about 2 h on 2 cores: 128x128 input (not 227), 12 calls (not 30, "
-                                "6 random first), 6 search epochs (not 20), 10 retraining epochs (not 20)"),
+                                "6 random first), 6 search epochs (not 20), 10 retraining epochs (not 20); recipe "
+                                "matlab_alive (Matlab's defaults plus conv10's start, stratified batches and "
+                                "gradient clipping, which keep networks 1 and 2 from collapsing)"),
     "tiny": Preset("tiny", calls=2, n_initial_points=2, search_epochs=1, retrain_epochs=1, input_size=32,
                    batch_size=8, limit=4, cam_images=2, timing_repeats=2, phantoms_per_class=12, phantom_size=40,
                    description="test preset: 32-px phantoms, 4 images per class per split, 2 calls, 1 + 1 "
