@@ -32,7 +32,7 @@ file                       functions                                      backwa
 
 Tests: ``tests/functional/`` (a float64 gradient check of every pair, ``squeezenp.core.gradcheck``).
 """
-from .add import add_backward, add_forward
+from .add import add_backward, add_forward, add_inference
 from .batchnorm2d import batchnorm2d_backward, batchnorm2d_forward
 from .concat import concat_backward, concat_forward
 from .conv2d import conv2d_backward, conv2d_forward
@@ -56,7 +56,7 @@ __all__ = ["im2col", "col2im", "conv_output_size", "conv_transpose_output_size",
            "batchnorm2d_forward", "batchnorm2d_backward", "relu_forward", "relu_backward", "elu_forward",
            "elu_backward", "maxpool2d_forward", "maxpool2d_backward", "maxpool2d_inference",
            "global_avg_pool_forward", "global_avg_pool_backward", "concat_forward", "concat_backward",
-           "add_forward", "add_backward", "linear_forward", "linear_backward", "dropout_forward",
+           "add_forward", "add_backward", "add_inference", "linear_forward", "linear_backward", "dropout_forward",
            "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "log_softmax", "softmax",
            "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "fire_inference",
            "fire_expand_forward", "fire_expand_backward", "proposed_head_inference",

@@ -187,10 +187,18 @@ class Model(Layer):
         return self.conv1.backward(d)
 
     def _fire_and_bypass(self, name, x, training):
-        """``fire(x)``, or ``bypassK(fire(x), x)`` = fire(x) + x where the network has that shortcut."""
-        y = self.children[name](x, training=training)
+        """``fire(x)``, or ``bypassK(fire(x), x)`` = fire(x) + x where the network has that shortcut. In the fused
+        evaluation forward the Fire module's output is a fresh array that nothing holds, so the shortcut is added
+        into it in place (``ops.add_inference``, no copy; the Add layer is not called)."""
+        fire = self.children[name]
+        y = fire(x, training=training)
         bypass = self.children.get(f"bypass{name[4:]}")
-        return y if bypass is None else bypass(y, x)
+        if bypass is None:
+            return y
+        if fire.fused and not training:
+            bypass._cache = None
+            return ops.add_inference(y, x)
+        return bypass(y, x)
 
     def _fire_and_bypass_backward(self, name, d):
         bypass = self.children.get(f"bypass{name[4:]}")

@@ -26,6 +26,7 @@ operation                                textbook (``functional/``)       fast t
 ``fire_expand_forward/backward``         ``fire.py``                       ``fire.py`` (fused training)
 ``proposed_head_inference``              ``head.py``                       ``head.py`` (fused)
 ``upconv_fuse_forward/backward``         ``head.py``                       ``head.py`` (fused training)
+``add_inference`` (in place, bypass)      ``add.py``                        ``add.py``
 global_avg_pool, concat, add,            one file each                    -- (NumPy is already fast there)
 linear, dropout, crop_or_pad2d,
 softmax_cross_entropy
@@ -44,7 +45,7 @@ import contextlib
 
 from .. import functional
 from ..functional import conv_output_size, conv_transpose_output_size, pool_output_size
-from . import batchnorm2d, conv2d, conv_act, conv_transpose2d, elu, fire, head, maxpool2d, relu
+from . import add, batchnorm2d, conv2d, conv_act, conv_transpose2d, elu, fire, head, maxpool2d, relu
 
 _BACKENDS = ("numba", "reference")
 _backend = "numba"
@@ -100,7 +101,8 @@ def _op(name):
     return op
 
 
-for _module, _names in ((conv2d, ("conv2d_forward", "conv2d_backward")),
+for _module, _names in ((add, ("add_inference",)),
+                         (conv2d, ("conv2d_forward", "conv2d_backward")),
                          (conv_act, ("conv2d_act_inference",)),
                          (conv_transpose2d, ("conv_transpose2d_forward", "conv_transpose2d_backward")),
                          (batchnorm2d, ("batchnorm2d_forward", "batchnorm2d_backward")),
@@ -120,7 +122,8 @@ OPERATIONS = ("conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "
               "add_forward", "add_backward", "linear_forward", "linear_backward", "dropout_forward",
               "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "softmax_cross_entropy_forward",
               "softmax_cross_entropy_backward", "fire_inference", "fire_expand_forward", "fire_expand_backward",
-              "proposed_head_inference", "upconv_fuse_forward", "upconv_fuse_backward", "conv2d_act_inference")
+              "proposed_head_inference", "upconv_fuse_forward", "upconv_fuse_backward", "conv2d_act_inference",
+              "add_inference")
 for _name in OPERATIONS:
     globals()[_name] = _op(_name)
 
