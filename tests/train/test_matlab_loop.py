@@ -99,6 +99,18 @@ def test_matlab_recipe_has_matlabs_defaults_and_table_3s_values_per_network():
     assert (paper.batch_size, paper.shuffle, paper.drop_last, paper.select) == (32, "every-epoch", False, "best")
 
 
+def test_matlab_alive_is_matlab_plus_exactly_three_changes_and_the_quick_preset_uses_it():
+    from squeezenp.reproduce import get_preset
+    m, a = RECIPES["matlab"], RECIPES["matlab_alive"]
+    changed = {k for k in m.as_dict() if k not in ("name", "train") and m.as_dict()[k] != a.as_dict()[k]}
+    assert changed == {"init"} and a.init == "glorot_zero_conv10"
+    extra = {k: v for k, v in a.train.items() if m.train.get(k) != v}
+    assert extra == {"stratified_batches": True, "gradient_threshold": 1.0}
+    assert set(m.train) <= set(a.train)
+    assert (get_preset("quick").recipe, get_preset("paper").recipe, get_preset("tiny").recipe) == \
+        ("matlab_alive", "matlab", "matlab")
+
+
 def test_recipes_stored_before_the_matlab_fields_still_match():
     assert set(RECIPES["paper"].as_dict()) == {"name", "model", "input_size", "preprocessing", "augmentation",
                                                "imagenet_trunk", "tta", "train"}
