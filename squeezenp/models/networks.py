@@ -86,6 +86,7 @@ class Model(Layer):
     """
 
     cam_is_linear = False
+    batch1_plan = True     # one-image evaluation forwards of a fused model run the trunk's plan (plan.py)
 
     def __init__(self, name: str, num_classes: int, input_size: int, in_channels: int, seed: int):
         super().__init__()
@@ -140,7 +141,7 @@ class Model(Layer):
         Returns ``(fire9's output, fire3's output)``; the second is where the proposed CNN's skip path starts.
         """
         t = training
-        if self.fused and not t and x.shape[0] == 1 and ops.get_backend() == "numba":
+        if self.fused and not t and x.shape[0] == 1 and self.batch1_plan and ops.get_backend() == "numba":
             return self._trunk_plan(x)(x)                # the batch-1 plan: same numbers (plan.py)
         if self.fused and not t:
             x = self._fused_conv1(x)                     # conv1 with its ReLU in the GEMM's epilogue

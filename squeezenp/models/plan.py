@@ -117,9 +117,16 @@ class _Team:
             lc.set_num_threads(1)
         try:
             futures = [self.pool.submit(self._loop, stages, t) for t in range(1, self.T)]
-            self._loop(stages, 0)
-            for f in futures:
-                f.result()
+            broken = None
+            try:
+                self._loop(stages, 0)
+            except threading.BrokenBarrierError as err:
+                broken = err                  # another thread failed: its own error is raised below
+            finally:
+                errors = [f.exception() for f in futures]      # every thread done before the barrier is reused
+            first = next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), None)
+            if first is not None or broken is not None:
+                raise first or broken
         finally:
             for lc, n in zip(libs, previous):
                 lc.set_num_threads(n)

@@ -82,7 +82,8 @@ def maxpool_planes_into_reference(x, kernel, stride, out):
     """``out[c] = maxpool(x[c])`` for planes x (C, H, W) -> out (C, OH, OW); ceil mode when ``out`` has the ceil
     size (windows hanging over the edge are clipped). Returns ``out``."""
     from ..functional.maxpool2d import maxpool2d_inference as textbook
-    ceil_mode = out.shape[1] != pool_output_size(x.shape[1], kernel, stride, False)
+    floor = tuple(pool_output_size(n, kernel, stride, False) for n in x.shape[1:])
+    ceil_mode = out.shape[1:] != floor
     out[...] = textbook(x[None], kernel, stride, ceil_mode)[0]
     return out
 
