@@ -172,7 +172,7 @@ class TrunkPlan:
 
     def _add_conv1_pool1(self, x_shape):
         """Two stages: each thread unfolds its input channels (im2col); then conv1's GEMM for its output
-        channels, ReLU and pool1 of them. Returns pool1's output array."""
+        channels, pool1 and ReLU of them. Returns pool1's output array."""
         dt, conv1 = self.dtype, self.model.conv1
         _, C, H, W = x_shape
         (kh, kw), (sh, sw), (ph, pw) = conv1.kernel_size, conv1.stride, conv1.padding
@@ -194,8 +194,10 @@ class TrunkPlan:
             lo, hi = out_parts[t]
             w, b = self.weights["conv1"]
             np.matmul(w[lo:hi], cols, out=c1[lo:hi])
-            scale_bias_act_image(c1[lo:hi], self.ones[:hi - lo], b[lo:hi], relu, one)
+            # pool first, then bias and ReLU on the 4x smaller output: relu(max(z) + b) == max(relu(z + b))
+            # exactly (adding b and rounding, and ReLU, never change the order of values)
             maxpool_planes_into(c1[lo:hi].reshape(hi - lo, OH, OW), 3, 2, pooled[lo:hi])
+            scale_bias_act_image(pooled[lo:hi].reshape(hi - lo, -1), self.ones[:hi - lo], b[lo:hi], relu, one)
         self.stages = [unfold_input, conv1_relu_pool1]
         return pooled
 

@@ -107,11 +107,15 @@ def maxpool_planes_into(x, kernel, stride, out):
                     row[w] = max(row[w], x[c, h, w])
             for w in range(W, row.shape[0]):
                 row[w] = row[W - 1]
-            for ow in range(OW):
-                best = row[ow * stride]
-                for j in range(1, kernel):
-                    best = max(best, row[ow * stride + j])
-                out[c, oh, ow] = best
+            if kernel == 3 and stride == 2:   # the networks' pools: constants, 3x faster than the loop below
+                for ow in range(OW):
+                    out[c, oh, ow] = max(max(row[2 * ow], row[2 * ow + 1]), row[2 * ow + 2])
+            else:
+                for ow in range(OW):
+                    best = row[ow * stride]
+                    for j in range(1, kernel):
+                        best = max(best, row[ow * stride + j])
+                    out[c, oh, ow] = best
     return out
 
 
