@@ -7,7 +7,8 @@ small GEMM; on a loaded 2-core machine a descheduled BLAS thread then stalls the
 batch-8 inference measured 2.6 img/s with 2 BLAS threads against 50 img/s with one, at load average 5;
 ``benchmarks/bench_threads.py`` shows the related fight between Numba's and the BLAS's threads). So the images
 are split over ``numba.get_num_threads()`` Python threads (NumPy releases the GIL inside ``matmul``), each calling
-the BLAS with one thread; with fewer images than threads (batch-1 inference) the rows of ``A`` are split instead.
+the BLAS with one thread; with fewer images than threads (batch-1 inference) the rows of ``A`` are split instead,
+and products too small to pay for a hand-off (``SMALL_GEMM``) stay in the caller.
 The BLAS thread count is set to 1 only for the duration of the call (``threadpoolctl``) and restored after.
 With one squeezenp thread (``numba.set_num_threads(1)``) the loop runs in the caller with the BLAS as set.
 
@@ -39,6 +40,10 @@ from ..functional.im2col import conv_output_size
 from ..functional.im2col import im2col as textbook_im2col
 from .bias import epilogue_code, scale_bias_act_image, scale_bias_act_reference
 from .im2col import im2col, im2col_image
+
+# Below this many multiply-adds (about 20 us of one core) the products run in the caller: handing half of them to
+# another thread costs as much (a SqueezeNet's batch-1 conv10: 2 x 512 x 196)
+SMALL_GEMM = 1 << 20
 
 _lock = threading.RLock()
 _pool: ThreadPoolExecutor | None = None
@@ -135,7 +140,7 @@ def matmul_per_image(A, B, out, bias=None, scale=None, activation=None, alpha=1.
     N, M = B.shape[0], A.shape[0]
     epi = _epilogue(M, out.dtype, bias, scale, activation, alpha)
     T = _workers()
-    if T == 1 or not _blas_controllers() or N * M < 2:
+    if T == 1 or not _blas_controllers() or N * M < 2 or N * M * A.shape[1] * B.shape[2] < SMALL_GEMM:
         for n in range(N):
             _image_gemm(A, B[n], out[n], epi)
         return out
