@@ -15,7 +15,9 @@ Winograd filter transform. The plan is built once per (model, input shape, dtype
   per-channel work that follows them (epilogue, bypass sum, max pool, its channels' im2col columns or Winograd
   input transform). Threads meet only where a layer needs every channel of its input (before each squeeze GEMM
   and each expand GEMM): 18 barriers per forward, in one hand-off to the second thread, with the BLAS on one
-  thread under each (``ops/gemm.py`` says why).
+  thread under each (``ops/gemm.py`` says why);
+- or runs both shares one after the other in the caller when that was faster lately (:class:`_ThreadChoice`):
+  on a machine whose cores are busy with other work, barriers wait for descheduled threads.
 
 Weights are read from the layers at every run (batch norm folded, Winograd filters transformed; a few
 microseconds), so training or loading weights between calls is safe. The plan's arrays are reused: only fire9's
@@ -28,6 +30,8 @@ Same numbers as the layer path (float32 rounding aside): ``tests/models/test_pla
 from __future__ import annotations
 
 import threading
+import time
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -104,18 +108,21 @@ class _Team:
         self.barrier = threading.Barrier(T) if T > 1 else None
         self.pool = ThreadPoolExecutor(max_workers=T - 1, thread_name_prefix="squeezenp-plan") if T > 1 else None
 
-    def run(self, stages):
-        """Run ``stages`` (callables of the thread index t) on all threads; the caller holds ``_Team.lock``."""
-        if self.T == 1:
-            for stage in stages:
-                stage(0)
-            return
-        self.barrier.reset()
+    def run(self, stages, parallel=True):
+        """Run ``stages`` (callables of the thread index t) for every t, on all threads, or all in the caller one
+        share after the other when not ``parallel`` (the same work, so the same numbers). The BLAS runs on one
+        thread meanwhile. The caller holds ``_Team.lock``."""
         libs = _blas_controllers()
         previous = [lc.num_threads for lc in libs]
         for lc in libs:
             lc.set_num_threads(1)
         try:
+            if self.T == 1 or not parallel:
+                for stage in stages:
+                    for t in range(self.T):
+                        stage(t)
+                return
+            self.barrier.reset()
             futures = [self.pool.submit(self._loop, stages, t) for t in range(1, self.T)]
             broken = None
             try:
@@ -142,6 +149,33 @@ class _Team:
             raise
 
 
+class _ThreadChoice:
+    """Whether the next run uses the threads: whichever way ran faster lately (the median of the last 5 runs of
+    each), trying the other way every 16th run, since the load of the machine changes. On an idle 2-core machine
+    the threads win; when other processes keep both cores busy, a thread waiting at a barrier for its descheduled
+    partner lost up to 5x against one thread doing both shares."""
+
+    EXPLORE_EVERY, KEEP, FIRST = 16, 5, 3
+
+    def __init__(self, threads):
+        self.enabled = threads > 1
+        self.times = {True: deque(maxlen=self.KEEP), False: deque(maxlen=self.KEEP)}
+        self.calls = 0
+
+    def parallel(self) -> bool:
+        if not self.enabled:
+            return False
+        self.calls += 1
+        for way in (True, False):           # first 3 runs each way (the very first includes Numba's loading)
+            if len(self.times[way]) < self.FIRST:
+                return way
+        best = np.median(self.times[True]) <= np.median(self.times[False])
+        return (not best) if self.calls % self.EXPLORE_EVERY == 0 else best
+
+    def record(self, parallel: bool, seconds: float) -> None:
+        self.times[parallel].append(seconds)
+
+
 class TrunkPlan:
     """``TrunkPlan(model, x)``: the plan for inputs of ``x``'s shape (batch 1) and dtype; ``plan(x)`` returns
     ``(fire9's output, fire3's output)`` as ``Model.trunk_forward`` does."""
@@ -156,6 +190,7 @@ class TrunkPlan:
         self.key = plan_key(model, x)
         self.model, self.dtype, self.T = model, x.dtype, self.key[2]
         self.team = _Team.of(self.T)
+        self.choice = _ThreadChoice(self.T)
         self.fires = _named_fires(model)
         self.layer_names = [name for name in model.children if name in _TRUNK or name.startswith(("fire", "bypass"))]
         self.outputs, self.shapes = {}, {}        # each Fire's output array (fire9's: new per call) and its shape
@@ -291,7 +326,10 @@ class TrunkPlan:
             C9, H9, W9 = self.shapes["fire9"]
             fire9 = np.empty((C9, H9 * W9), self.dtype)
             self.out = {**self.outputs, "fire9": fire9}
-            self.team.run(self.stages)
+            parallel = self.choice.parallel()
+            start = time.perf_counter()
+            self.team.run(self.stages, parallel)
+            self.choice.record(parallel, time.perf_counter() - start)
             return fire9.reshape(1, C9, H9, W9), self.outputs["fire3"].reshape((1,) + self.shapes["fire3"])
 
     def clear_caches(self):

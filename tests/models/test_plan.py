@@ -92,11 +92,38 @@ def test_only_one_image_in_evaluation_uses_the_plan():
     assert "_plan" not in m.__dict__
 
 
+def test_threads_or_the_caller_alone_give_the_same_numbers(threads):
+    """The plan runs its threads' shares on the threads or one after the other in the caller, whichever was
+    faster lately; the work and so the numbers are the same."""
+    m = _model("proposed", SMALL)
+    x = np.random.default_rng(7).standard_normal((1, 3, SMALL, SMALL)).astype(np.float32)
+    m.forward(x, training=False)
+    got = {}
+    for parallel in (True, False):
+        m._plan.choice.parallel = lambda parallel=parallel: parallel
+        got[parallel] = m.trunk_forward(x, False)[0]
+    np.testing.assert_array_equal(got[True], got[False])
+
+
+def test_the_thread_choice_follows_the_faster_way():
+    from squeezenp.models.plan import _ThreadChoice
+    choice = _ThreadChoice(2)
+    ways = []
+    for _ in range(6):                                     # first each way 3 times
+        ways.append(choice.parallel())
+        choice.record(ways[-1], 1.0 if ways[-1] else 2.0)
+    assert ways == [True] * 3 + [False] * 3
+    runs = [choice.parallel() for _ in range(32)]
+    assert runs.count(False) == 2 and runs.count(True) == 30  # the faster, and the other every 16th run
+    assert not _ThreadChoice(1).parallel()
+
+
 def test_a_failing_stage_raises_and_the_next_call_works(threads):
     m = _model("squeezenet", SMALL)
     x = np.random.default_rng(6).standard_normal((1, 3, SMALL, SMALL)).astype(np.float32)
     want = m.forward(x, training=False)
     plan = m._plan
+    plan.choice.parallel = lambda: True
     stages = list(plan.stages)
 
     def broken(t):
