@@ -183,19 +183,18 @@ class TrunkPlan:
     def __init__(self, model, x):
         if x.shape[0] != 1:
             raise ValueError(f"TrunkPlan: batch 1 only, got shape {x.shape}")
-        for name in ("pool1", "pool3", "pool5"):
-            pool = model.children[name]
-            if (pool.kernel_size, pool.stride) != (3, 2):
-                raise ValueError(f"TrunkPlan: expected 3/2 max pools, got {pool.kernel_size}/{pool.stride}")
         self.key = plan_key(model, x)
         self.model, self.dtype, self.T = model, x.dtype, self.key[2]
         self.team = _Team.of(self.T)
         self.choice = _ThreadChoice(self.T)
         self.fires = _named_fires(model)
-        self.layer_names = [name for name in model.children if name in _TRUNK or name.startswith(("fire", "bypass"))]
+        trunk = [layer for name, layer in model.children.items()
+                 if name in _TRUNK or name.startswith(("fire", "bypass"))]
+        self.layers = [sub for layer in trunk for sub in (layer, *(child for _, child in layer.named_layers()))]
         self.outputs, self.shapes = {}, {}        # each Fire's output array (fire9's: new per call) and its shape
-        self.weights = {}                         # filled by ``_load_weights`` at every call
-        self.ones = np.ones(max(f.out_channels for _, f in self.fires), self.dtype)
+        self.x, self.weights = None, {}           # the input and the weights, set at every call
+        self.ones = np.ones(max(model.conv1.params["weight"].shape[0], *(f.out_channels for _, f in self.fires)),
+                            self.dtype)                   # the scale of the epilogues without a batch norm
         x_in = self._add_conv1_pool1(x.shape)
         for (name, fire), algorithm in zip(self.fires, self.key[3]):
             x_in = self._add_fire(name, fire, x_in, algorithm)
@@ -213,13 +212,12 @@ class TrunkPlan:
         (kh, kw), (sh, sw), (ph, pw) = conv1.kernel_size, conv1.stride, conv1.padding
         OH, OW = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
         K = conv1.params["weight"].shape[0]
-        self.x = np.empty((C, H, W), dt)
         cols = np.empty((C * kh * kw, OH * OW), dt)
         c1 = np.empty((K, OH * OW), dt)
         pooled = np.empty((K,) + _pool_out(self.model, "pool1", (OH, OW)), dt)
         in_parts, out_parts = self._parts(C), self._parts(K)
         relu, one = epilogue_code("relu", dt), dt.type(1.0)
-        self.ones = np.ones(max(K, self.ones.size), dt)
+        pool = self.model.pool1
 
         def unfold_input(t):
             lo, hi = in_parts[t]
@@ -231,7 +229,7 @@ class TrunkPlan:
             np.matmul(w[lo:hi], cols, out=c1[lo:hi])
             # pool first, then bias and ReLU on the 4x smaller output: relu(max(z) + b) == max(relu(z + b))
             # exactly (adding b and rounding, and ReLU, never change the order of values)
-            maxpool_planes_into(c1[lo:hi].reshape(hi - lo, OH, OW), 3, 2, pooled[lo:hi])
+            maxpool_planes_into(c1[lo:hi].reshape(hi - lo, OH, OW), pool.kernel_size, pool.stride, pooled[lo:hi])
             scale_bias_act_image(pooled[lo:hi].reshape(hi - lo, -1), self.ones[:hi - lo], b[lo:hi], relu, one)
         self.stages = [unfold_input, conv1_relu_pool1]
         return pooled
@@ -240,7 +238,8 @@ class TrunkPlan:
         """Two stages: the squeeze GEMM for this thread's squeeze channels, its epilogue (bias, folded batch norm,
         activation) and those channels' im2col columns or Winograd input transform; then this thread's rows of both
         expand GEMMs written into their halves of the output, their epilogues, the bypass sum and the pool of those
-        channels. Returns the array the next Fire reads (the pooled output where a pool follows)."""
+        channels. Returns the array the next Fire reads (the pooled output where a pool follows; None after
+        fire9, whose output is new at every call)."""
         from .networks import POOL_AFTER
         model, dt = self.model, self.dtype
         C, H, W = x.shape
@@ -255,7 +254,8 @@ class TrunkPlan:
             self.outputs[name] = np.empty((E1 + E3, P), dt)
         bypass = f"bypass{name[4:]}" in model.children
         pool_name = POOL_AFTER.get(name)
-        pooled = np.empty((E1 + E3,) + _pool_out(model, pool_name, (H, W)), dt) if pool_name else None
+        pool = model.children[pool_name] if pool_name else None
+        pooled = np.empty((E1 + E3,) + _pool_out(model, pool_name, (H, W)), dt) if pool else None
         s_parts, e1_parts, e3_parts = self._parts(S), self._parts(E1), self._parts(E3)
         wino = algorithm == "winograd"
         if wino:
@@ -293,10 +293,10 @@ class TrunkPlan:
             for a, b in ((lo1, hi1), (E1 + lo, E1 + hi)):     # this thread's channels, still in its cache
                 if bypass:
                     o[a:b] += x2[a:b]
-                if pool_name:
-                    maxpool_planes_into(o[a:b].reshape(b - a, H, W), 3, 2, pooled[a:b])
+                if pool is not None:
+                    maxpool_planes_into(o[a:b].reshape(b - a, H, W), pool.kernel_size, pool.stride, pooled[a:b])
         self.stages += [squeeze, expand]
-        if pool_name:
+        if pool is not None:
             return pooled
         return self.outputs[name].reshape(E1 + E3, H, W) if name in self.outputs else None
 
@@ -321,7 +321,7 @@ class TrunkPlan:
 
     def __call__(self, x):
         with _Team.lock:
-            self.x[...] = x[0]
+            self.x = np.ascontiguousarray(x[0])   # (C, H, W), read by the first stage
             self.weights = self._load_weights()
             C9, H9, W9 = self.shapes["fire9"]
             fire9 = np.empty((C9, H9 * W9), self.dtype)
@@ -334,7 +334,5 @@ class TrunkPlan:
 
     def clear_caches(self):
         """Forget the caches of the trunk's layers (as the fused path does: a backward after it is an error)."""
-        for name in self.layer_names:
-            layer = self.model.children[name]
-            for sub in (layer, *(child for _, child in layer.named_layers())):
-                sub._cache = None
+        for layer in self.layers:
+            layer._cache = None
