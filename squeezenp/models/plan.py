@@ -43,7 +43,7 @@ from ..ops import conv2d as conv_ops
 from ..ops import winograd
 from ..ops.bias import epilogue_code, scale_bias_act_image
 from ..ops.fire import fold_batchnorm
-from ..ops.gemm import _blas_controllers, _chunks, _workers
+from ..ops.gemm import _blas_controllers, _chunks, _workers, single_thread_blas
 from ..ops.im2col import im2col_image
 from ..ops.maxpool2d import maxpool_planes_into
 
@@ -112,11 +112,7 @@ class _Team:
         """Run ``stages`` (callables of the thread index t) for every t, on all threads, or all in the caller one
         share after the other when not ``parallel`` (the same work, so the same numbers). The BLAS runs on one
         thread meanwhile. The caller holds ``_Team.lock``."""
-        libs = _blas_controllers()
-        previous = [lc.num_threads for lc in libs]
-        for lc in libs:
-            lc.set_num_threads(1)
-        try:
+        with single_thread_blas():
             if self.T == 1 or not parallel:
                 for stage in stages:
                     for t in range(self.T):
@@ -134,9 +130,6 @@ class _Team:
             first = next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), None)
             if first is not None or broken is not None:
                 raise first or broken
-        finally:
-            for lc, n in zip(libs, previous):
-                lc.set_num_threads(n)
 
     def _loop(self, stages, t):
         try:

@@ -29,6 +29,7 @@ as the GEMM itself at SqueezeNet's small 1x1 layers (14x14, 64 input channels).
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -65,6 +66,21 @@ def _workers() -> int:
     return max(1, int(numba.get_num_threads()))
 
 
+@contextlib.contextmanager
+def single_thread_blas():
+    """The BLAS on one thread inside the block (threadpoolctl), its thread count restored after: a multi-threaded
+    BLAS stalls on small products while other processes keep the cores busy."""
+    libs = _blas_controllers()
+    previous = [lc.num_threads for lc in libs]
+    for lc in libs:
+        lc.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lc, n in zip(libs, previous):
+            lc.set_num_threads(n)
+
+
 def run_parts(fns):
     """Run the parts of one job: concurrently (:func:`_run_parallel`) when there are several, else in the caller."""
     if len(fns) > 1:
@@ -82,18 +98,11 @@ def _run_parallel(fns):
                 _pool.shutdown(wait=True)
             _pool_size = max(len(fns) - 1, 1)
             _pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="squeezenp-gemm")
-        libs = _blas_controllers()
-        previous = [lc.num_threads for lc in libs]
-        for lc in libs:
-            lc.set_num_threads(1)
-        try:
+        with single_thread_blas():
             futures = [_pool.submit(f) for f in fns[1:]]
             fns[0]()
             for f in futures:
                 f.result()
-        finally:
-            for lc, n in zip(libs, previous):
-                lc.set_num_threads(n)
 
 
 def _chunks(n, parts):
