@@ -135,3 +135,12 @@ def test_a_failing_stage_raises_and_the_next_call_works(threads):
         m.forward(x, training=False)
     plan.stages[:] = stages
     np.testing.assert_array_equal(m.forward(x, training=False), want)
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_conv1_padding_and_the_last_pool_window(padding, threads):
+    """conv1 with padding too, and the ceil-mode pool's last window hanging over the edge (size 37: conv1 18 rows,
+    pool1 9)."""
+    m = _model("squeezenet_bypass", 37)
+    m.conv1.padding = (padding, padding)
+    _compare(m, np.random.default_rng(8).standard_normal((1, 3, 37, 37)).astype(np.float32))
