@@ -19,8 +19,8 @@ Winograd filter transform. The plan is built once per (model, input shape, dtype
 - or runs both shares one after the other in the caller when that was faster lately (:class:`_ThreadChoice`):
   on a machine whose cores are busy with other work, barriers wait for descheduled threads.
 
-Weights are read from the layers at every run (batch norm folded, Winograd filters transformed; a few
-microseconds), so training or loading weights between calls is safe. The plan's arrays are reused: only fire9's
+Weights are read from the layers at every run (batch norm folded, Winograd filters transformed; under 0.1 ms at
+227), so training or loading weights between calls is safe. The plan's arrays are reused: only fire9's
 output (``cam_features`` of the SqueezeNets) is new at each call; fire3's output (the proposed CNN's skip) is valid
 until the next forward. One plan runs at a time in a process (a lock).
 
@@ -294,7 +294,7 @@ class TrunkPlan:
         return self.outputs[name].reshape(E1 + E3, H, W) if name in self.outputs else None
 
     def _load_weights(self):
-        """Every layer's weights as the stages take them, read afresh from the layers (microseconds): conv1
+        """Every layer's weights as the stages take them, read afresh from the layers (under 0.1 ms): conv1
         ``(W (K, C*9), b)``; per Fire ``((W_s, scale, shift), (W_1, b_1), (W_3 or U, b_3))``, the batch norm folded
         into ``scale``/``shift`` (``scale`` None without one), ``U`` the Winograd filter transform (16, E3, S)."""
         dt = self.dtype
