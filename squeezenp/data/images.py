@@ -56,8 +56,14 @@ def _minmax(a: np.ndarray) -> np.ndarray:
     return np.zeros_like(a) if hi == lo else (a - lo) / (hi - lo)
 
 
+# value / 255 of every 8-bit value, rounded to float32 once: a lookup gives the same numbers as dividing a float64
+# copy of the image and rounding that, in one pass instead of three (a 512x512 slice: about 0.4 ms saved)
+_UNIT_8BIT = (np.arange(256) / 255.0).astype(np.float32)
+
+
 def _pixels_to_gray(im: Image.Image) -> np.ndarray:
-    """Loaded Pillow image of any mode -> float64 (H, W) in [0, 1]; see load_grayscale for the rules."""
+    """Loaded Pillow image of any mode -> float64 (H, W) in [0, 1] (8-bit modes: float32, the same values as
+    float64 rounded to float32); see load_grayscale for the rules."""
     mode = im.mode
     if mode.startswith("I;16"):                      # I;16, I;16L, I;16B, I;16N: unsigned 16-bit
         return np.asarray(im).astype(np.float64) / 65535.0
@@ -69,13 +75,15 @@ def _pixels_to_gray(im: Image.Image) -> np.ndarray:
         if not np.isfinite(a).all():
             raise ValueError("float image has NaN or infinite pixels")
         return _minmax(a)
-    if mode in ("1", "L"):
-        return np.asarray(im.convert("L")).astype(np.float64) / 255.0
+    if mode == "L":
+        return _UNIT_8BIT[np.asarray(im)]
+    if mode == "1":
+        return _UNIT_8BIT[np.asarray(im.convert("L"))]
     if mode in ("LA", "La"):                         # drop alpha, keep the gray band as stored
-        return np.asarray(im.getchannel("L")).astype(np.float64) / 255.0
+        return _UNIT_8BIT[np.asarray(im.getchannel("L"))]
     # P, PA, RGB, RGBA, RGBa, RGBX, CMYK, YCbCr, LAB, HSV: to RGB (alpha dropped), then ITU-R 601-2 luma
     # L = 0.299 R + 0.587 G + 0.114 B, exactly as Pillow's convert("L"); a gray RGB pixel keeps its value.
-    return np.asarray(im.convert("RGB").convert("L")).astype(np.float64) / 255.0
+    return _UNIT_8BIT[np.asarray(im.convert("RGB").convert("L"))]
 
 
 def load_grayscale(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -182,7 +190,7 @@ def _decode(path, max_pixels: int) -> tuple[np.ndarray, bool]:
         raise ImageLoadError(path, f"too large (decompression bomb): {err}") from None
     except Exception as err:  # noqa: BLE001 -- any decoder failure (OSError "truncated", SyntaxError, struct.error...)
         raise ImageLoadError(path, f"corrupt or truncated image data ({type(err).__name__}: {err})") from err
-    return gray.astype(np.float32), transparent
+    return gray.astype(np.float32, copy=False), transparent
 
 
 def _pad_to_aspect(gray: np.ndarray, H: int, W: int) -> np.ndarray:

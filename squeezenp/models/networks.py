@@ -86,6 +86,7 @@ class Model(Layer):
     """
 
     cam_is_linear = False
+    batch1_plan = True     # one-image evaluation forwards of a fused model run the trunk's plan (plan.py)
 
     def __init__(self, name: str, num_classes: int, input_size: int, in_channels: int, seed: int):
         super().__init__()
@@ -140,6 +141,8 @@ class Model(Layer):
         Returns ``(fire9's output, fire3's output)``; the second is where the proposed CNN's skip path starts.
         """
         t = training
+        if self.fused and not t and x.shape[0] == 1 and self.batch1_plan and ops.get_backend() == "numba":
+            return self._trunk_plan(x)(x)                # the batch-1 plan: same numbers (plan.py)
         if self.fused and not t:
             x = self._fused_conv1(x)                     # conv1 with its ReLU in the GEMM's epilogue
         else:
@@ -157,6 +160,17 @@ class Model(Layer):
         x = self.fire8(x, training=t)
         x = self._fire_and_bypass("fire9", x, t)
         return x, fire3
+
+    def _trunk_plan(self, x):
+        """The :class:`~squeezenp.models.plan.TrunkPlan` for ``x`` (batch 1), built at the first such call and again
+        when the input's shape or dtype, the thread count or a 3x3 algorithm changes. Its layers are not called (no
+        caches, no forward hooks), as on the fused path."""
+        from .plan import TrunkPlan, plan_key
+        plan = self.__dict__.get("_plan")
+        if plan is None or plan.key != plan_key(self, x):
+            plan = self.__dict__["_plan"] = TrunkPlan(self, x)
+        plan.clear_caches()
+        return plan
 
     def _fused_conv1(self, x):
         """Evaluation forward of conv1 and its ReLU after ``fuse()``: ``ops.conv2d_act_inference``, the ReLU applied

@@ -31,6 +31,18 @@ from .bias import act_backward_bias_grad
 from .conv2d import WinogradCache, conv2d_backward, conv2d_gemm_into
 
 
+def fold_batchnorm(bias, bn, dtype):
+    """``(scale, shift)`` in ``dtype`` such that ``scale * conv + shift == BN(conv + bias)`` with the running
+    statistics of ``bn = (gamma, beta, running_mean, running_var, eps)``, computed in float64; ``scale`` None when
+    ``bn`` is None (then ``shift`` is the bias)."""
+    b = bias.astype(np.float64)
+    if bn is None:
+        return None, b.astype(dtype)
+    gamma, beta, running_mean, running_var, eps = bn
+    scale = gamma * (1.0 / np.sqrt(running_var.astype(np.float64) + eps))
+    return scale.astype(dtype), (b * scale + (beta - running_mean * scale)).astype(dtype)
+
+
 def fire_inference(x, squeeze, expand1x1, expand3x3, bn=None, activation="relu", alpha=1.0, *, workspace=None,
                    algorithm="auto"):
     """Fast twin of ``functional.fire_inference``. ``workspace``, ``algorithm``: scratch arrays and the algorithm
@@ -39,14 +51,8 @@ def fire_inference(x, squeeze, expand1x1, expand3x3, bn=None, activation="relu",
     (w_s, b_s), (w_1, b_1), (w_3, b_3) = squeeze, expand1x1, expand3x3
     S, E1, E3 = w_s.shape[0], w_1.shape[0], w_3.shape[0]
     s = np.empty((N, S, H * W), dtype=x.dtype)
-    b = b_s.astype(np.float64)
-    scale = None
-    if bn is not None:
-        gamma, beta, running_mean, running_var, eps = bn
-        scale = gamma * (1.0 / np.sqrt(running_var.astype(np.float64) + eps))
-        b = b * scale + (beta - running_mean * scale)
-        scale = scale.astype(x.dtype)
-    conv2d_gemm_into(x, w_s, (1, 1), (0, 0), s, b.astype(x.dtype), scale=scale, activation=activation, alpha=alpha)
+    scale, b = fold_batchnorm(b_s, bn, x.dtype)
+    conv2d_gemm_into(x, w_s, (1, 1), (0, 0), s, b, scale=scale, activation=activation, alpha=alpha)
     s4 = s.reshape(N, S, H, W)
     out = np.empty((N, E1 + E3, H * W), dtype=x.dtype)
     conv2d_gemm_into(s4, w_1, (1, 1), (0, 0), out[:, :E1], b_1.astype(x.dtype), activation=activation, alpha=alpha)

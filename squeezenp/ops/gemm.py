@@ -7,7 +7,8 @@ small GEMM; on a loaded 2-core machine a descheduled BLAS thread then stalls the
 batch-8 inference measured 2.6 img/s with 2 BLAS threads against 50 img/s with one, at load average 5;
 ``benchmarks/bench_threads.py`` shows the related fight between Numba's and the BLAS's threads). So the images
 are split over ``numba.get_num_threads()`` Python threads (NumPy releases the GIL inside ``matmul``), each calling
-the BLAS with one thread; with fewer images than threads (batch-1 inference) the rows of ``A`` are split instead.
+the BLAS with one thread; with fewer images than threads (batch-1 inference) the rows of ``A`` are split instead,
+and products too small to pay for a hand-off (``SMALL_GEMM``) stay in the caller.
 The BLAS thread count is set to 1 only for the duration of the call (``threadpoolctl``) and restored after.
 With one squeezenp thread (``numba.set_num_threads(1)``) the loop runs in the caller with the BLAS as set.
 
@@ -28,6 +29,7 @@ as the GEMM itself at SqueezeNet's small 1x1 layers (14x14, 64 input channels).
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -39,6 +41,10 @@ from ..functional.im2col import conv_output_size
 from ..functional.im2col import im2col as textbook_im2col
 from .bias import epilogue_code, scale_bias_act_image, scale_bias_act_reference
 from .im2col import im2col, im2col_image
+
+# Below this many multiply-adds (about 20 us of one core) the products run in the caller: handing half of them to
+# another thread costs as much (a SqueezeNet's batch-1 conv10: 2 x 512 x 196)
+SMALL_GEMM = 1 << 20
 
 _lock = threading.RLock()
 _pool: ThreadPoolExecutor | None = None
@@ -60,6 +66,21 @@ def _workers() -> int:
     return max(1, int(numba.get_num_threads()))
 
 
+@contextlib.contextmanager
+def single_thread_blas():
+    """The BLAS on one thread inside the block (threadpoolctl), its thread count restored after: a multi-threaded
+    BLAS stalls on small products while other processes keep the cores busy."""
+    libs = _blas_controllers()
+    previous = [lc.num_threads for lc in libs]
+    for lc in libs:
+        lc.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for lc, n in zip(libs, previous):
+            lc.set_num_threads(n)
+
+
 def run_parts(fns):
     """Run the parts of one job: concurrently (:func:`_run_parallel`) when there are several, else in the caller."""
     if len(fns) > 1:
@@ -77,18 +98,11 @@ def _run_parallel(fns):
                 _pool.shutdown(wait=True)
             _pool_size = max(len(fns) - 1, 1)
             _pool = ThreadPoolExecutor(max_workers=_pool_size, thread_name_prefix="squeezenp-gemm")
-        libs = _blas_controllers()
-        previous = [lc.num_threads for lc in libs]
-        for lc in libs:
-            lc.set_num_threads(1)
-        try:
+        with single_thread_blas():
             futures = [_pool.submit(f) for f in fns[1:]]
             fns[0]()
             for f in futures:
                 f.result()
-        finally:
-            for lc, n in zip(libs, previous):
-                lc.set_num_threads(n)
 
 
 def _chunks(n, parts):
@@ -135,7 +149,7 @@ def matmul_per_image(A, B, out, bias=None, scale=None, activation=None, alpha=1.
     N, M = B.shape[0], A.shape[0]
     epi = _epilogue(M, out.dtype, bias, scale, activation, alpha)
     T = _workers()
-    if T == 1 or not _blas_controllers() or N * M < 2:
+    if T == 1 or not _blas_controllers() or N * M < 2 or N * M * A.shape[1] * B.shape[2] < SMALL_GEMM:
         for n in range(N):
             _image_gemm(A, B[n], out[n], epi)
         return out

@@ -3,6 +3,8 @@ the readable version there), same signatures and caches.
 
 Parallel over the (image, channel) planes; in the backward each plane is owned by one thread, so overlapping
 windows never race. The inference kernel keeps no argmax and takes the window maximum in two separable passes.
+``maxpool_planes_into`` is its serial twin for one image's channel slice, run by the thread that has just written
+those channels (the batch-1 plan, ``squeezenp/models/plan.py``), with its reference beside it.
 Tests: ``tests/ops/test_maxpool2d.py``.
 """
 from __future__ import annotations
@@ -74,6 +76,47 @@ def _maxpool_values_kernel(x, k, s, out):
                 for w in range(w0 + 1, w1):
                     best = max(best, row[w])
                 out[n, c, oh, ow] = best
+
+
+def maxpool_planes_into_reference(x, kernel, stride, out):
+    """``out[c] = maxpool(x[c])`` for planes x (C, H, W) -> out (C, OH, OW); ceil mode when ``out`` has the ceil
+    size (windows hanging over the edge are clipped). Returns ``out``."""
+    from ..functional.maxpool2d import maxpool2d_inference as textbook
+    floor = tuple(pool_output_size(n, kernel, stride, False) for n in x.shape[1:])
+    ceil_mode = out.shape[1:] != floor
+    out[...] = textbook(x[None], kernel, stride, ceil_mode)[0]
+    return out
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def maxpool_planes_into(x, kernel, stride, out):
+    """Serial Numba twin of :func:`maxpool_planes_into_reference` (releases the GIL). The window's rows first,
+    contiguous and vectorised; the row is padded on the right with its last value so that every output column
+    takes exactly ``kernel`` values with no bounds test in the inner loop (the max is unchanged)."""
+    C, H, W = x.shape
+    OH, OW = out.shape[1], out.shape[2]
+    row = np.empty(max(W, (OW - 1) * stride + kernel), dtype=x.dtype)
+    for c in range(C):
+        for oh in range(OH):
+            h0 = oh * stride
+            h1 = min(h0 + kernel, H)
+            for w in range(W):
+                row[w] = x[c, h0, w]
+            for h in range(h0 + 1, h1):
+                for w in range(W):
+                    row[w] = max(row[w], x[c, h, w])
+            for w in range(W, row.shape[0]):
+                row[w] = row[W - 1]
+            if kernel == 3 and stride == 2:   # the networks' pools: constants, 3x faster than the loop below
+                for ow in range(OW):
+                    out[c, oh, ow] = max(max(row[2 * ow], row[2 * ow + 1]), row[2 * ow + 2])
+            else:
+                for ow in range(OW):
+                    best = row[ow * stride]
+                    for j in range(1, kernel):
+                        best = max(best, row[ow * stride + j])
+                    out[c, oh, ow] = best
+    return out
 
 
 def maxpool2d_forward(x, kernel, stride, ceil_mode=False):

@@ -14,6 +14,12 @@ def numba_threads_restored():
     numba.set_num_threads(before)
 
 
+@pytest.fixture(autouse=True)
+def small_products_threaded(monkeypatch):
+    """The small shapes below take the threaded branches too (in use, products under SMALL_GEMM stay serial)."""
+    monkeypatch.setattr(gemm, "SMALL_GEMM", 0)
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("N,M,K,P", [(1, 16, 9, 50), (1, 1, 4, 7), (3, 8, 5, 11), (5, 64, 144, 196)])
 def test_matmul_per_image(threads, N, M, K, P):
@@ -117,3 +123,14 @@ def test_epilogue_rejects_a_scale_of_the_wrong_length():
     with pytest.raises(ValueError, match="scale of shape"):
         gemm.matmul_per_image(np.ones((4, 3), np.float32), np.ones((2, 3, 5), np.float32),
                                np.empty((2, 4, 5), np.float32), None, np.ones(3, np.float32))
+
+
+def test_small_products_stay_in_the_caller(monkeypatch):
+    """Under SMALL_GEMM multiply-adds no thread hand-off: the pool is never asked."""
+    monkeypatch.setattr(gemm, "SMALL_GEMM", 1 << 20)
+    monkeypatch.setattr(gemm, "_run_parallel", lambda fns: pytest.fail("handed off a small product"))
+    numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((2, 512), dtype=np.float32), rng.standard_normal((1, 512, 196), dtype=np.float32)
+    out = gemm.matmul_per_image(A, B, np.empty((1, 2, 196), np.float32))
+    np.testing.assert_allclose(out, gemm.matmul_per_image_reference(A, B, np.empty_like(out)), rtol=1e-5, atol=1e-4)

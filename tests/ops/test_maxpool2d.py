@@ -133,3 +133,20 @@ def test_maxpool_forward_values_kernel_matches_reference(case, dtype, seed):
     assert out.dtype == x.dtype and out.shape == ref.shape
     np.testing.assert_array_equal(out, ref)
     np.testing.assert_array_equal(out, maxpool_oracle(x, case.K, case.S, case.ceil_mode))
+
+
+@SETTINGS
+@given(case=pool_cases(), dtype=float_dtypes, seed=seeds)
+@example(case=PoolCase(2, 3, 7, 6, 2, 3, True), dtype="float32", seed=1)   # stride > kernel, ceil
+@example(case=PoolCase(1, 4, 7, 7, 3, 2, True), dtype="float32", seed=3)   # the networks' 3/2 ceil pools
+def test_maxpool_planes_into_matches_reference(case, dtype, seed):
+    """The serial kernel of the batch-1 plan, on a channel slice of one image, against its reference."""
+    x = np.random.default_rng(seed).standard_normal(case.x_shape).astype(dtype)
+    out_shape = (case.C,) + case.out_hw
+    ref = fast.maxpool_planes_into_reference(x[0], case.K, case.S, np.empty(out_shape, dtype))
+    np.testing.assert_array_equal(ref, functional.maxpool2d_inference(x, case.K, case.S, case.ceil_mode)[0])
+    out = np.full(out_shape, np.nan, dtype)
+    lo = case.C // 2
+    fast.maxpool_planes_into(x[0, lo:], case.K, case.S, out[lo:])      # a slice, as the plan's threads write
+    fast.maxpool_planes_into(x[0, :lo], case.K, case.S, out[:lo])
+    np.testing.assert_array_equal(out, ref)

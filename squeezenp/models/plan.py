@@ -1,0 +1,331 @@
+"""The batch-1 evaluation plan of the networks' trunk (conv1 .. fire9): what a single-image forward runs.
+
+Teaches: where the time of a one-image forward goes when every layer is small. At 227x227 on one core the trunk's
+GEMMs take about 5.5 ms; the layer-by-layer fused path took about 10 ms, and with two threads no less, because
+each layer split its GEMM over the threads with a hand-off of its own (a thread-pool submit, the BLAS thread count
+switched and restored), allocated its outputs, pooled in a parallel Numba region of its own, and recomputed the
+Winograd filter transform. The plan is built once per (model, input shape, dtype, threads, 3x3 algorithms) and:
+
+- preallocates every activation and scratch array (columns, Winograd transforms) once;
+- runs each 1x1 convolution as the plain GEMM ``W (C_out, C_in) @ x (C_in, H*W)``, the 3x3 by im2col or Winograd
+  as ``conv_algorithm`` chooses for batch 1, each followed by its epilogue (bias, folded batch norm, activation);
+- writes the two expand branches straight into their channel halves of the Fire output (no concatenation);
+- keeps both threads busy on small maps by giving each thread a fixed share of every layer's *output channels*
+  for the whole forward: thread t computes its rows of each GEMM, then at once, while they are in its cache, the
+  per-channel work that follows them (epilogue, bypass sum, max pool, its channels' im2col columns or Winograd
+  input transform). Threads meet only where a layer needs every channel of its input (before each squeeze GEMM
+  and each expand GEMM): 18 barriers per forward, in one hand-off to the second thread, with the BLAS on one
+  thread under each (``ops/gemm.py`` says why);
+- or runs both shares one after the other in the caller when that was faster lately (:class:`_ThreadChoice`):
+  on a machine whose cores are busy with other work, barriers wait for descheduled threads.
+
+Weights are read from the layers at every run (batch norm folded, Winograd filters transformed; under 0.1 ms at
+227), so training or loading weights between calls is safe. The plan's arrays are reused: only fire9's
+output (``cam_features`` of the SqueezeNets) is new at each call; fire3's output (the proposed CNN's skip) is valid
+until the next forward. One plan runs at a time in a process (a lock).
+
+Same numbers as the layer path (float32 rounding aside): ``tests/models/test_plan.py``. Used by
+``Model.trunk_forward`` for a one-image evaluation forward of a fused model on the fast backend.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from ..functional.im2col import conv_output_size
+from ..functional.maxpool2d import pool_output_size
+from ..layers import weight_and_bias
+from ..ops import conv2d as conv_ops
+from ..ops import winograd
+from ..ops.bias import epilogue_code, scale_bias_act_image
+from ..ops.fire import fold_batchnorm
+from ..ops.gemm import _blas_controllers, _chunks, _workers, single_thread_blas
+from ..ops.im2col import im2col_image
+from ..ops.maxpool2d import maxpool_planes_into
+
+
+_TRUNK = ("conv1", "relu_conv1", "pool1", "pool3", "pool5")
+
+
+def _named_fires(model):
+    from .networks import FIRE_SPECS
+    return [(name, model.children[name]) for name in FIRE_SPECS]
+
+
+def _pool_out(model, name, side):
+    pool = model.children[name]
+    return tuple(pool_output_size(n, pool.kernel_size, pool.stride, pool.ceil_mode) for n in side)
+
+
+def _fire_sides(model, x_shape):
+    """The map size (H, W) of every Fire module's input, in call order, for an input of ``x_shape``."""
+    from .networks import POOL_AFTER
+    conv1 = model.conv1
+    side = tuple(conv_output_size(n, k, s, p) for n, k, s, p in
+                 zip(x_shape[2:], conv1.kernel_size, conv1.stride, conv1.padding))
+    side = _pool_out(model, "pool1", side)
+    sides = []
+    for name, _ in _named_fires(model):
+        sides.append(side)
+        if name in POOL_AFTER:
+            side = _pool_out(model, POOL_AFTER[name], side)
+    return sides
+
+
+def plan_key(model, x) -> tuple:
+    """What a plan is built for: the input's shape and dtype, the thread count and the algorithm of every
+    expand3x3 at batch 1 (``conv_algorithm``: it may change with ``SQUEEZENP_CONV3X3``)."""
+    algorithms = tuple(conv_ops.algorithm_for((1, fire.squeeze_channels) + side, fire.expand3x3.params["weight"].shape,
+                                              (1, 1), (1, 1), fire.expand3x3.algorithm)
+                       for (_, fire), side in zip(_named_fires(model), _fire_sides(model, x.shape)))
+    return x.shape, x.dtype, _threads(), algorithms
+
+
+def _threads() -> int:
+    return _workers() if _blas_controllers() else 1
+
+
+class _Team:
+    """The caller plus ``T - 1`` pool threads running the same list of stages, each on its share, with a barrier
+    after every stage but the last. One team per thread count, shared by every plan; one run at a time."""
+
+    lock = threading.Lock()
+    teams: dict = {}
+
+    @classmethod
+    def of(cls, T):
+        with cls.lock:
+            if T not in cls.teams:
+                cls.teams[T] = cls(T)
+            return cls.teams[T]
+
+    def __init__(self, T):
+        self.T = T
+        self.barrier = threading.Barrier(T) if T > 1 else None
+        self.pool = ThreadPoolExecutor(max_workers=T - 1, thread_name_prefix="squeezenp-plan") if T > 1 else None
+
+    def run(self, stages, parallel=True):
+        """Run ``stages`` (callables of the thread index t) for every t, on all threads, or all in the caller one
+        share after the other when not ``parallel`` (the same work, so the same numbers). The BLAS runs on one
+        thread meanwhile. The caller holds ``_Team.lock``."""
+        with single_thread_blas():
+            if self.T == 1 or not parallel:
+                for stage in stages:
+                    for t in range(self.T):
+                        stage(t)
+                return
+            self.barrier.reset()
+            futures = [self.pool.submit(self._loop, stages, t) for t in range(1, self.T)]
+            broken = None
+            try:
+                self._loop(stages, 0)
+            except threading.BrokenBarrierError as err:
+                broken = err                  # another thread failed: its own error is raised below
+            finally:
+                errors = [f.exception() for f in futures]      # every thread done before the barrier is reused
+            first = next((e for e in errors if not isinstance(e, threading.BrokenBarrierError)), None)
+            if first is not None or broken is not None:
+                raise first or broken
+
+    def _loop(self, stages, t):
+        try:
+            for i, stage in enumerate(stages):
+                stage(t)
+                if i < len(stages) - 1:
+                    self.barrier.wait()
+        except BaseException:
+            self.barrier.abort()         # the other threads stop at their next barrier instead of waiting forever
+            raise
+
+
+class _ThreadChoice:
+    """Whether the next run uses the threads: whichever way ran faster lately (the median of the last 5 runs of
+    each), trying the other way every 16th run, since the load of the machine changes. On an idle 2-core machine
+    the threads win; when other processes keep both cores busy, a thread waiting at a barrier for its descheduled
+    partner lost up to 5x against one thread doing both shares."""
+
+    EXPLORE_EVERY, KEEP, FIRST = 16, 5, 3
+
+    def __init__(self, threads):
+        self.enabled = threads > 1
+        self.times = {True: deque(maxlen=self.KEEP), False: deque(maxlen=self.KEEP)}
+        self.calls = 0
+
+    def parallel(self) -> bool:
+        if not self.enabled:
+            return False
+        self.calls += 1
+        for way in (True, False):           # first 3 runs each way (the very first includes Numba's loading)
+            if len(self.times[way]) < self.FIRST:
+                return way
+        best = np.median(self.times[True]) <= np.median(self.times[False])
+        return (not best) if self.calls % self.EXPLORE_EVERY == 0 else best
+
+    def record(self, parallel: bool, seconds: float) -> None:
+        self.times[parallel].append(seconds)
+
+
+class TrunkPlan:
+    """``TrunkPlan(model, x)``: the plan for inputs of ``x``'s shape (batch 1) and dtype; ``plan(x)`` returns
+    ``(fire9's output, fire3's output)`` as ``Model.trunk_forward`` does."""
+
+    def __init__(self, model, x):
+        if x.shape[0] != 1:
+            raise ValueError(f"TrunkPlan: batch 1 only, got shape {x.shape}")
+        self.key = plan_key(model, x)
+        self.model, self.dtype, self.T = model, x.dtype, self.key[2]
+        self.team = _Team.of(self.T)
+        self.choice = _ThreadChoice(self.T)
+        self.fires = _named_fires(model)
+        trunk = [layer for name, layer in model.children.items()
+                 if name in _TRUNK or name.startswith(("fire", "bypass"))]
+        self.layers = [sub for layer in trunk for sub in (layer, *(child for _, child in layer.named_layers()))]
+        self.outputs, self.shapes = {}, {}        # each Fire's output array (fire9's: new per call) and its shape
+        self.x, self.weights = None, {}           # the input and the weights, set at every call
+        self.ones = np.ones(max(model.conv1.params["weight"].shape[0], *(f.out_channels for _, f in self.fires)),
+                            self.dtype)                   # the scale of the epilogues without a batch norm
+        x_in = self._add_conv1_pool1(x.shape)
+        for (name, fire), algorithm in zip(self.fires, self.key[3]):
+            x_in = self._add_fire(name, fire, x_in, algorithm)
+
+    def _parts(self, n):
+        """Each thread's share ``(lo, hi)`` of ``n`` channels, one per thread (empty when n < threads)."""
+        parts = _chunks(n, self.T)
+        return parts + [(n, n)] * (self.T - len(parts))
+
+    def _add_conv1_pool1(self, x_shape):
+        """Two stages: each thread unfolds its input channels (im2col); then conv1's GEMM for its output
+        channels, pool1 and ReLU of them. Returns pool1's output array."""
+        dt, conv1 = self.dtype, self.model.conv1
+        _, C, H, W = x_shape
+        (kh, kw), (sh, sw), (ph, pw) = conv1.kernel_size, conv1.stride, conv1.padding
+        OH, OW = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
+        K = conv1.params["weight"].shape[0]
+        cols = np.empty((C * kh * kw, OH * OW), dt)
+        c1 = np.empty((K, OH * OW), dt)
+        pooled = np.empty((K,) + _pool_out(self.model, "pool1", (OH, OW)), dt)
+        in_parts, out_parts = self._parts(C), self._parts(K)
+        relu, one = epilogue_code("relu", dt), dt.type(1.0)
+        pool = self.model.pool1
+
+        def unfold_input(t):
+            lo, hi = in_parts[t]
+            im2col_image(self.x[lo:hi], kh, kw, sh, sw, ph, pw, OH, OW, cols[lo * kh * kw:hi * kh * kw])
+
+        def conv1_relu_pool1(t):
+            lo, hi = out_parts[t]
+            w, b = self.weights["conv1"]
+            np.matmul(w[lo:hi], cols, out=c1[lo:hi])
+            # pool first, then bias and ReLU on the 4x smaller output: relu(max(z) + b) == max(relu(z + b))
+            # exactly (adding b and rounding, and ReLU, never change the order of values)
+            maxpool_planes_into(c1[lo:hi].reshape(hi - lo, OH, OW), pool.kernel_size, pool.stride, pooled[lo:hi])
+            scale_bias_act_image(pooled[lo:hi].reshape(hi - lo, -1), self.ones[:hi - lo], b[lo:hi], relu, one)
+        self.stages = [unfold_input, conv1_relu_pool1]
+        return pooled
+
+    def _add_fire(self, name, fire, x, algorithm):
+        """Two stages: the squeeze GEMM for this thread's squeeze channels, its epilogue (bias, folded batch norm,
+        activation) and those channels' im2col columns or Winograd input transform; then this thread's rows of both
+        expand GEMMs written into their halves of the output, their epilogues, the bypass sum and the pool of those
+        channels. Returns the array the next Fire reads (the pooled output where a pool follows; None after
+        fire9, whose output is new at every call)."""
+        from .networks import POOL_AFTER
+        model, dt = self.model, self.dtype
+        C, H, W = x.shape
+        P = H * W
+        S, E1, E3 = fire.squeeze_channels, fire.e1, fire.e3
+        act, alpha = fire._activation()
+        code, alpha = epilogue_code(act, dt), dt.type(alpha)
+        x2 = x.reshape(C, P)
+        s = np.empty((S, P), dt)
+        self.shapes[name] = (E1 + E3, H, W)
+        if name != "fire9":
+            self.outputs[name] = np.empty((E1 + E3, P), dt)
+        bypass = f"bypass{name[4:]}" in model.children
+        pool_name = POOL_AFTER.get(name)
+        pool = model.children[pool_name] if pool_name else None
+        pooled = np.empty((E1 + E3,) + _pool_out(model, pool_name, (H, W)), dt) if pool else None
+        s_parts, e1_parts, e3_parts = self._parts(S), self._parts(E1), self._parts(E3)
+        wino = algorithm == "winograd"
+        if wino:
+            th, tw = winograd.tiles(H, W)
+            V = winograd.planes(1, S, th * tw, dt)[0]                # (16, S, tiles)
+            M = winograd.planes(1, E3, th * tw, dt)[0]               # (16, E3, tiles)
+        else:
+            cols = np.empty((S * 9, P), dt)
+
+        def squeeze(t):
+            lo, hi = s_parts[t]
+            w_s, scale, shift = self.weights[name][0]
+            np.matmul(w_s[lo:hi], x2, out=s[lo:hi])
+            scale_bias_act_image(s[lo:hi], self.ones[:hi - lo] if scale is None else scale[lo:hi], shift[lo:hi],
+                                 code, alpha)
+            if wino:
+                winograd.input_transform_image(s[lo:hi].reshape(hi - lo, H, W), V[:, lo:hi])
+            else:
+                im2col_image(s[lo:hi].reshape(hi - lo, H, W), 3, 3, 1, 1, 1, 1, H, W, cols[lo * 9:hi * 9])
+
+        def expand(t):
+            _, (w_1, b_1), (w_3, b_3) = self.weights[name]
+            o = self.out[name]
+            lo1, hi1 = e1_parts[t]
+            np.matmul(w_1[lo1:hi1], s, out=o[lo1:hi1])
+            scale_bias_act_image(o[lo1:hi1], self.ones[:hi1 - lo1], b_1[lo1:hi1], code, alpha)
+            lo, hi = e3_parts[t]
+            if wino:                                      # w_3 is the filter transform U (16, E3, S) here
+                np.matmul(w_3[:, lo:hi], V, out=M[:, lo:hi])
+                winograd.output_transform_image(M[:, lo:hi], o[E1 + lo:E1 + hi].reshape(hi - lo, H, W),
+                                                self.ones[:hi - lo], b_3[lo:hi], code, alpha)
+            else:
+                np.matmul(w_3[lo:hi], cols, out=o[E1 + lo:E1 + hi])
+                scale_bias_act_image(o[E1 + lo:E1 + hi], self.ones[:hi - lo], b_3[lo:hi], code, alpha)
+            for a, b in ((lo1, hi1), (E1 + lo, E1 + hi)):     # this thread's channels, still in its cache
+                if bypass:
+                    o[a:b] += x2[a:b]
+                if pool is not None:
+                    maxpool_planes_into(o[a:b].reshape(b - a, H, W), pool.kernel_size, pool.stride, pooled[a:b])
+        self.stages += [squeeze, expand]
+        if pool is not None:
+            return pooled
+        return self.outputs[name].reshape(E1 + E3, H, W) if name in self.outputs else None
+
+    def _load_weights(self):
+        """Every layer's weights as the stages take them, read afresh from the layers (under 0.1 ms): conv1
+        ``(W (K, C*9), b)``; per Fire ``((W_s, scale, shift), (W_1, b_1), (W_3 or U, b_3))``, the batch norm folded
+        into ``scale``/``shift`` (``scale`` None without one), ``U`` the Winograd filter transform (16, E3, S)."""
+        dt = self.dtype
+        w, b = weight_and_bias(self.model.conv1, dt)
+        weights = {"conv1": (w.reshape(w.shape[0], -1), b)}
+        for (name, fire), algorithm in zip(self.fires, self.key[3]):
+            (w_s, b_s), (w_1, b_1), (w_3, b_3) = (weight_and_bias(c, dt) for c in
+                                                  (fire.squeeze1x1, fire.expand1x1, fire.expand3x3))
+            bn = None
+            if fire.custom:
+                bn = (fire.bn.params["weight"], fire.bn.params["bias"], fire.bn.buffers["running_mean"],
+                      fire.bn.buffers["running_var"], fire.bn.eps)
+            w3 = winograd.filter_transform(w_3) if algorithm == "winograd" else w_3.reshape(w_3.shape[0], -1)
+            weights[name] = ((w_s.reshape(w_s.shape[0], -1), *fold_batchnorm(b_s, bn, dt)),
+                             (w_1.reshape(w_1.shape[0], -1), b_1), (w3, b_3))
+        return weights
+
+    def __call__(self, x):
+        with _Team.lock:
+            self.x = np.ascontiguousarray(x[0])   # (C, H, W), read by the first stage
+            self.weights = self._load_weights()
+            C9, H9, W9 = self.shapes["fire9"]
+            fire9 = np.empty((C9, H9 * W9), self.dtype)
+            self.out = {**self.outputs, "fire9": fire9}
+            parallel = self.choice.parallel()
+            start = time.perf_counter()
+            self.team.run(self.stages, parallel)
+            self.choice.record(parallel, time.perf_counter() - start)
+            return fire9.reshape(1, C9, H9, W9), self.outputs["fire3"].reshape((1,) + self.shapes["fire3"])
+
+    def clear_caches(self):
+        """Forget the caches of the trunk's layers (as the fused path does: a backward after it is an error)."""
+        for layer in self.layers:
+            layer._cache = None
