@@ -4,12 +4,18 @@ of this package. Shapes as in ``conv2d.py``; activation ``"relu"`` or ``"elu"`` 
 This is the specification of the fused version in ``squeezenp/ops/conv_act.py`` (the activation applied to each
 image's output right after its GEMM, while it is in cache, instead of a pass of its own over the whole output),
 which has the same signature; the networks use it for conv1 and its ReLU after ``fuse()``.
+
+``conv2d_act_pool_inference`` adds the max pool that follows conv1: ``maxpool(act(conv2d(x, w) + b))``. The fast
+twin pools each image's GEMM output while it is in cache and applies bias and activation to the pooled map, four
+times smaller: ``max_i act(z_i + b) == act(max_i z_i + b)`` exactly, because adding a channel's ``b`` and a
+non-decreasing activation (ReLU, ELU) keep the order of the values.
 Tests: ``tests/ops/test_conv_act.py``.
 """
 from __future__ import annotations
 
 from .conv2d import conv2d_forward
 from .elu import elu_forward
+from .maxpool2d import maxpool2d_inference
 from .relu import relu_forward
 
 
@@ -17,3 +23,10 @@ def conv2d_act_inference(x, w, b, stride=1, padding=0, activation="relu", alpha=
     """``act(conv2d(x, w, b, stride, padding))``: (N, C_in, H, W) -> (N, C_out, OH, OW)."""
     out = conv2d_forward(x, w, b, stride, padding)[0]
     return relu_forward(out)[0] if activation == "relu" else elu_forward(out, alpha)[0]
+
+
+def conv2d_act_pool_inference(x, w, b, stride=1, padding=0, activation="relu", alpha=1.0, pool_kernel=3,
+                              pool_stride=2, ceil_mode=True):
+    """``maxpool(act(conv2d(x, w, b, stride, padding)))``: (N, C_in, H, W) -> (N, C_out, PH, PW)."""
+    return maxpool2d_inference(conv2d_act_inference(x, w, b, stride, padding, activation, alpha), pool_kernel,
+                               pool_stride, ceil_mode)

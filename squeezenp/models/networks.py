@@ -144,11 +144,11 @@ class Model(Layer):
         if self.fused and not t and x.shape[0] == 1 and self.batch1_plan and ops.get_backend() == "numba":
             return self._trunk_plan(x)(x)                # the batch-1 plan: same numbers (plan.py)
         if self.fused and not t:
-            x = self._fused_conv1(x)                     # conv1 with its ReLU in the GEMM's epilogue
+            x = self._fused_conv1_pool1(x)               # conv1, pool1 and ReLU per image, while in cache
         else:
             x = self.conv1(x, training=t)
             x = self.relu_conv1(x, training=t)
-        x = self.pool1(x, training=t)
+            x = self.pool1(x, training=t)
         x = self.fire2(x, training=t)
         x = fire3 = self._fire_and_bypass("fire3", x, t)
         x = self.pool3(x, training=t)
@@ -172,14 +172,15 @@ class Model(Layer):
         plan.clear_caches()
         return plan
 
-    def _fused_conv1(self, x):
-        """Evaluation forward of conv1 and its ReLU after ``fuse()``: ``ops.conv2d_act_inference``, the ReLU applied
-        to each image right after its GEMM instead of a pass of its own over the network's largest activation. The
-        two layers are not called (no caches, no forward hooks)."""
-        conv1 = self.conv1
-        conv1._cache = self.relu_conv1._cache = None
-        return ops.conv2d_act_inference(x, *weight_and_bias(conv1, x.dtype), conv1.stride, conv1.padding, "relu",
-                                        workspace=conv1.workspace)
+    def _fused_conv1_pool1(self, x):
+        """Evaluation forward of conv1, its ReLU and pool1 after ``fuse()``: ``ops.conv2d_act_pool_inference``, each
+        image pooled right after its GEMM and the bias and ReLU applied to the pooled map, instead of three passes
+        over the network's largest activation. The three layers are not called (no caches, no forward hooks)."""
+        conv1, pool1 = self.conv1, self.pool1
+        conv1._cache = self.relu_conv1._cache = pool1._cache = None
+        return ops.conv2d_act_pool_inference(x, *weight_and_bias(conv1, x.dtype), conv1.stride, conv1.padding, "relu",
+                                             1.0, pool1.kernel_size, pool1.stride, pool1.ceil_mode,
+                                             workspace=conv1.workspace)
 
     def trunk_backward(self, d, d_fire3=None):
         """``trunk_forward`` in reverse. ``d``: the gradient of fire9's output; ``d_fire3``: of fire3's output
