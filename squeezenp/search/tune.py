@@ -230,7 +230,7 @@ def tune_experiment(k: int, store: TrialStore, runner, data_opts, settings: Tune
                 log(progress_line(k, name, trial, calls, best, time.monotonic() - t0, done_here))
             if on_trial:
                 on_trial(k, trial)
-    summary = summarise(k, store, opt, data_opts, model_ok)
+    summary = summarise(k, store, opt, data_opts, model_ok, settings.recipe)
     atomic_write_json(folder / "summary.json", summary)
     from ..reports.figures import save_png, search_progress
     save_png(search_progress(store.trials, f"experiment {k} ({name}): validation accuracy per trial",
@@ -296,7 +296,7 @@ def progress_line(k, name, trial, calls, best, elapsed, done_here) -> str:
     return f"{head} in {p['seconds']:.0f}s | {best_txt} | elapsed {format_seconds(elapsed)} ETA {format_seconds(eta)}"
 
 
-def summarise(k, store: TrialStore, opt, data_opts, model_ok: bool) -> dict:
+def summarise(k, store: TrialStore, opt, data_opts, model_ok: bool, recipe=None) -> dict:
     best = store.best()
     name = EXPERIMENTS[k]
     s = {"experiment": k, "network": name, "arrangement": data_opts.arrangement,
@@ -312,7 +312,8 @@ def summarise(k, store: TrialStore, opt, data_opts, model_ok: bool) -> dict:
              estimated_accuracy=surrogate_accuracy(opt, best), best_epoch=best["best_epoch"],
              **{p: best[p] for p in PARAM_NAMES})
     folder = store.folder
-    s["retrain_command"] = (f"squeezenp train --recipe paper --model {name} --init {folder / 'best_model.npz'} "
+    recipe_name = recipe.name if recipe is not None else "paper"     # the loop the trials trained with
+    s["retrain_command"] = (f"squeezenp train --recipe {recipe_name} --model {name} --init {folder / 'best_model.npz'} "
                             f"--lr {best['lr']:.6g} --momentum {best['momentum']:.6g} --l2 {best['l2']:.6g} "
                             f"--epochs 20 --out {folder / 'retrain'}{data_args(data_opts)}")
     if model_ok:
