@@ -27,14 +27,26 @@ def _maxpool_forward_kernel(x, k, s, out, argmax):
             for ow in range(OW):
                 w0 = ow * s
                 w1 = min(w0 + k, W)
-                best = x[n, c, h0, w0]
-                besti = h0 * W + w0
-                for h in range(h0, h1):
-                    for w in range(w0, w1):
-                        v = x[n, c, h, w]
-                        if v > best:
-                            best = v
-                            besti = h * W + w
+                if k == 3 and h1 - h0 == 3 and w1 - w0 == 3:
+                    # the networks' 3x3 windows inside the map: nine fixed offsets, no loop bounds (2-3x faster);
+                    # the same scan order and strict '>' as below, so the same argmax on ties
+                    best = x[n, c, h0, w0]
+                    besti = h0 * W + w0
+                    for dh in range(3):
+                        for dw in range(3):
+                            v = x[n, c, h0 + dh, w0 + dw]
+                            if v > best:
+                                best = v
+                                besti = (h0 + dh) * W + w0 + dw
+                else:
+                    best = x[n, c, h0, w0]
+                    besti = h0 * W + w0
+                    for h in range(h0, h1):
+                        for w in range(w0, w1):
+                            v = x[n, c, h, w]
+                            if v > best:
+                                best = v
+                                besti = h * W + w
                 out[n, c, oh, ow] = best
                 argmax[n, c, oh, ow] = besti
 
