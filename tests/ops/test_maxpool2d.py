@@ -102,6 +102,12 @@ def test_maxpool_ties_go_to_first_maximum():
     for f in (maxpool_forward_reference, maxpool_forward):
         _, arg = f(x, 2, 2, False)
         np.testing.assert_array_equal(arg[0, 0], [[0, 2], [8, 10]])
+    # the networks' 3x3 / 2 pools (fixed offsets inside the map, the loop at the ceil-mode edge) on ReLU outputs,
+    # where ties are everywhere: the same argmax as the reference
+    relu = np.maximum(np.random.default_rng(0).standard_normal((2, 3, 11, 12)), 0).round(1)
+    (o1, a1), (o2, a2) = maxpool_forward_reference(relu, 3, 2, True), maxpool_forward(relu, 3, 2, True)
+    np.testing.assert_array_equal(o1, o2)
+    np.testing.assert_array_equal(a1, a2)
 
 
 @SETTINGS
