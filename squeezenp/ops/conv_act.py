@@ -15,7 +15,7 @@ from ..functional.im2col import conv_output_size
 from ..functional.maxpool2d import pool_output_size
 from .bias import scale_bias_act_image
 from .conv2d import conv2d_gemm_into
-from .gemm import _chunks, _epilogue, _workers, run_parts, single_thread_blas
+from .gemm import _chunks, _epilogue, _workers, run_parts
 from .im2col import im2col_image
 from .maxpool2d import maxpool_planes_into
 
@@ -35,7 +35,7 @@ def conv2d_act_pool_inference(x, w, b, stride=1, padding=0, activation="relu", a
                               pool_stride=2, ceil_mode=True, *, workspace=None):
     """Fast twin of ``functional.conv2d_act_pool_inference``: per image, im2col, the GEMM into a scratch of its
     thread, the max pool into the output, then bias and activation on the pooled map; images split over the
-    threads, each with a one-thread BLAS."""
+    threads as ``gemm.run_parts`` runs them (one-thread BLAS under each; one part runs in the caller)."""
     (sh, sw), (ph, pw) = pair(stride, "stride", "conv2d"), pair(padding, "padding", "conv2d")
     N, C, H, W = x.shape
     K, _, kh, kw = w.shape
@@ -59,10 +59,5 @@ def conv2d_act_pool_inference(x, w, b, stride=1, padding=0, activation="relu", a
                 maxpool_planes_into(z.reshape(K, OH, OW), pool_kernel, pool_stride, out[n])
                 scale_bias_act_image(out[n].reshape(K, PH * PW), sc, bias, code, a)
         return f
-    jobs = [job(lo, hi, *scratch) for (lo, hi), scratch in zip(parts, work[key])]
-    if len(jobs) == 1:
-        with single_thread_blas():   # as on the threads: a multi-threaded BLAS stalls on these small products
-            jobs[0]()
-    else:
-        run_parts(jobs)
+    run_parts([job(lo, hi, *scratch) for (lo, hi), scratch in zip(parts, work[key])])
     return out
