@@ -38,7 +38,8 @@ def maxrss_bytes():
 
 
 def workspace_bytes(model):
-    return sum(a.nbytes for _, layer in model.named_layers() for a in getattr(layer, "workspace", {}).values())
+    return sum(a.nbytes for _, layer in model.named_layers() for slot in getattr(layer, "workspaces", {}).values()
+               for a in slot.values())
 
 
 def child(name, mode, batch, size):

@@ -6,7 +6,10 @@ and unmaps it on ``free``, so every step touches new pages: the page faults were
 and a high ``M_TRIM_THRESHOLD`` keeps the heap from shrinking, the same as starting Python with
 ``MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=...`` (what the benchmarks do), but for any process that imports
 squeezenp (``squeezenp/__init__.py`` calls :func:`keep_freed_memory`). The cost: the process keeps its peak heap
-size until it exits.
+size until it exits. Every thread allocates from the one main arena (``M_ARENA_MAX`` 1): a thread of its own
+arena gets its large blocks from 64 MB heaps that glibc unmaps when they empty, whatever the trim threshold (the
+threads of a split evaluation batch, ``squeezenp/ops/split_batch.py``, took 1,300 page faults per SqueezeNet
+batch that way); squeezenp's threads allocate rarely, so they never wait long for the arena's lock.
 
 Not applied when the user set either glibc variable (glibc has applied theirs), when ``SQUEEZENP_MALLOC=system``,
 or off glibc. Tests: ``tests/test_malloc.py``.
@@ -17,21 +20,31 @@ import ctypes
 import ctypes.util
 import os
 
-M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4          # glibc's mallopt parameter numbers (malloc.h)
+M_TRIM_THRESHOLD, M_MMAP_MAX, M_ARENA_MAX = -1, -4, -8      # glibc's mallopt parameter numbers (malloc.h)
 TRIM_THRESHOLD = 2**31 - 1                      # mallopt takes an int: 2 GiB, far above any single free here
 ENV = "SQUEEZENP_MALLOC"
 
 
+def _mallopt():
+    """glibc's ``mallopt`` through ctypes, or None off glibc (macOS, Windows, musl without mallopt)."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return None
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    return mallopt
+
+
 def keep_freed_memory() -> bool:
-    """Apply the two settings; returns True when they were applied."""
+    """Apply the settings; returns True when the two that keep freed memory were applied (the arena count is
+    set on its own, unless ``MALLOC_ARENA_MAX`` is set)."""
     if os.environ.get(ENV, "").lower() == "system":
         return False
+    mallopt = _mallopt()
+    if mallopt is None:
+        return False
+    if "MALLOC_ARENA_MAX" not in os.environ:
+        mallopt(M_ARENA_MAX, 1)         # one arena (see above)
     if "MALLOC_MMAP_MAX_" in os.environ or "MALLOC_TRIM_THRESHOLD_" in os.environ:
         return False
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):          # not glibc (macOS, Windows, musl without mallopt)
-        return False
-    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
     return bool(mallopt(M_MMAP_MAX, 0)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))

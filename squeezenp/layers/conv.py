@@ -13,11 +13,12 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input, pair
+from ..ops.workspace import ScratchOwner
 from ..ops import conv_algorithm
 from .init import he_normal
 
 
-class Conv2d(Layer):
+class Conv2d(ScratchOwner, Layer):
     """``Conv2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True, algorithm="auto")``;
     He-normal weights, zero bias. ``algorithm`` matters only for stride-1, pad-1 3x3 kernels on the fast path."""
 
@@ -37,7 +38,7 @@ class Conv2d(Layer):
         self.add_param("weight", he_normal((self.out_channels, self.in_channels, kh, kw), fan_in, rng, dtype))
         if bias:
             self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
-        self.workspace: dict[str, np.ndarray] = {}
+        self._init_workspaces()          # self.workspace: this thread's scratch arrays (ops/workspace.py)
 
     def output_shape(self, input_shape):
         N, _, H, W = input_shape

@@ -10,10 +10,11 @@ import numpy as np
 
 from .. import ops
 from ..core import Layer, check_grad, check_input, pair
+from ..ops.workspace import ScratchOwner
 from .init import he_normal
 
 
-class ConvTranspose2d(Layer):
+class ConvTranspose2d(ScratchOwner, Layer):
     """``ConvTranspose2d(in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True)``."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -32,7 +33,7 @@ class ConvTranspose2d(Layer):
         self.add_param("weight", he_normal((self.in_channels, self.out_channels, kh, kw), fan_in, rng, dtype))
         if bias:
             self.add_param("bias", np.zeros(self.out_channels, dtype=dtype))
-        self.workspace: dict[str, np.ndarray] = {}
+        self._init_workspaces()          # self.workspace: this thread's scratch arrays (ops/workspace.py)
 
     def output_shape(self, input_shape):
         N, _, H, W = input_shape

@@ -27,6 +27,7 @@ import numpy as np
 from .. import ops
 from ..core import Layer, check_input
 from ..functional import softmax
+from ..ops.split_batch import split_batch, split_threads
 from ..layers import (ELU, Add, Concat, Conv2d, ConvTranspose2d, CropOrPad2d, Dropout, GlobalAvgPool2d,
                       MaxPool2d, ReLU, weight_and_bias)
 from .fire import CustomFire, Fire
@@ -87,6 +88,7 @@ class Model(Layer):
 
     cam_is_linear = False
     batch1_plan = True     # one-image evaluation forwards of a fused model run the trunk's plan (plan.py)
+    split_batches = True   # SqueezeNet's evaluation batches of a fused model split over the threads (split_batch.py)
 
     def __init__(self, name: str, num_classes: int, input_size: int, in_channels: int, seed: int):
         super().__init__()
@@ -171,6 +173,14 @@ class Model(Layer):
             plan = self.__dict__["_plan"] = TrunkPlan(self, x)
         plan.clear_caches()
         return plan
+
+    def _splits_batch(self, x, training) -> bool:
+        """Whether this evaluation forward runs as ``ops.split_batch`` shares: a fused model on the fast backend,
+        a batch of at least two images per thread, and no forward hook below the model (hooks would run on
+        several threads at once, in no fixed order)."""
+        return (self.split_batches and not training and self.fused and ops.get_backend() == "numba"
+                and split_threads(len(x)) > 1
+                and not any(layer._forward_hooks for _, layer in self.named_layers()))
 
     def _fused_conv1_pool1(self, x):
         """Evaluation forward of conv1, its ReLU and pool1 after ``fuse()``: ``ops.conv2d_act_pool_inference``, each
@@ -325,11 +335,26 @@ class SqueezeNet(Model):
     def forward(self, x, training=None):
         t = self._is_training(training)
         self._check(x)
-        x, _ = self.trunk_forward(self._normalise_input(x, t), t)           # (N, 512, 14, 14) at 227
+        x = self._normalise_input(x, t)
+        if self._splits_batch(x, t):                   # each thread its share of the images, start to end
+            shares = split_batch(self._evaluate_share, x)
+            logits, self.cam_features, self.class_maps = (np.concatenate(r) for r in zip(*shares))
+            for name in ("conv10", "relu_conv10", "pool10"):
+                self.children[name]._cache = None      # a share's: a backward after it is an error
+            return logits
+        x, _ = self.trunk_forward(x, t)                                    # (N, 512, 14, 14) at 227
         x = self.drop9(x, training=self._dropout_training(t))
         self.cam_features = x
         self.class_maps = self.relu_conv10(self.conv10(x, training=t))    # (N, classes, 14, 14)
         return self.pool10(self.class_maps)                                # (N, classes)
+
+    def _evaluate_share(self, x):
+        """The evaluation forward of one share of a split batch (``ops/split_batch.py``), returning
+        ``(logits, cam_features, class_maps)`` instead of storing them: the shares run at once. drop9 is the
+        identity in evaluation."""
+        features, _ = self.trunk_forward(x, False)
+        maps = self.relu_conv10.forward(self.conv10.forward(features, training=False), training=False)
+        return self.pool10.forward(maps), features, maps
 
     def backward(self, dlogits):
         d = self.pool10.backward(dlogits)

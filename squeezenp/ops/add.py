@@ -11,7 +11,7 @@ from numba import njit, prange
 from .. import functional
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, nogil=True)     # nogil: the threads of a split batch call it at once
 def _add_inference_kernel(out, x):
     for i in prange(out.size):
         out[i] += x[i]

@@ -221,13 +221,18 @@ def im2col_matmul_per_image(A, x, geometry, cols, out, bias=None, scale=None, ac
     OH, OW = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
     x = np.ascontiguousarray(x)
     T = _workers()
-    if T == 1 or not _blas_controllers() or N < T:
+    epi = _epilogue(A.shape[0], out.dtype, bias, scale, activation, alpha)
+    if T == 1:          # one thread: each image unfolded and multiplied while its columns are in cache
+        for n in range(N):
+            im2col_image(x[n], kh, kw, sh, sw, ph, pw, OH, OW, cols[n])
+            _image_gemm(A, cols[n], out[n], epi)
+        return out
+    if not _blas_controllers() or N < T:
         if N == 1:      # one image: unfolded serially (a parallel region for one image only adds a hand-off)
             im2col_image(x[0], kh, kw, sh, sw, ph, pw, OH, OW, cols[0])
         else:
             im2col(x, *geometry, out=cols)
         return matmul_per_image(A, cols, out, bias, scale, activation, alpha)
-    epi = _epilogue(A.shape[0], out.dtype, bias, scale, activation, alpha)
 
     def work(lo, hi):
         def f():

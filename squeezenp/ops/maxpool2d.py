@@ -105,10 +105,11 @@ def maxpool_planes_into(x, kernel, stride, out):
     return out
 
 
-@njit(parallel=True, cache=True, fastmath=True)
+@njit(parallel=True, cache=True, fastmath=True, nogil=True)
 def _maxpool_values_kernel(x, k, s, out):
     # one (image, channel) plane per iteration, each by the serial kernel above (the window's rows first,
-    # vectorised; the row padded so that no column needs a bounds test)
+    # vectorised; the row padded so that no column needs a bounds test). nogil: the threads of a split batch
+    # (split_batch.py) call it at once
     N, C = x.shape[0], x.shape[1]
     for nc in prange(N * C):
         n, c = nc // C, nc % C
