@@ -3,8 +3,10 @@
 For each shape (the Fire modules' squeeze -> expand3x3 channels at the map sizes of a 227x227 and a 128x128
 input), batch 1 and batch 32, evaluation forward ("inference") and forward + backward ("training"), im2col
 through ``ops.conv2d.conv2d_forward/backward`` and Winograd through ``ops.winograd``, timed in alternating blocks
-(best of ``--repeats`` blocks, each the mean of several back-to-back calls after a warm-up). Also the float32 max abs error of each
-against a float64 reference.
+(best of ``--repeats`` blocks, each the mean of several back-to-back calls after a warm-up). Batch-1 inference is
+timed where it runs, inside the trunk's batch-1 plan (:func:`measure_in_plan`: the Fire modules of that shape,
+squeeze stage included, since it holds Winograd's input transform or the im2col columns). Also the float32 max
+abs error of each against a float64 reference.
 
 ``--write-table`` stores, per shape and batch class, both modes' timings and the faster algorithm (by the sum
 of both modes; at batch 1 by inference alone) in ``squeezenp/ops/conv3x3_table.json``, which ``squeezenp/ops/conv_algorithm.py``
@@ -102,6 +104,33 @@ def measure(cin, cout, h, batch, training, repeats):
     return best, err
 
 
+def measure_in_plan(size, fires, repeats):
+    """Batch-1 inference as it really runs, inside the trunk's plan (``squeezenp/models/plan.py``: each thread
+    transforms or unfolds its squeeze channels, then computes its share of the expand channels): the whole
+    batch-1 trunk on all threads with the expand3x3 of ``fires`` on each algorithm and every other Fire module on
+    im2col; seconds per trunk, best of alternating blocks of 5 calls' medians. The whole trunk, not the two stages
+    of those Fire modules alone: Winograd's transforms (3 MB at fire2) push later layers' data out of the cache,
+    which timing its stages in a loop hides (it then won every shape by 1.1-1.3x; in the trunk it lost)."""
+    from squeezenp.models.networks import FIRE_SPECS
+    x = np.random.default_rng(0).standard_normal((1, 3, size, size)).astype(np.float32)
+    runs = {}
+    for a in ALGOS:
+        model = C.build("squeezenet", size)
+        for name in FIRE_SPECS:
+            model.children[name].expand3x3.algorithm = a if name in fires else "im2col"
+        model.forward(x, training=False)                        # builds the plan
+        model._plan.choice.parallel = lambda threads=model._plan.T: threads > 1
+        runs[a] = lambda model=model: model.trunk_forward(x, False)
+    for a in ALGOS:
+        for _ in range(5):
+            runs[a]()
+    best = {a: float("inf") for a in ALGOS}
+    for _ in range(max(20, 8 * repeats)):
+        for a in ALGOS:
+            best[a] = min(best[a], float(np.median([timed_block(runs[a], 1) for _ in range(5)])))
+    return best
+
+
 def run(batches, repeats, sizes):
     C.set_threads(C.cores())
     res = {"load_start": C.load_average(), "batches": batches, "repeats": repeats, "rows": []}
@@ -109,6 +138,8 @@ def run(batches, repeats, sizes):
         for batch in batches:
             for training in (False, True):
                 best, err = measure(cin, cout, h, batch, training, repeats)
+                if batch == 1 and not training:          # what a one-image forward runs: the plan
+                    best = measure_in_plan(size, names, repeats)
                 res["rows"].append({"input": size, "fires": names, "C": cin, "K": cout, "H": h, "W": h,
                                     "batch": batch, "mode": "training" if training else "inference",
                                     "im2col_ms": round(best["im2col"] * 1e3, 3), "winograd_ms": round(best["winograd"] * 1e3, 3),
@@ -138,7 +169,9 @@ def write_table(res, command):
     doc = {"written_by": command, "date": time.strftime("%Y-%m-%d"), "machine": C.machine_info()["cpu"],
            "load_average": [res["load_start"], res["load_end"]],
            "note": "per shape and batch class: ms per call of each algorithm (best of alternating blocks), choice = the "
-                   "smaller inference + training sum (batch 1: inference alone); read by squeezenp/ops/conv_algorithm.py", "entries": entries}
+                   "smaller inference + training sum (batch 1: inference alone, timed as the whole batch-1 trunk plan with "
+                   "this shape's Fire modules on each algorithm, the others on im2col); read by "
+                   "squeezenp/ops/conv_algorithm.py", "entries": entries}
     from squeezenp.core.atomic import atomic_write_text
     rows = ",\n  ".join(json.dumps(e) for e in entries)       # one shape per line: readable diffs
     head = json.dumps({k: v for k, v in doc.items() if k != "entries"}, indent=1)[:-2]

@@ -8,8 +8,9 @@ Winograd (``winograd.py``) does 2.25x fewer multiply-adds but adds three transfo
 which one is faster depends on the shape. The choice is made from measurement: ``conv3x3_table.json`` beside this
 file holds per-shape timings of both (forward for inference, forward + backward for training; batch 1 and a
 batch), written by ``python benchmarks/bench_winograd.py --write-table``, and per shape and batch class the faster
-algorithm (by the sum of both modes for batches; by inference alone at batch 1, where latency is what counts). A
-shape missing from the table falls back to :func:`fallback`. The choice does not depend on training vs
+algorithm (by the sum of both modes for batches; by inference alone at batch 1, where latency is what counts,
+timed where a one-image forward runs: the whole batch-1 trunk plan, ``models/plan.py``). A shape missing from the
+table falls back to :func:`fallback`. The choice does not depend on training vs
 evaluation, so a training-mode forward gives exactly the evaluation-mode numbers.
 
 Forcing one algorithm (for a benchmark, a comparison or a bug hunt):
