@@ -345,15 +345,26 @@ class SqueezeNet(Model):
         x, _ = self.trunk_forward(x, t)                                    # (N, 512, 14, 14) at 227
         x = self.drop9(x, training=self._dropout_training(t))
         self.cam_features = x
-        self.class_maps = self.relu_conv10(self.conv10(x, training=t))    # (N, classes, 14, 14)
+        self.class_maps = self._class_maps(x, t)                           # (N, classes, 14, 14)
         return self.pool10(self.class_maps)                                # (N, classes)
+
+    def _class_maps(self, x, training):
+        """ReLU(conv10(x)). After ``fuse()``, in evaluation, with no hook on either layer: one pass,
+        ``ops.conv2d_act_inference`` (the ReLU in each image's GEMM epilogue; the two layers are not called, so
+        they keep no cache). Else the two layers."""
+        conv10, relu = self.conv10, self.relu_conv10
+        if self.fused and not training and not (conv10._forward_hooks or relu._forward_hooks):
+            conv10._cache = relu._cache = None
+            return ops.conv2d_act_inference(x, *weight_and_bias(conv10, x.dtype), conv10.stride, conv10.padding,
+                                            "relu", 1.0)
+        return relu(conv10(x, training=training))
 
     def _evaluate_share(self, x):
         """The evaluation forward of one share of a split batch (``ops/split_batch.py``), returning
         ``(logits, cam_features, class_maps)`` instead of storing them: the shares run at once. drop9 is the
         identity in evaluation."""
         features, _ = self.trunk_forward(x, False)
-        maps = self.relu_conv10.forward(self.conv10.forward(features, training=False), training=False)
+        maps = self._class_maps(features, False)
         return self.pool10.forward(maps), features, maps
 
     def backward(self, dlogits):
