@@ -1,6 +1,6 @@
 """Batch inference split over the threads (``squeezenp/ops/split_batch.py``: each thread runs its share of the
 images from conv1 to the classifier) against the layer-by-layer way (every layer splits its images over the
-threads; ``model.split_batches = False``), for the SqueezeNets at batch 32.
+threads; ``model.split_batches = False``), for the four networks at batch 32.
 
 Both run in one process, alternated round by round (each round the median of ``--calls`` calls of each), so a
 loaded machine slows both alike; the figures are the medians and the best of the rounds, and the ratio of the
@@ -8,7 +8,7 @@ medians.
 
 Usage::
 
-    python benchmarks/bench_split.py                        # the three SqueezeNets, batch 32, 227 px, 2 threads
+    python benchmarks/bench_split.py                        # the four networks, batch 32, 227 px, 2 threads
     python benchmarks/bench_split.py --networks squeezenet --rounds 30
 """
 from __future__ import annotations
@@ -23,7 +23,6 @@ import _common as C  # noqa: E402
 
 C.reexec_with_malloc_env()
 
-SQUEEZENETS = ("squeezenet", "squeezenet_bypass", "squeezenet_bypass_transfer")
 
 
 def compare(name, batch, size, threads, rounds, calls):
@@ -55,7 +54,7 @@ def compare(name, batch, size, threads, rounds, calls):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--networks", nargs="+", default=list(SQUEEZENETS))
+    ap.add_argument("--networks", nargs="+", default=None)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--size", type=int, default=227)
     ap.add_argument("--threads", type=int, default=2)
@@ -64,7 +63,7 @@ def main(argv=None):
     a = ap.parse_args(argv)
     print(f"batch-{a.batch} inference, {a.size}x{a.size}, {a.threads} threads: split batch vs layer by layer, "
           f"alternated, {a.rounds} rounds of {a.calls} calls; load {C.load_average()}")
-    for name in a.networks:
+    for name in a.networks or C.networks_all():
         r = compare(name, a.batch, a.size, a.threads, a.rounds, a.calls)
         print(f"{name:28s} split {r['split']['median']:6.1f} img/s (best {r['split']['best']:6.1f}), layer by layer "
               f"{r['layers']['median']:6.1f} (best {r['layers']['best']:6.1f}): {r['ratio']:.2f}x")

@@ -88,7 +88,7 @@ class Model(Layer):
 
     cam_is_linear = False
     batch1_plan = True     # one-image evaluation forwards of a fused model run the trunk's plan (plan.py)
-    split_batches = True   # SqueezeNet's evaluation batches of a fused model split over the threads (split_batch.py)
+    split_batches = True   # evaluation batches of a fused model split over the threads (ops/split_batch.py)
 
     def __init__(self, name: str, num_classes: int, input_size: int, in_channels: int, seed: int):
         super().__init__()
@@ -181,6 +181,16 @@ class Model(Layer):
         return (self.split_batches and not training and self.fused and ops.get_backend() == "numba"
                 and split_threads(len(x)) > 1
                 and not any(layer._forward_hooks for _, layer in self.named_layers()))
+
+    def _split_forward(self, x, head):
+        """An evaluation forward as ``ops.split_batch`` shares of ``self._evaluate_share`` (which returns
+        ``(logits, cam_features, class_maps)`` of its images and stores nothing), joined; the ``head`` layers'
+        caches cleared, as on the fused path (a backward after it is an error)."""
+        shares = split_batch(self._evaluate_share, x)
+        logits, self.cam_features, self.class_maps = (np.concatenate(r) for r in zip(*shares))
+        for name in head:
+            self.children[name]._cache = None
+        return logits
 
     def _fused_conv1_pool1(self, x):
         """Evaluation forward of conv1, its ReLU and pool1 after ``fuse()``: ``ops.conv2d_act_pool_inference``, each
@@ -337,11 +347,7 @@ class SqueezeNet(Model):
         self._check(x)
         x = self._normalise_input(x, t)
         if self._splits_batch(x, t):                   # each thread its share of the images, start to end
-            shares = split_batch(self._evaluate_share, x)
-            logits, self.cam_features, self.class_maps = (np.concatenate(r) for r in zip(*shares))
-            for name in ("conv10", "relu_conv10", "pool10"):
-                self.children[name]._cache = None      # a share's: a backward after it is an error
-            return logits
+            return self._split_forward(x, ("drop9", "conv10", "relu_conv10", "pool10"))
         x, _ = self.trunk_forward(x, t)                                    # (N, 512, 14, 14) at 227
         x = self.drop9(x, training=self._dropout_training(t))
         self.cam_features = x
@@ -418,8 +424,11 @@ class ProposedCNN(Model):
         """Figure 3, top to bottom; shapes at 227x227."""
         t = self._is_training(training)
         self._check(x)
-        x, skip = self.trunk_forward(self._normalise_input(x, t), t)   # CF9 (N, 512, 14, 14); skip = CF3 (N, 128, 56, 56)
+        x = self._normalise_input(x, t)
         self._skip_path_cache = None
+        if self._splits_batch(x, t):                   # each thread its share of the images, start to end
+            return self._split_forward(x, self.HEAD)
+        x, skip = self.trunk_forward(x, t)             # CF9 (N, 512, 14, 14); skip = CF3 (N, 128, 56, 56)
         if self.fused and not t and self._head_fusable(x, skip):
             return self._fused_head(x, skip)
         x = self.drop9(x, training=self._dropout_training(t))
@@ -440,10 +449,31 @@ class ProposedCNN(Model):
     def _head_fusable(self, x9, skip) -> bool:
         """The fused head computes the same numbers for a non-overlapping upconv (stride = kernel, no padding)
         whose output has the skip's size exactly (no crop or pad; so at 227 and at 35, for instance)."""
+        return self._head_fusable_sides(tuple(x9.shape[2:]), tuple(skip.shape[2:]))
+
+    def _head_fusable_sides(self, side9, side3) -> bool:
         up = self.upconv
         return (up.kernel_size == up.stride and up.padding == (0, 0) and "bias" in up.params
                 and "bias" in self.conv_fuse.params and "bias" in self.conv10.params
-                and skip.shape[2:] == (x9.shape[2] * up.stride[0], x9.shape[3] * up.stride[1]))
+                and tuple(side3) == (side9[0] * up.stride[0], side9[1] * up.stride[1]))
+
+    def _splits_batch(self, x, training) -> bool:
+        """As the SqueezeNets, where the head is fusable at this input size (the shares run the fused head)."""
+        if not super()._splits_batch(x, training):
+            return False
+        from .plan import _fire_sides
+        sides = _fire_sides(self, x.shape)             # the input sides of fire2 .. fire9, in call order
+        return self._head_fusable_sides(sides[-1], sides[1])
+
+    def _evaluate_share(self, x):
+        """The evaluation forward of one share of a split batch: ``(logits, cam_features, class_maps)``."""
+        return self._head_inference(*self.trunk_forward(x, False))
+
+    def _head_inference(self, x9, skip):
+        """``ops.proposed_head_inference``: ``(logits, cam_features, class_maps)``, nothing stored."""
+        return ops.proposed_head_inference(
+            x9, skip, *(weight_and_bias(layer, x9.dtype) for layer in (self.upconv, self.conv_fuse, self.conv10)),
+            self.elu_upconv.alpha, self.elu_fuse.alpha, workspace=self.upconv.workspace)
 
     def _fused_head(self, x9, skip):
         """Evaluation forward of the head after ``fuse()``: ``ops.proposed_head_inference``, image by image with no
@@ -451,9 +481,7 @@ class ProposedCNN(Model):
         called (no caches, no forward hooks); ``cam_features`` and ``class_maps`` are set as on the layer path."""
         for name in self.HEAD:
             self.children[name]._cache = None
-        logits, self.cam_features, self.class_maps = ops.proposed_head_inference(
-            x9, skip, *(weight_and_bias(layer, x9.dtype) for layer in (self.upconv, self.conv_fuse, self.conv10)),
-            self.elu_upconv.alpha, self.elu_fuse.alpha, workspace=self.upconv.workspace)
+        logits, self.cam_features, self.class_maps = self._head_inference(x9, skip)
         return logits
 
     def _fused_skip_path(self, x9, skip):

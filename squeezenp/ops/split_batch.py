@@ -5,9 +5,10 @@ Teaches: two ways to use two cores on a batch. The layer-by-layer way splits eve
 threads (``gemm.py``): the threads meet after every layer (26 times per SqueezeNet forward), and every layer's
 output for the whole batch goes out to memory before the next layer reads it back (fire2's output alone is 51 MB
 at batch 32, more than the 32 MB L3). Splitting the *batch* once instead lets each thread run its 16 images
-from conv1 to the classifier without waiting for the other, and the threads meet once, at the end. SqueezeNet
-1.1's batch-32 inference at 227 px ran 10-18% faster this way on the 2-core benchmark machine (two one-thread
-processes of 16 images against one two-thread process of 32, alternated; ``docs/benchmarks.md``).
+from conv1 to the classifier without waiting for the other, and the threads meet once, at the end. Batch-32
+inference at 227 px ran 1.12-1.23x faster this way for the SqueezeNets and 1.07-1.09x for the proposed CNN on the
+2-core benchmark machine (``python benchmarks/bench_split.py``, both ways alternated in one process;
+``docs/benchmarks.md``). Used by every network's evaluation forward after ``fuse()`` (``Model._splits_batch``).
 
 What makes it safe: ``numba.set_num_threads`` is per thread, so inside a share every op sees one thread and runs
 its serial path in the calling thread; the BLAS runs on one thread for the whole call (``gemm.single_thread_blas``);

@@ -1,7 +1,8 @@
 """An evaluation batch split over the threads (``squeezenp/ops/split_batch.py``): each share runs on its own
-thread with one Numba thread and its own workspace slot, the results come back in order; the SqueezeNets' split
+thread with one Numba thread and its own workspace slot, the results come back in order; the networks' split
 forward gives the numbers of the unsplit one (logits, CAM features, class maps), is taken only where it is safe
-(batch of two images per thread or more, no forward hooks below the model, evaluation), and keeps no cache."""
+(batch of two images per thread or more, no forward hooks below the model, evaluation, the proposed CNN's fused
+head), and keeps no cache."""
 import threading
 
 import numba
@@ -69,16 +70,18 @@ def _random_model(name, size):
     return m
 
 
-@pytest.mark.parametrize("name", ["squeezenet", "squeezenet_bypass", "squeezenet_bypass_transfer"])
-def test_split_forward_matches_the_unsplit_one(name, two_threads, monkeypatch):
-    m = _random_model(name, 63)
-    x = np.random.default_rng(2).standard_normal((5, 3, 63, 63)).astype(np.float32)
+@pytest.mark.parametrize("name, size", [("squeezenet", 63), ("squeezenet_bypass", 63),
+                                        ("squeezenet_bypass_transfer", 63), ("proposed", 35)])
+def test_split_forward_matches_the_unsplit_one(name, size, two_threads, monkeypatch):
+    m = _random_model(name, size)
+    x = np.random.default_rng(2).standard_normal((5, 3, size, size)).astype(np.float32)
     calls = []
     monkeypatch.setattr(networks, "split_batch", lambda fn, xs: calls.append(len(xs)) or sb.split_batch(fn, xs))
     got = m.forward(x, training=False)
     features, maps = m.cam_features, m.class_maps
     assert calls == [5]                                                     # the split ran
     assert m.conv10._cache is None and m.pool10._cache is None             # no share's cache left behind
+    assert m.fire9._cache is None
     m.split_batches = False
     want = m.forward(x, training=False)
     assert calls == [5]
@@ -87,6 +90,13 @@ def test_split_forward_matches_the_unsplit_one(name, two_threads, monkeypatch):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(b).max())))
     # the layers' scratch arrays: one dict per share's slot, none shared
     assert {("split", 0), ("split", 1)} <= set(m.fire2.expand3x3.workspaces)
+
+
+def test_the_proposed_cnn_is_split_only_where_its_fused_head_runs(two_threads):
+    """The shares run the fused head, which needs the upconv's output to have the skip's size (227, 35; not 63)."""
+    for size, split in ((35, True), (63, False)):
+        m = M.build("proposed", input_size=size)
+        assert m._splits_batch(np.zeros((4, 3, size, size), np.float32), training=False) == split
 
 
 def test_hooks_training_and_the_unfused_model_are_never_split(two_threads, monkeypatch):
