@@ -3,7 +3,10 @@ against the layer-by-layer fused path it replaced (``model.batch1_plan = False``
 
 Both run in the same process, alternated call block by call block (``--rounds`` rounds of a median of 5 calls
 each), so a loaded machine slows both alike; the figures are the medians over the rounds and the ratio of them.
-``--stages`` prints the plan's time per stage and thread (the compute of each thread between two barriers).
+``--stages`` prints the plan's time per stage and thread (the compute of each thread between two barriers), with
+the threads and with both threads' shares run one after the other in the caller: in the second way the second
+share finds in the cache what the first brought there; with the threads, each thread reads the channels the other
+wrote from the other core's cache or memory.
 
 Usage::
 
@@ -54,7 +57,9 @@ def compare(name, size, threads, rounds):
 
 
 def stages(name, size, threads, calls=100):
-    """The plan's stages: median seconds of each thread's part, per stage (barrier waits excluded)."""
+    """The plan's stages: median seconds of each thread's part, per stage (barrier waits excluded), with the
+    threads (``parallel``) and with both shares run one after the other in the caller (``serial``, what the plan
+    does when that was faster lately); ``trunk_s``: the median trunk with the threads."""
     import numpy as np
     C.set_threads(threads)
     model = C.build(name, size)
@@ -63,17 +68,26 @@ def stages(name, size, threads, calls=100):
     plan = model._plan
     names = ["conv1 im2col", "conv1 GEMM, pool1, ReLU"] + [f"{n} {part}" for n, _ in plan.fires
                                                            for part in ("squeeze", "expand")]
-    times = {(n, t): [] for n in names for t in range(plan.T)}
+    ways = ("parallel", "serial") if plan.T > 1 else ("parallel",)
+    times = {(w, n, t): [] for w in ways for n in names for t in range(plan.T)}
+    way = ["parallel"]
 
     def timed(stage, n):
         def f(t):
             start = time.perf_counter()
             stage(t)
-            times[(n, t)].append(time.perf_counter() - start)
+            times[(way[0], n, t)].append(time.perf_counter() - start)
         return f
     plan.stages[:] = [timed(s, n) for s, n in zip(list(plan.stages), names)]
-    trunk = [_median_call(lambda: model.trunk_forward(x, False), 1) for _ in range(calls)]
-    rows = [(n, [float(np.median(times[(n, t)])) for t in range(plan.T)]) for n in names]
+    trunk = []
+    for _ in range(calls):
+        for w in ways:                       # the two ways alternated call by call
+            way[0] = w
+            plan.choice.parallel = lambda w=w: w == "parallel"
+            t = _median_call(lambda: model.trunk_forward(x, False), 1)
+            if w == "parallel":
+                trunk.append(t)
+    rows = [(n, {w: [float(np.median(times[(w, n, t)])) for t in range(plan.T)] for w in ways}) for n in names]
     return {"stages": rows, "trunk_s": float(np.median(trunk))}
 
 
@@ -94,9 +108,15 @@ def main(argv=None):
                   f" {r['ratio']:.2f}x")
             if a.stages:
                 s = stages(name, a.size, n)
-                for stage, per_thread in s["stages"]:
-                    print(f"    {stage:28s} " + "  ".join(f"{v * 1e3:6.3f}" for v in per_thread) + " ms")
-                print(f"    trunk (with the barriers)    {s['trunk_s'] * 1e3:6.3f} ms")
+                ways = list(s["stages"][0][1])
+                print(f"    {'stage':28s} " + " | ".join(f"{w}: ms per thread's share" for w in ways))
+                for stage, per_way in s["stages"]:
+                    print(f"    {stage:28s} " + " | ".join("  ".join(f"{v * 1e3:6.3f}" for v in per_way[w])
+                                                          for w in ways))
+                for w in ways:
+                    total = [sum(per_way[w][t] for _, per_way in s["stages"]) for t in range(n)]
+                    print(f"    {'sum, ' + w:28s} " + "  ".join(f"{v * 1e3:6.3f}" for v in total) + " ms")
+                print(f"    trunk with the threads       {s['trunk_s'] * 1e3:6.3f} ms (barriers included)")
     print(f"load at the end {C.load_average()}")
 
 
