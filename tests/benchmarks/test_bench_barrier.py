@@ -1,24 +1,16 @@
 """benchmarks/bench_barrier.py's barriers are barriers: no thread leaves a crossing before both reached it, round
 after round, for each kind (so the timings it prints compare working barriers)."""
-import importlib.util
 import threading
 import time
-from pathlib import Path
 
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from bench_loader import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def bench():
     with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("_BENCH_REEXEC", "1")              # no re-exec of the test process
-        mp.syspath_prepend(str(BENCH))
-        spec = importlib.util.spec_from_file_location("bench_barrier_under_test", BENCH / "bench_barrier.py")
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        yield module
+        yield load_benchmark(mp, "bench_barrier.py")
 
 
 @pytest.mark.parametrize("kind", ["python", "pthread", "spin"])

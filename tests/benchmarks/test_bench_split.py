@@ -1,20 +1,12 @@
 """benchmarks/bench_split.py compares the split batch with the layer path, really running each way."""
-import importlib.util
-from pathlib import Path
-
 import numba
 import pytest
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from bench_loader import load_benchmark
 
 
 @pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2, reason="needs two Numba threads")
 def test_compare_runs_both_ways(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    monkeypatch.setenv("_BENCH_REEXEC", "1")                  # no re-exec of the test process
-    spec = importlib.util.spec_from_file_location("bench_split_under_test", BENCH / "bench_split.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark(monkeypatch, "bench_split.py")
     import squeezenp.models.networks as networks
     calls = []
     real = networks.split_batch

@@ -1,17 +1,10 @@
 """benchmarks/bench_winograd.py's batch-1 measurement runs the trunk's plan with the chosen Fire modules on each
 algorithm (and really on that algorithm), so its choice is the plan's."""
-import importlib.util
-from pathlib import Path
-
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+from bench_loader import load_benchmark
 
 
 def test_measure_in_plan_times_the_trunk_on_each_algorithm(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCH))
-    monkeypatch.setenv("_BENCH_REEXEC", "1")                  # no re-exec of the test process
-    spec = importlib.util.spec_from_file_location("bench_winograd_under_test", BENCH / "bench_winograd.py")
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark(monkeypatch, "bench_winograd.py")
     from squeezenp.models import plan
     seen = []
     real = plan.TrunkPlan.__init__
