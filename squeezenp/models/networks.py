@@ -27,9 +27,9 @@ import numpy as np
 from .. import ops
 from ..core import Layer, check_input
 from ..functional import softmax
-from ..ops.split_batch import split_batch, split_threads
 from ..layers import (ELU, Add, Concat, Conv2d, ConvTranspose2d, CropOrPad2d, Dropout, GlobalAvgPool2d,
                       MaxPool2d, ReLU, weight_and_bias)
+from ..ops.split_batch import split_batch, split_threads
 from .fire import CustomFire, Fire
 from .summary import summary_table
 
