@@ -11,8 +11,8 @@ arena gets its large blocks from 64 MB heaps that glibc unmaps when they empty, 
 threads of a split evaluation batch, ``squeezenp/ops/split_batch.py``, took 1,300 page faults per SqueezeNet
 batch that way); squeezenp's threads allocate rarely, so they never wait long for the arena's lock.
 
-Not applied when the user set either glibc variable (glibc has applied theirs), when ``SQUEEZENP_MALLOC=system``,
-or off glibc. Tests: ``tests/test_malloc.py``.
+The two heap settings are not applied when the user set either glibc variable (glibc has applied theirs); the
+arena count not when ``MALLOC_ARENA_MAX`` is set; nothing when ``SQUEEZENP_MALLOC=system``, or off glibc. Tests: ``tests/test_malloc.py``.
 """
 from __future__ import annotations
 

@@ -221,8 +221,8 @@ def im2col_matmul_per_image(A, x, geometry, cols, out, bias=None, scale=None, ac
     OH, OW = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
     x = np.ascontiguousarray(x)
     T = _workers()
-    epi = _epilogue(A.shape[0], out.dtype, bias, scale, activation, alpha)
     if T == 1:          # one thread: each image unfolded and multiplied while its columns are in cache
+        epi = _epilogue(A.shape[0], out.dtype, bias, scale, activation, alpha)
         for n in range(N):
             im2col_image(x[n], kh, kw, sh, sw, ph, pw, OH, OW, cols[n])
             _image_gemm(A, cols[n], out[n], epi)
@@ -233,6 +233,7 @@ def im2col_matmul_per_image(A, x, geometry, cols, out, bias=None, scale=None, ac
         else:
             im2col(x, *geometry, out=cols)
         return matmul_per_image(A, cols, out, bias, scale, activation, alpha)
+    epi = _epilogue(A.shape[0], out.dtype, bias, scale, activation, alpha)
 
     def work(lo, hi):
         def f():
