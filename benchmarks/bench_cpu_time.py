@@ -43,7 +43,7 @@ def measure(name, batch, size, repeats):
 
     def step():
         loss.forward(model.forward(x, training=True), y)
-        model.backward(loss.backward())
+        model.backward(loss.backward(), input_grad=False)
         opt.step(model)
 
     def cpu(fn, n):

@@ -58,7 +58,7 @@ def child(name, mode, batch, size):
 
         def call():
             loss.forward(model.forward(x, training=True), y)
-            model.backward(loss.backward())
+            model.backward(loss.backward(), input_grad=False)
             opt.step(model)
     else:
         def call():

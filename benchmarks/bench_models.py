@@ -48,7 +48,7 @@ def build(name, size):
 def train_step(model, loss, x, y):
     logits = model.forward(x, training=True)
     loss.forward(logits, y)
-    model.backward(loss.backward())
+    model.backward(loss.backward(), input_grad=False)
 
 
 def best_time(fn, repeats):

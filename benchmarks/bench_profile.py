@@ -25,7 +25,8 @@ from squeezenp.models import create  # noqa: E402
 from squeezenp.models import networks  # noqa: E402
 
 FUSED_STEPS = ("_fused_conv1_pool1",)                              # model methods that stand for several layers
-FUSED_OPS = ("upconv_fuse_forward", "upconv_fuse_backward", "proposed_head_inference")   # ops the models call
+FUSED_OPS = ("upconv_fuse_forward", "upconv_fuse_backward", "proposed_head_inference",   # ops the models call
+             "conv2d_act_pool_forward", "conv2d_act_pool_backward")
 
 
 def profile(network: str, batch: int, size: int, training: bool, repeats: int) -> tuple[float, dict]:
@@ -57,7 +58,7 @@ def profile(network: str, batch: int, size: int, training: bool, repeats: int) -
     def step():
         if training:
             loss.forward(model.forward(x, training=True), y)
-            model.backward(loss.backward())
+            model.backward(loss.backward(), input_grad=False)     # a training step's backward
         else:
             model.forward(x)
 

@@ -95,7 +95,7 @@ def child_squeezenp(name, batch, size, calls, threads=None, with_torch=False):
 
     def step():
         loss.forward(model.forward(x, training=True), y)
-        model.backward(loss.backward())
+        model.backward(loss.backward(), input_grad=False)
         opt.step(model)
     x1 = x[:1].copy()
     for _ in range(3):

@@ -34,7 +34,7 @@ def make_batch(batch, size, seed=0):
 
 def train_step(model, loss, opt, x, y):
     loss.forward(model.forward(x, training=True), y)
-    model.backward(loss.backward())
+    model.backward(loss.backward(), input_grad=False)
     opt.step(model)
 
 

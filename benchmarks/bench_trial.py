@@ -49,7 +49,7 @@ def time_network(name, size, batch, steps, rng):
 
     def step():
         loss_fn.forward(model.forward(x, training=True), y)
-        model.backward(loss_fn.backward())
+        model.backward(loss_fn.backward(), input_grad=False)
         opt.step(model)
 
     def val():

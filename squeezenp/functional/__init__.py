@@ -14,7 +14,8 @@ file                       functions                                      backwa
 ``im2col.py``              ``im2col``, ``col2im``, ``conv_output_size``    (helpers of the convolutions)
 ``conv2d.py``              ``conv2d_forward/backward``                    dx, dw, db
 ``conv_act.py``            ``conv2d_act_inference`` (conv + activation),  --
-                           ``conv2d_act_pool_inference`` (+ max pool)
+                           ``conv2d_act_pool_inference`` (+ max pool),
+                           ``conv2d_act_pool_forward/backward``           dx (or None), dw, db
 ``conv_transpose2d.py``    ``conv_transpose2d_forward/backward``          dx, dw, db
 ``batchnorm2d.py``         ``batchnorm2d_forward/backward``               dx, dgamma, dbeta
 ``relu.py``, ``elu.py``    ``relu_forward/backward``, ``elu_...``         dx
@@ -37,7 +38,8 @@ from .add import add_backward, add_forward, add_inference
 from .batchnorm2d import batchnorm2d_backward, batchnorm2d_forward
 from .concat import concat_backward, concat_forward
 from .conv2d import conv2d_backward, conv2d_forward
-from .conv_act import conv2d_act_inference, conv2d_act_pool_inference
+from .conv_act import (conv2d_act_inference, conv2d_act_pool_backward, conv2d_act_pool_forward,
+                       conv2d_act_pool_inference)
 from .conv_transpose2d import conv_transpose2d_backward, conv_transpose2d_forward, conv_transpose_output_size
 from .crop_or_pad2d import crop_or_pad2d_backward, crop_or_pad2d_forward
 from .dropout import dropout_backward, dropout_forward
@@ -61,4 +63,5 @@ __all__ = ["im2col", "col2im", "conv_output_size", "conv_transpose_output_size",
            "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "log_softmax", "softmax",
            "softmax_cross_entropy_forward", "softmax_cross_entropy_backward", "fire_inference",
            "fire_expand_forward", "fire_expand_backward", "proposed_head_inference",
-           "upconv_fuse_forward", "upconv_fuse_backward", "conv2d_act_inference", "conv2d_act_pool_inference"]
+           "upconv_fuse_forward", "upconv_fuse_backward", "conv2d_act_inference", "conv2d_act_pool_inference",
+           "conv2d_act_pool_forward", "conv2d_act_pool_backward"]

@@ -52,16 +52,18 @@ def conv2d_forward(x, w, b, stride=1, padding=0):
     return out.reshape(N, C_out, OH, OW), cache
 
 
-def conv2d_backward(dout, cache):
+def conv2d_backward(dout, cache, input_grad=True):
     """Gradients of the convolution.
 
     Parameters
     ----------
     dout : (N, C_out, OH, OW);  cache : from ``conv2d_forward``
+    input_grad : False skips ``dx`` (a network's first layer: nothing uses the image's gradient)
 
     Returns
     -------
-    dx : (N, C_in, H, W);  dw : (C_out, C_in, KH, KW);  db : (C_out,), or None without a bias
+    dx : (N, C_in, H, W), or None without ``input_grad``;  dw : (C_out, C_in, KH, KW);
+    db : (C_out,), or None without a bias
     """
     x_shape, cols, w, has_bias, (sh, sw), (ph, pw) = cache
     N, C_out = dout.shape[:2]
@@ -70,5 +72,5 @@ def conv2d_backward(dout, cache):
     W_flat = w.reshape(C_out, -1)
     dw = (d @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(w.shape)
     db = d.sum(axis=(0, 2)) if has_bias else None
-    dx = col2im(W_flat.T @ d, x_shape, kh, kw, sh, sw, ph, pw)
+    dx = col2im(W_flat.T @ d, x_shape, kh, kw, sh, sw, ph, pw) if input_grad else None
     return dx, dw, db

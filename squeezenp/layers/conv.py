@@ -57,9 +57,11 @@ class Conv2d(ScratchOwner, Layer):
                                               algorithm=self.algorithm)
         return out
 
-    def backward(self, dout):
+    def backward(self, dout, input_grad=True):
+        """Fills the parameters' gradients; returns the input's, or None when ``input_grad`` is False (a network's
+        first layer, whose input is the image)."""
         check_grad(self, dout, self.output_shape(self._cache[0]) if self._cache else None)
-        dx, dw, db = ops.conv2d_backward(dout, self._cache, workspace=self.workspace)
+        dx, dw, db = ops.conv2d_backward(dout, self._cache, input_grad, workspace=self.workspace)
         self.grads["weight"][...] = dw
         if db is not None:
             self.grads["bias"][...] = db

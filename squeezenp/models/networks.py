@@ -89,6 +89,7 @@ class Model(Layer):
     cam_is_linear = False
     batch1_plan = True     # one-image evaluation forwards of a fused model run the trunk's plan (plan.py)
     split_batches = True   # evaluation batches of a fused model split over the threads (ops/split_batch.py)
+    _stem_cache = None     # (pool1's output shape, the cache) of the fused training forward's conv1 .. pool1
 
     def __init__(self, name: str, num_classes: int, input_size: int, in_channels: int, seed: int):
         super().__init__()
@@ -145,8 +146,11 @@ class Model(Layer):
         t = training
         if self.fused and not t and x.shape[0] == 1 and self.batch1_plan and ops.get_backend() == "numba":
             return self._trunk_plan(x)(x)                # the batch-1 plan: same numbers (plan.py)
+        self._stem_cache = None
         if self.fused and not t:
             x = self._fused_conv1_pool1(x)               # conv1, pool1 and ReLU per image, while in cache
+        elif self.fused:
+            x = self._fused_conv1_pool1_training(x)      # the same in training, keeping what the backward needs
         else:
             x = self.conv1(x, training=t)
             x = self.relu_conv1(x, training=t)
@@ -202,9 +206,38 @@ class Model(Layer):
                                              1.0, pool1.kernel_size, pool1.stride, pool1.ceil_mode,
                                              workspace=conv1.workspace)
 
-    def trunk_backward(self, d, d_fire3=None):
+    def _fused_conv1_pool1_training(self, x):
+        """Training forward of conv1, its ReLU and pool1 after ``fuse()``: ``ops.conv2d_act_pool_forward``, each
+        image pooled (with its argmax) right after its GEMM; conv1's output is not kept, only conv1's columns, the
+        pooled map and the argmax. The three layers are not called (no caches, no forward hooks)."""
+        conv1, pool1 = self.conv1, self.pool1
+        conv1._cache = self.relu_conv1._cache = pool1._cache = None
+        out, cache = ops.conv2d_act_pool_forward(
+            x, *weight_and_bias(conv1, x.dtype), conv1.stride, conv1.padding, "relu", 1.0, pool1.kernel_size,
+            pool1.stride, pool1.ceil_mode, workspace=conv1.workspace)
+        self._stem_cache = (out.shape, cache)
+        return out
+
+    def _stem_backward(self, d, input_grad):
+        """pool1, ReLU and conv1 backward: ``ops.conv2d_act_pool_backward`` after the fused forward, else layer by
+        layer; fills conv1's gradients and returns the input's (None without ``input_grad``)."""
+        if self._stem_cache is None:
+            d = self.pool1.backward(d)
+            d = self.relu_conv1.backward(d)
+            return self.conv1.backward(d, input_grad=input_grad)
+        shape, cache = self._stem_cache
+        if not isinstance(d, np.ndarray) or d.shape != shape:
+            raise ValueError(f"{type(self).__name__}: expected a gradient of pool1's output of shape {shape}, got "
+                             f"{getattr(d, 'shape', type(d).__name__)}")
+        dx, dw, db = ops.conv2d_act_pool_backward(d, cache, input_grad, workspace=self.conv1.workspace)
+        self.conv1.grads["weight"][...] = dw
+        self.conv1.grads["bias"][...] = db
+        return dx
+
+    def trunk_backward(self, d, d_fire3=None, input_grad=True):
         """``trunk_forward`` in reverse. ``d``: the gradient of fire9's output; ``d_fire3``: of fire3's output
-        through a skip path (it adds to what comes back through pool3: fire3's output fanned out)."""
+        through a skip path (it adds to what comes back through pool3: fire3's output fanned out). Returns the
+        input's gradient, or None when ``input_grad`` is False (conv1 then skips it)."""
         d = self._fire_and_bypass_backward("fire9", d)
         d = self.fire8.backward(d)
         d = self._fire_and_bypass_backward("fire7", d)
@@ -217,9 +250,7 @@ class Model(Layer):
             d = d + d_fire3
         d = self._fire_and_bypass_backward("fire3", d)
         d = self.fire2.backward(d)
-        d = self.pool1.backward(d)
-        d = self.relu_conv1.backward(d)
-        return self.conv1.backward(d)
+        return self._stem_backward(d, input_grad)
 
     def _fire_and_bypass(self, name, x, training):
         """``fire(x)``, or ``bypassK(fire(x), x)`` = fire(x) + x where the network has that shortcut. In the fused
@@ -252,7 +283,7 @@ class Model(Layer):
 
     def _input_grad(self, dx):
         layer = self.children.get("input_norm")
-        return dx if layer is None else layer.backward(dx)
+        return dx if layer is None or dx is None else layer.backward(dx)
 
     # --- public API ------------------------------------------------------------------------------
     def set_input_normalization(self, mode: str) -> "Model":
@@ -373,12 +404,14 @@ class SqueezeNet(Model):
         maps = self._class_maps(features, False)
         return self.pool10.forward(maps), features, maps
 
-    def backward(self, dlogits):
+    def backward(self, dlogits, input_grad=True):
+        """``forward`` in reverse: fills every parameter's gradient and returns the input's, or None with
+        ``input_grad=False`` (a training step: conv1 then skips the image's gradient)."""
         d = self.pool10.backward(dlogits)
         d = self.relu_conv10.backward(d)
         d = self.conv10.backward(d)
         d = self.drop9.backward(d)
-        return self._input_grad(self.trunk_backward(d))
+        return self._input_grad(self.trunk_backward(d, input_grad=input_grad))
 
 
 class ProposedCNN(Model):
@@ -503,9 +536,9 @@ class ProposedCNN(Model):
             layer.grads["bias"][...] = db
         return dx9, d_skip
 
-    def backward(self, dlogits):
+    def backward(self, dlogits, input_grad=True):
         """``forward`` in reverse; CF3's output fanned out (to pool3 and to the concat), so its gradients add
-        (``trunk_backward``'s ``d_fire3``)."""
+        (``trunk_backward``'s ``d_fire3``). Returns the input's gradient, or None with ``input_grad=False``."""
         d = self.pool10.backward(dlogits)
         d = self.conv10.backward(d)
         if self._skip_path_cache is not None:
@@ -518,4 +551,4 @@ class ProposedCNN(Model):
             d_up = self.elu_upconv.backward(d_up)
             d_up = self.upconv.backward(d_up)
         d = self.drop9.backward(d_up)
-        return self._input_grad(self.trunk_backward(d, d_fire3=d_skip))
+        return self._input_grad(self.trunk_backward(d, d_fire3=d_skip, input_grad=input_grad))

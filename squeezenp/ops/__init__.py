@@ -18,6 +18,7 @@ operation                                textbook (``functional/``)       fast t
                                                                           winograd, conv_algorithm)
 ``conv2d_act_inference``                 ``conv_act.py``                   ``conv_act.py`` (fused)
 ``conv2d_act_pool_inference``            ``conv_act.py``                   ``conv_act.py`` (fused, + pool)
+``conv2d_act_pool_forward/backward``     ``conv_act.py``                   ``conv_act.py`` (fused training)
 ``conv_transpose2d_forward/backward``    ``conv_transpose2d.py``           ``conv_transpose2d.py`` (+ patches)
 ``batchnorm2d_forward/backward``         ``batchnorm2d.py``                ``batchnorm2d.py`` (training)
 ``relu_forward/backward``                ``relu.py``                       ``relu.py``
@@ -104,7 +105,8 @@ def _op(name):
 
 for _module, _names in ((add, ("add_inference",)),
                          (conv2d, ("conv2d_forward", "conv2d_backward")),
-                         (conv_act, ("conv2d_act_inference", "conv2d_act_pool_inference")),
+                         (conv_act, ("conv2d_act_inference", "conv2d_act_pool_inference", "conv2d_act_pool_forward",
+                                     "conv2d_act_pool_backward")),
                          (conv_transpose2d, ("conv_transpose2d_forward", "conv_transpose2d_backward")),
                          (batchnorm2d, ("batchnorm2d_forward", "batchnorm2d_backward")),
                          (relu, ("relu_forward", "relu_backward")),
@@ -124,7 +126,7 @@ OPERATIONS = ("conv2d_forward", "conv2d_backward", "conv_transpose2d_forward", "
               "dropout_backward", "crop_or_pad2d_forward", "crop_or_pad2d_backward", "softmax_cross_entropy_forward",
               "softmax_cross_entropy_backward", "fire_inference", "fire_expand_forward", "fire_expand_backward",
               "proposed_head_inference", "upconv_fuse_forward", "upconv_fuse_backward", "conv2d_act_inference",
-              "conv2d_act_pool_inference", "add_inference")
+              "conv2d_act_pool_inference", "conv2d_act_pool_forward", "conv2d_act_pool_backward", "add_inference")
 for _name in OPERATIONS:
     globals()[_name] = _op(_name)
 

@@ -112,10 +112,10 @@ def conv2d_forward(x, w, b, stride=1, padding=0, *, workspace=None, algorithm="a
     return out.reshape(N, C_out, OH, OW), (x.shape, kept, w, b is not None, stride, padding)
 
 
-def conv2d_backward(dout, cache, *, workspace=None):
+def conv2d_backward(dout, cache, input_grad=True, *, workspace=None):
     """Fast twin of ``functional.conv2d_backward``; reads the textbook cache and a :class:`WinogradCache`."""
     if isinstance(cache, WinogradCache):
-        return _winograd_backward(dout, cache, workspace)
+        return _winograd_backward(dout, cache, workspace, input_grad)
     x_shape, cols, w, has_bias, (sh, sw), (ph, pw) = cache
     N, C_out = dout.shape[:2]
     kh, kw = w.shape[2:]
@@ -126,6 +126,8 @@ def conv2d_backward(dout, cache, *, workspace=None):
     tmp = scratch(workspace, "dW_n", (max(1, min(_workers(), N)), 2) + W_flat.shape, dout.dtype)
     matmul_sum_per_image(d3, cols, dW, tmp)
     db = bias_grad(d3) if has_bias else None
+    if not input_grad:
+        return None, dW.reshape(w.shape).copy(), db
     if (kh, kw, sh, sw, ph, pw) == (1, 1, 1, 1, 0, 0):
         dx = np.empty((N, x_shape[1], d3.shape[2]), dtype=dout.dtype)
         return matmul_per_image(W_flat.T, d3, dx).reshape(x_shape), dW.reshape(w.shape).copy(), db
@@ -134,12 +136,12 @@ def conv2d_backward(dout, cache, *, workspace=None):
     return col2im(dcols, x_shape, kh, kw, sh, sw, ph, pw), dW.reshape(w.shape).copy(), db
 
 
-def _winograd_backward(dout, cache, workspace):
+def _winograd_backward(dout, cache, workspace, input_grad):
     """Both products of the Winograd forward's backward (``winograd.winograd_conv3x3_backward``: the input
     gradient through the same algorithm, the weight gradient from the kept input transforms) and the bias
     gradient."""
     N, C_out = dout.shape[:2]
-    dx, dw = winograd.winograd_conv3x3_backward(cache.x, cache.w, dout, V=cache.V,
+    dx, dw = winograd.winograd_conv3x3_backward(cache.x, cache.w, dout, V=cache.V, need_dx=input_grad,
                                                 work={} if workspace is None else workspace)
     db = bias_grad(dout.reshape(N, C_out, -1)) if cache.has_bias else None
     return dx, dw, db

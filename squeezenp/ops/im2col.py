@@ -3,7 +3,7 @@ readable version there), with the same signatures plus an optional ``out=`` arra
 
 Parallel over the batch with ``prange``: each image is written by one thread only, so overlapping windows
 (stride < kernel) never race. ``im2col_image`` unfolds one image serially, for callers that run images on their
-own threads (``gemm.im2col_matmul_per_image``). Tests: ``tests/ops/test_im2col.py``.
+own threads (``gemm.im2col_matmul_per_image``), ``col2im_image`` folds one back. Tests: ``tests/ops/test_im2col.py``.
 """
 from __future__ import annotations
 
@@ -41,26 +41,33 @@ def _im2col_kernel(x, kh, kw, sh, sw, ph, pw, OH, OW, cols):
         im2col_image(x[n], kh, kw, sh, sw, ph, pw, OH, OW, cols[n])
 
 
+@njit(cache=True, nogil=True)
+def col2im_image(cols, kh, kw, sh, sw, ph, pw, OH, OW, x):
+    """One image, serial: ``x (C, H, W)`` from ``cols (C*kh*kw, OH*OW)``, each column added back onto its window
+    (``x`` is overwritten). For callers that run images on their own threads (``conv_act.py``); releases the GIL."""
+    C, H, W = x.shape
+    for c in range(C):
+        for h in range(H):
+            for w in range(W):
+                x[c, h, w] = 0
+        for i in range(kh):
+            for j in range(kw):
+                row = (c * kh + i) * kw + j
+                for oh in range(OH):
+                    h = oh * sh + i - ph
+                    if h < 0 or h >= H:
+                        continue
+                    base = oh * OW
+                    for ow in range(OW):
+                        w = ow * sw + j - pw
+                        if 0 <= w < W:
+                            x[c, h, w] += cols[row, base + ow]
+
+
 @njit(parallel=True, cache=True, fastmath=False)
 def _col2im_kernel(cols, kh, kw, sh, sw, ph, pw, OH, OW, x):
-    N, C, H, W = x.shape
-    for n in prange(N):  # one thread per image: overlapping windows of one image never race
-        for c in range(C):
-            for h in range(H):
-                for w in range(W):
-                    x[n, c, h, w] = 0
-            for i in range(kh):
-                for j in range(kw):
-                    row = (c * kh + i) * kw + j
-                    for oh in range(OH):
-                        h = oh * sh + i - ph
-                        if h < 0 or h >= H:
-                            continue
-                        base = oh * OW
-                        for ow in range(OW):
-                            w = ow * sw + j - pw
-                            if 0 <= w < W:
-                                x[n, c, h, w] += cols[n, row, base + ow]
+    for n in prange(x.shape[0]):  # one thread per image: overlapping windows of one image never race
+        col2im_image(cols[n], kh, kw, sh, sw, ph, pw, OH, OW, x[n])
 
 
 def im2col(x, kh, kw, sh, sw, ph, pw, out=None):

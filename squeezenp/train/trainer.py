@@ -27,7 +27,7 @@ import numpy as np
 
 from ..core.atomic import atomic_write
 from ..layers import Dropout, SoftmaxCrossEntropy
-from ..models.networks import predict_proba
+from ..models.networks import Model, predict_proba
 from .optim import SGDM, piecewise_lr
 
 
@@ -107,6 +107,15 @@ class TrainResult:
     best_val_accuracy: float
     seconds: float
 
+
+
+def backward_parameters(model, dlogits) -> None:
+    """``model.backward(dlogits)`` for a training step, which needs only the parameters' gradients: the four
+    networks then skip the image's gradient (conv1's input gradient, a col2im over the whole input)."""
+    if isinstance(model, Model):
+        model.backward(dlogits, input_grad=False)
+    else:
+        model.backward(dlogits)
 
 def seed_dropout(model, rng: np.random.Generator) -> None:
     """Give every Dropout layer its own generator derived from ``rng``."""
@@ -354,7 +363,7 @@ def fit(model, train: tuple[np.ndarray, np.ndarray], val: tuple[np.ndarray, np.n
                     raise TrainingDiverged(f"training diverged: loss is {loss} at epoch {epoch + 1}, batch "
                                            f"{b + 1} (lr={config.lr:g}, momentum={config.momentum:g}, "
                                            f"l2={config.l2:g})")
-                model.backward(loss_fn.backward())
+                backward_parameters(model, loss_fn.backward())
                 if config.gradient_threshold is not None:
                     clip_gradients(model, config.gradient_threshold)
                 opt.step(model)

@@ -242,8 +242,13 @@ def test_proposed_fused_training_matches_the_layer_path():
     assert m.fused
     fused = m.forward(x, training=True)
     assert m.concat._cache is None and m.fire5.concat._cache is None        # the fused pairs ran
+    assert m.pool1._cache is None and m.conv1._cache is None                # and the fused stem
     dx_fused = m.backward(dlogits)
     grads = {k: g.copy() for k, _, g in m.named_parameters()}
+    m.forward(x, training=True)
+    assert m.backward(dlogits, input_grad=False) is None                    # a training step's backward
+    for k, _, g in m.named_parameters():
+        np.testing.assert_array_equal(grads[k], g, err_msg=k)
     m.load_state_dict(state)
     with m.unfused():
         plain = m.forward(x, training=True)
@@ -253,3 +258,32 @@ def test_proposed_fused_training_matches_the_layer_path():
     np.testing.assert_allclose(dx_fused, dx_plain, rtol=1e-8, atol=1e-10)
     for k, _, g in m.named_parameters():
         np.testing.assert_allclose(grads[k], g, rtol=1e-8, atol=1e-10, err_msg=k)
+
+
+@pytest.mark.parametrize("name", ["squeezenet", "squeezenet_bypass"])
+def test_squeezenet_fused_training_matches_the_layer_path(name):
+    """The SqueezeNets' fused training step (conv1 -> ReLU -> pool1 as ``ops.conv2d_act_pool_forward``, each
+    Fire's expand branches fused): logits, input gradient and every parameter gradient as the layer path's;
+    ``input_grad=False`` gives the same parameter gradients and no input gradient."""
+    m = create(name, input_size=SMALL, seed=3).astype(np.float64).set_dropout(False)
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((3, 3, SMALL, SMALL))
+    dlogits = rng.standard_normal((3, 2))
+    fused = m.forward(x, training=True)
+    assert m.pool1._cache is None and m._stem_cache is not None
+    dx_fused = m.backward(dlogits)
+    grads = {k: g.copy() for k, _, g in m.named_parameters()}
+    with m.unfused():
+        plain = m.forward(x, training=True)
+        assert m.pool1._cache is not None and m._stem_cache is None
+        dx_plain = m.backward(dlogits)
+        np.testing.assert_allclose(fused, plain, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(dx_fused, dx_plain, rtol=1e-8, atol=1e-10)
+        for k, _, g in m.named_parameters():
+            np.testing.assert_allclose(grads[k], g, rtol=1e-8, atol=1e-10, err_msg=k)
+        m.forward(x, training=True)
+        assert m.backward(dlogits, input_grad=False) is None                # the layer path skips it too
+        np.testing.assert_allclose(m.conv1.grads["weight"], grads["conv1.weight"], rtol=1e-8, atol=1e-10)
+    m.forward(x, training=False)
+    with pytest.raises(RuntimeError):
+        m.backward(dlogits)                                                   # no training forward before it
