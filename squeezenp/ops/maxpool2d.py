@@ -15,13 +15,19 @@ from numba import njit, prange
 
 from ..functional.maxpool2d import pool_output_size
 
+PLANES = 16                # channels per block of the training forward's kernel
+
 
 @njit(parallel=True, cache=True)
 def _maxpool_forward_kernel(x, k, s, out, argmax):
+    # blocks of PLANES channels of one image per iteration: enough work per call of the serial kernel, enough
+    # blocks for the threads at batch 1
     N, C = x.shape[0], x.shape[1]
-    for nc in prange(N * C):
-        n, c = nc // C, nc % C
-        maxpool_argmax_planes_into(x[n, c:c + 1], k, s, out[n, c:c + 1], argmax[n, c:c + 1])
+    blocks = (C + PLANES - 1) // PLANES
+    for nb in prange(N * blocks):
+        n, c0 = nb // blocks, nb % blocks * PLANES
+        c1 = min(c0 + PLANES, C)
+        maxpool_argmax_planes_into(x[n, c0:c1], k, s, out[n, c0:c1], argmax[n, c0:c1])
 
 
 @njit(parallel=True, cache=True)
