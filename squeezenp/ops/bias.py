@@ -164,31 +164,46 @@ def scale_bias_act_image(out, scale, bias, code, alpha):
     return out
 
 
-@njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})     # as _row_sums_kernel
+@njit(cache=True, inline="always", fastmath={"reassoc", "contract"})     # as _row_sums_kernel
+def _act_backward_row(dout, out, code, alpha, dz):
+    """One channel's row: ``dz = dout * act'(z)`` from ``out``, and its float64 sum. The activation's branch
+    outside the loop and a select inside, so that the loop vectorises."""
+    s = 0.0
+    if code == 2:
+        for p in range(dout.shape[0]):
+            o = out[p]
+            g = dout[p] * (o + alpha if not o > 0 else 1.0)
+            dz[p] = g
+            s += g
+    elif code == 1:
+        for p in range(dout.shape[0]):
+            g = dout[p] * (1.0 if out[p] > 0 else 0.0)       # as dout * (out > 0): NaN stays NaN
+            dz[p] = g
+            s += g
+    else:
+        for p in range(dout.shape[0]):
+            g = dout[p]
+            dz[p] = g
+            s += g
+    return s
+
+
+@njit(parallel=True, cache=True, fastmath={"reassoc", "contract"})
 def _act_backward_bias_grad_kernel(dout, out, code, alpha, dz, rows):
-    N, C, P = dout.shape
+    N, C = dout.shape[0], dout.shape[1]
     for nc in prange(N * C):
         n = nc // C
         c = nc - n * C
-        s = 0.0                       # float64 accumulator
-        # the activation's branch outside the loop and a select inside, so that the loop vectorises
-        if code == 2:
-            for p in range(P):
-                o = out[n, c, p]
-                g = dout[n, c, p] * (o + alpha if not o > 0 else 1.0)
-                dz[n, c, p] = g
-                s += g
-        elif code == 1:
-            for p in range(P):
-                g = dout[n, c, p] * (1.0 if out[n, c, p] > 0 else 0.0)   # as dout * (out > 0): NaN stays NaN
-                dz[n, c, p] = g
-                s += g
-        else:
-            for p in range(P):
-                g = dout[n, c, p]
-                dz[n, c, p] = g
-                s += g
-        rows[n, c] = s
+        rows[n, c] = _act_backward_row(dout[n, c], out[n, c], code, alpha, dz[n, c])
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def act_backward_bias_grad_image(dout, out, code, alpha, dz, sums):
+    """Serial twin of :func:`act_backward_bias_grad` for one image (C, P), for the thread that runs this image's
+    backward (``head.py``): ``dz`` written (it may be ``dout`` itself), ``sums[c]`` the float64 sum of ``dz[c]``;
+    ``code`` from ``ACTIVATIONS``. Releases the GIL."""
+    for c in range(dout.shape[0]):
+        sums[c] = _act_backward_row(dout[c], out[c], code, alpha, dz[c])
 
 
 def act_backward_bias_grad(dout, out, activation, alpha=1.0):

@@ -26,7 +26,7 @@ from ..functional.im2col import conv_output_size
 from ..functional.maxpool2d import pool_output_size
 from .bias import ACTIVATIONS, scale_bias_act_image
 from .conv2d import conv2d_gemm_into
-from .gemm import _chunks, _epilogue, _workers, run_parts
+from .gemm import _chunks, _epilogue, _workers, matmul_accumulate, run_parts
 from .im2col import col2im_image, im2col_image
 from .maxpool2d import maxpool_argmax_planes_into, maxpool_planes_into
 from .workspace import scratch
@@ -183,9 +183,7 @@ def conv2d_act_pool_backward(dout, cache, input_grad=True, *, workspace=None):
         def f():
             for n in range(lo, hi):
                 unpool_act_backward_image(dout[n], out[n], argmax[n], code, a, dz, sums[n])
-                np.matmul(dz, cols[n].T, out=acc if n == lo else buf)
-                if n > lo:
-                    np.add(acc, buf, out=acc)
+                matmul_accumulate(dz, cols[n].T, acc, buf, n == lo)
                 if input_grad:
                     np.matmul(A_T, dz, out=dcols)
                     col2im_image(dcols, kh, kw, sh, sw, ph, pw, OH, OW, dx[n])

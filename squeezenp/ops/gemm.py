@@ -170,6 +170,15 @@ def matmul_per_image(A, B, out, bias=None, scale=None, activation=None, alpha=1.
     return out
 
 
+def matmul_accumulate(A, B, acc, buf, first):
+    """``acc = A @ B`` when ``first``, else ``acc += A @ B`` through ``buf`` (acc's shape): the running sum of
+    per-image products (a weight gradient) kept by one thread of a per-image loop. Returns ``acc``."""
+    if first:
+        return np.matmul(A, B, out=acc)
+    np.matmul(A, B, out=buf)
+    return np.add(acc, buf, out=acc)
+
+
 def matmul_sum_per_image_reference(A, B, out, tmp=None):
     """``out = sum_n A[n] @ B[n].T``: A (N, M, P), B (N, K, P), out (M, K). Returns ``out``."""
     out[...] = np.einsum("nmp,nkp->mk", A, B)

@@ -13,8 +13,9 @@ At batch 1 (fewer images than threads) the threads split the output channels ins
 ``squeezenp.models.ProposedCNN`` after ``fuse()`` when its upconv's output has the skip's size.
 
 In training, ``upconv_fuse_forward/backward`` (upconv -> ELU -> concat -> conv_fuse -> ELU) make the same two
-savings and keep what the backward needs: the upconv's ELU is applied as it folds (its output kept: ELU's
-derivative follows from it), ``conv_fuse`` runs as the two GEMMs with bias and ELU after them; backward, one pass
+savings, image by image as above, and keep what the backward needs: the upconv's ELU is applied as it folds (its
+output kept: ELU's derivative follows from it), ``conv_fuse`` runs as the two GEMMs with bias and ELU after them;
+backward, one pass
 per ELU gives the pre-activation gradient and the bias gradient (``bias.act_backward_bias_grad``), and
 ``conv_fuse``'s weight and input gradients are the two halves' products, with no concatenation or split copy.
 Its cache is read by the fast backward only. Tests: ``tests/ops/test_head.py``, ``tests/functional/test_head.py``.
@@ -23,10 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bias import act_backward_bias_grad, epilogue_code, scale_bias_act, scale_bias_act_image
-from .conv_transpose2d import conv_transpose2d_backward, fold_non_overlapping
-from .gemm import (_blas_controllers, _chunks, _run_parallel, _workers, matmul_per_image, matmul_sum_per_image,
-                   run_parts)
+from .bias import ACTIVATIONS, act_backward_bias_grad_image, epilogue_code, scale_bias_act_image
+from .gemm import _blas_controllers, _chunks, _run_parallel, _workers, matmul_accumulate, run_parts
+from .im2col import im2col_image
 from .patches import fold_patches
 from .workspace import scratch
 
@@ -113,45 +113,85 @@ def upconv_fuse_forward(x9, skip, upconv, conv_fuse, alpha_up=1.0, alpha_fuse=1.
     (w_up, b_up), (w_f, b_f) = upconv, conv_fuse
     dt = x9.dtype
     N, C9, h, w, Cu, kh, kw, H, W = _head_shapes("upconv_fuse_forward", x9, skip, w_up)
-    Cs, F = skip.shape[1], w_f.shape[0]
+    Cs, F, HW = skip.shape[1], w_f.shape[0], H * W
     x9 = np.ascontiguousarray(x9)
-    cols = scratch(workspace, "up_cols", (N, Cu * kh * kw, h * w), dt)
-    matmul_per_image(w_up.reshape(C9, -1).T, x9.reshape(N, C9, h * w), cols)
-    up = fold_non_overlapping(cols, kh, kw, h, w, b_up, np.empty((N, Cu, H, W), dt), "elu", alpha_up)
+    x93 = x9.reshape(N, C9, h * w)
+    Wt = np.ascontiguousarray(w_up.reshape(C9, -1).T, dtype=dt)                 # (Cu*kh*kw, C9)
     Ws, Wu = _halves(w_f, Cs, dt)
-    skip3, up3 = np.ascontiguousarray(skip).reshape(N, Cs, H * W), up.reshape(N, Cu, H * W)
-    features = np.empty((N, F, H * W), dt)
-    matmul_per_image(Ws, skip3, features)
-    tmp = scratch(workspace, "fuse_tmp", features.shape, dt)
-    matmul_per_image(Wu, up3, tmp)
-    features += tmp
-    scale_bias_act(features, None, b_f, "elu", alpha_fuse)
+    b_up, b_f = b_up.astype(dt), b_f.astype(dt)
+    a_up, a_f = dt.type(alpha_up), dt.type(alpha_fuse)
+    elu, ones = epilogue_code("elu", dt), np.ones(F, dt)
+    skip3 = np.ascontiguousarray(skip).reshape(N, Cs, HW)
+    up3 = np.empty((N, Cu, HW), dt)
+    features = np.empty((N, F, HW), dt)
+    parts = _chunks(N, min(_workers(), N))
+    cols = scratch(workspace, "up_cols", (len(parts), Cu * kh * kw, h * w), dt)
+    tmp = scratch(workspace, "fuse_tmp", (len(parts), F, HW), dt)
+
+    def work(t, lo, hi):      # image by image, as proposed_head_inference: each stays in cache
+        def f():
+            for n in range(lo, hi):
+                np.matmul(Wt, x93[n], out=cols[t])
+                fold_patches(cols[t], kh, kw, h, w, b_up, "elu", a_up, out=up3[n].reshape(Cu, H, W))
+                np.matmul(Ws, skip3[n], out=features[n])
+                np.matmul(Wu, up3[n], out=tmp[t])
+                np.add(features[n], tmp[t], out=features[n])
+                scale_bias_act_image(features[n], ones, b_f, elu, a_f)
+        return f
+    run_parts([work(t, lo, hi) for t, (lo, hi) in enumerate(parts)])
     cache = ("fused", x9, w_up, skip3, up3, features, w_f, alpha_up, alpha_fuse)
     return features.reshape(N, F, H, W), cache
 
 
 def upconv_fuse_backward(dout, cache, *, workspace=None):
-    """Fast twin of ``functional.upconv_fuse_backward``; reads the fast forward's cache."""
+    """Fast twin of ``functional.upconv_fuse_backward``; reads the fast forward's cache. Image by image on the
+    threads, each image's gradients in cache from conv_fuse's ELU back to fire9's output: ELU's backward with the
+    bias sums, conv_fuse's two weight-gradient products and two input-gradient products, the upconv's ELU, the
+    upconv's columns (im2col with stride = kernel: a permutation), its weight-gradient and input-gradient
+    products; the weight gradients summed per thread, then over the threads."""
     if cache[0] != "fused":
         raise ValueError("upconv_fuse_backward: the fast backward needs the fast forward's cache")
     _, x9, w_up, skip3, up3, features, w_f, alpha_up, alpha_fuse = cache
     N, F, P = features.shape
-    Cs, (kh, kw) = skip3.shape[1], w_up.shape[2:]
-    dt = dout.dtype
-    dz, db_fuse = act_backward_bias_grad(np.ascontiguousarray(dout).reshape(N, F, P), features, "elu", alpha_fuse)
+    C9, Cu, kh, kw = w_up.shape
+    h, w = x9.shape[2:]
+    H, W = h * kh, w * kw
+    Cs, dt = skip3.shape[1], dout.dtype
+    d3 = np.ascontiguousarray(dout).reshape(N, F, P)
     Ws, Wu = _halves(w_f, Cs, dt)
-    dw_fuse = np.empty((F, w_f.shape[1]), dt)
-    matmul_sum_per_image(dz, skip3, dw_fuse[:, :Cs])      # sum_n dz[n] @ skip[n].T
-    matmul_sum_per_image(dz, up3, dw_fuse[:, Cs:])        # sum_n dz[n] @ up[n].T
-    dskip = np.empty_like(skip3)
-    matmul_per_image(np.ascontiguousarray(Ws.T), dz, dskip)
-    dup = np.empty_like(up3)
-    matmul_per_image(np.ascontiguousarray(Wu.T), dz, dup)
-    dup, db_up = act_backward_bias_grad(dup, up3, "elu", alpha_up)
-    H, W = x9.shape[2] * kh, x9.shape[3] * kw
-    dx9, dw_up, _ = conv_transpose2d_backward(dup.reshape(N, -1, H, W), (x9, w_up, False, (kh, kw), (0, 0)),
-                                              workspace=workspace)
-    return dx9, dskip.reshape(N, Cs, H, W), dw_up, db_up, dw_fuse.reshape(w_f.shape), db_fuse
+    WsT, WuT = np.ascontiguousarray(Ws.T), np.ascontiguousarray(Wu.T)
+    W_flat = np.ascontiguousarray(w_up.reshape(C9, -1), dtype=dt)              # (C9, Cu*kh*kw)
+    x93 = x9.reshape(N, C9, h * w)
+    elu, a_f, a_up = ACTIVATIONS["elu"], dt.type(alpha_fuse), dt.type(alpha_up)
+    dskip, dx9 = np.empty_like(skip3), np.empty((N, C9, h * w), dt)
+    sums_f, sums_up = np.empty((N, F)), np.empty((N, Cu))                        # float64 bias-gradient rows
+    parts = _chunks(N, min(_workers(), N))
+    shapes = ((F, P), (Cu, P), (Cu * kh * kw, h * w), (F, Cs), (F, Cu), (C9, Cu * kh * kw))
+    key = ("head_backward", len(parts), shapes, dt.str)
+    work = {} if workspace is None else workspace
+    if key not in work:     # per part: dz, dup, dcols, then the three weight-gradient sums and a buffer for each
+        work[key] = [tuple(np.empty(s, dt) for s in shapes + shapes[3:]) for _ in parts]
+
+    def job(lo, hi, dz, dup, dcols, acc_s, acc_u, acc_w, buf_s, buf_u, buf_w):
+        def f():
+            for n in range(lo, hi):
+                first = n == lo
+                act_backward_bias_grad_image(d3[n], features[n], elu, a_f, dz, sums_f[n])
+                matmul_accumulate(dz, skip3[n].T, acc_s, buf_s, first)            # dW_fuse, skip half
+                matmul_accumulate(dz, up3[n].T, acc_u, buf_u, first)              # dW_fuse, upconv half
+                np.matmul(WsT, dz, out=dskip[n])
+                np.matmul(WuT, dz, out=dup)
+                act_backward_bias_grad_image(dup, up3[n], elu, a_up, dup, sums_up[n])
+                im2col_image(dup.reshape(Cu, H, W), kh, kw, kh, kw, 0, 0, h, w, dcols)
+                matmul_accumulate(x93[n], dcols.T, acc_w, buf_w, first)           # dW_up = sum x9 dcols^T
+                np.matmul(W_flat, dcols, out=dx9[n])
+        return f
+    run_parts([job(lo, hi, *s) for (lo, hi), s in zip(parts, work[key])])
+    acc = [np.sum([s[i] for s in work[key][:len(parts)]], axis=0) for i in (3, 4, 5)]
+    dw_fuse = np.concatenate(acc[:2], axis=1).astype(dt, copy=False).reshape(w_f.shape)
+    dw_up = acc[2].astype(dt, copy=False).reshape(w_up.shape)
+    db_fuse, db_up = sums_f.sum(axis=0).astype(dt), sums_up.sum(axis=0).astype(dt)
+    return dx9.reshape(x9.shape), dskip.reshape(N, Cs, H, W), dw_up, db_up, dw_fuse, db_fuse
 
 
 def _halves(w_f, Cs, dtype):

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from squeezenp import functional
-from squeezenp.ops.bias import act_backward_bias_grad, act_backward_bias_grad_reference
+from squeezenp.ops.bias import (ACTIVATIONS, act_backward_bias_grad, act_backward_bias_grad_image,
+                                act_backward_bias_grad_reference)
 
 
 @pytest.mark.parametrize("activation", [None, "relu", "elu"])
@@ -35,3 +36,24 @@ def test_kernel_matches_reference_and_separate_passes(activation, dtype):
     np.testing.assert_allclose(dz, want, rtol=tol, atol=tol)
     np.testing.assert_allclose(db, want.sum(axis=(0, 2)), rtol=tol, atol=10 * tol)
     assert dz.dtype == dtype and db.dtype == dtype and dz.flags.c_contiguous
+
+
+@pytest.mark.parametrize("activation", [None, "relu", "elu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_image_kernel_matches_reference_in_place(activation, dtype):
+    """The one-image kernel of the fused head's backward, writing dz over dout; outputs exactly 0 (ReLU's kink:
+    no gradient); a NaN upstream stays NaN."""
+    rng = np.random.default_rng(1)
+    dout = rng.standard_normal((2, 6, 23)).astype(dtype)
+    out = rng.standard_normal((2, 6, 23)).astype(dtype)
+    out[:, :, ::3] = 0
+    dout[0, 0, 0] = np.nan
+    want, _ = act_backward_bias_grad_reference(dout, out, activation, 0.7)
+    code, a = ACTIVATIONS[activation], np.dtype(dtype).type(0.7)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for n in range(2):
+        d, sums = dout[n].copy(), np.empty(6)
+        act_backward_bias_grad_image(d, out[n], code, a, d, sums)
+        np.testing.assert_allclose(d, want[n], rtol=tol, atol=tol)
+        np.testing.assert_allclose(sums, want[n].astype(np.float64).sum(axis=1), rtol=tol, atol=tol)
+    assert np.isnan(want[0, 0, 0])
