@@ -16,6 +16,7 @@ from numba import njit, prange
 from ..functional.maxpool2d import pool_output_size
 
 PLANES = 16                # channels per block of the training forward's kernel
+TWO_PASSES_FROM = 64       # map width from which the argmax takes two passes (measured at 28, 56 and 113 columns)
 
 
 @njit(parallel=True, cache=True)
@@ -84,16 +85,60 @@ def maxpool_planes_into(x, kernel, stride, out):
     return out
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True)
 def maxpool_argmax_planes_into(x, k, s, out, argmax):
     """Serial: ``out[c]``, ``argmax[c]`` (the flat index ``h*W + w`` of each window's first maximum in row-major
     order, as the textbook's) of the planes x (C, H, W); windows hanging over the edge (ceil mode) are clipped.
     The training forward's kernel, for one plane or one image's planes on the thread that has just computed them
-    (``conv_act.py``); releases the GIL.
+    (``conv_act.py``); releases the GIL. Wide maps (pool1's 113 columns at 227) take :func:`_argmax_two_passes`,
+    2x faster there; narrower ones the one-pass scan :func:`_argmax_scan`, 15-25% faster at 56 and 28 columns."""
+    if x.shape[2] >= TWO_PASSES_FROM:
+        _argmax_two_passes(x, k, s, out, argmax)
+    else:
+        _argmax_scan(x, k, s, out, argmax)
 
-    Two passes: the values by :func:`maxpool_planes_into` (vectorised), then each window scanned backwards for
-    the value, keeping the last match, i.e. the first in scan order: a select per element instead of an
-    unpredictable branch per comparison (2x faster than one pass with ``if v > best``)."""
+
+@njit(cache=True, nogil=True)
+def _argmax_scan(x, k, s, out, argmax):
+    """One pass, window by window, keeping the first value strictly larger than the best so far."""
+    C, H, W = x.shape
+    OH, OW = out.shape[1], out.shape[2]
+    for c in range(C):
+        for oh in range(OH):
+            h0 = oh * s
+            h1 = min(h0 + k, H)
+            for ow in range(OW):
+                w0 = ow * s
+                w1 = min(w0 + k, W)
+                if k == 3 and h1 - h0 == 3 and w1 - w0 == 3:
+                    # the networks' 3x3 windows inside the map: nine fixed offsets, no loop bounds (2-3x faster);
+                    # the same scan order and strict '>' as below, so the same argmax on ties
+                    best = x[c, h0, w0]
+                    besti = h0 * W + w0
+                    for dh in range(3):
+                        for dw in range(3):
+                            v = x[c, h0 + dh, w0 + dw]
+                            if v > best:
+                                best = v
+                                besti = (h0 + dh) * W + w0 + dw
+                else:
+                    best = x[c, h0, w0]
+                    besti = h0 * W + w0
+                    for h in range(h0, h1):
+                        for w in range(w0, w1):
+                            v = x[c, h, w]
+                            if v > best:
+                                best = v
+                                besti = h * W + w
+                out[c, oh, ow] = best
+                argmax[c, oh, ow] = besti
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _argmax_two_passes(x, k, s, out, argmax):
+    """The values by :func:`maxpool_planes_into` (vectorised), then each window scanned backwards for its value,
+    keeping the last match, i.e. the first in scan order: a select per element instead of an unpredictable branch
+    per comparison."""
     C, H, W = x.shape
     OH, OW = out.shape[1], out.shape[2]
     maxpool_planes_into(x, k, s, out)

@@ -156,3 +156,22 @@ def test_maxpool_planes_into_matches_reference(case, dtype, seed):
     fast.maxpool_planes_into(x[0, lo:], case.K, case.S, out[lo:])      # a slice, as the plan's threads write
     fast.maxpool_planes_into(x[0, :lo], case.K, case.S, out[:lo])
     np.testing.assert_array_equal(out, ref)
+
+
+@pytest.mark.parametrize("kernel", ["_argmax_scan", "_argmax_two_passes"])
+@pytest.mark.parametrize("k,s,ceil_mode", [(3, 2, True), (3, 2, False), (2, 2, True), (3, 1, False)])
+@pytest.mark.parametrize("H,W", [(9, 70), (13, 11), (8, 8)])
+def test_both_argmax_kernels_match_reference(kernel, k, s, ceil_mode, H, W):
+    """The training forward picks one of two argmax kernels by the map's width (``TWO_PASSES_FROM``): each, on
+    narrow and wide maps, gives the textbook's values and argmax, ties at 0 after a ReLU included (the first
+    maximum in row-major order)."""
+    rng = np.random.default_rng(H * W + k)
+    x = np.maximum(rng.standard_normal((3, H, W)), 0).astype(np.float32)
+    x[:, :4, :5] = 0                                          # windows of zeros: all ties
+    want, want_argmax = maxpool_forward_reference(x[None], k, s, ceil_mode)
+    out = np.empty(want.shape[1:], np.float32)
+    argmax = np.empty(want.shape[1:], np.int32)
+    getattr(fast, kernel)(x, k, s, out, argmax)
+    np.testing.assert_array_equal(out, want[0])
+    np.testing.assert_array_equal(argmax, want_argmax[0])
+    assert (want == 0).any() and (want_argmax[0] % W != 0).any()
