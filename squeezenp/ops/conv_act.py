@@ -29,7 +29,7 @@ from .conv2d import conv2d_gemm_into
 from .gemm import _chunks, _epilogue, _workers, matmul_accumulate, run_parts
 from .im2col import col2im_image, im2col_image
 from .maxpool2d import maxpool_argmax_planes_into, maxpool_planes_into
-from .workspace import scratch
+from .workspace import part_scratch, scratch
 
 
 def conv2d_act_inference(x, w, b, stride=1, padding=0, activation="relu", alpha=1.0, *, workspace=None):
@@ -58,10 +58,7 @@ def conv2d_act_pool_inference(x, w, b, stride=1, padding=0, activation="relu", a
     A = np.ascontiguousarray(w.reshape(K, -1), dtype=x.dtype)
     sc, bias, code, a = _epilogue(K, x.dtype, b, None, activation, alpha)
     parts = _chunks(N, min(_workers(), N))
-    work = {} if workspace is None else workspace
-    key = ("conv_pool_scratch", len(parts), C * kh * kw, OH * OW, K, x.dtype.str)
-    if key not in work:
-        work[key] = [(np.empty((C * kh * kw, OH * OW), x.dtype), np.empty((K, OH * OW), x.dtype)) for _ in parts]
+    scratches = part_scratch(workspace, "conv_pool", len(parts), ((C * kh * kw, OH * OW), (K, OH * OW)), x.dtype)
 
     def job(lo, hi, cols, z):
         def f():
@@ -71,7 +68,7 @@ def conv2d_act_pool_inference(x, w, b, stride=1, padding=0, activation="relu", a
                 maxpool_planes_into(z.reshape(K, OH, OW), pool_kernel, pool_stride, out[n])
                 scale_bias_act_image(out[n].reshape(K, PH * PW), sc, bias, code, a)
         return f
-    run_parts([job(lo, hi, *scratch) for (lo, hi), scratch in zip(parts, work[key])])
+    run_parts([job(lo, hi, *buffers) for (lo, hi), buffers in zip(parts, scratches)])
     return out
 
 
@@ -89,14 +86,6 @@ class ConvActPoolCache(NamedTuple):
     alpha: float
 
 
-def _part_scratch(work, name, parts, shapes, dtype):
-    """One tuple of scratch arrays per part (thread), kept in ``work`` between calls."""
-    key = (name, len(parts), shapes, np.dtype(dtype).str)
-    if key not in work:
-        work[key] = [tuple(np.empty(shape, dtype) for shape in shapes) for _ in parts]
-    return work[key]
-
-
 def conv2d_act_pool_forward(x, w, b, stride=1, padding=0, activation="relu", alpha=1.0, pool_kernel=3,
                             pool_stride=2, ceil_mode=True, *, workspace=None):
     """Fast twin of ``functional.conv2d_act_pool_forward``: per image, im2col into the kept columns, the GEMM,
@@ -109,8 +98,7 @@ def conv2d_act_pool_forward(x, w, b, stride=1, padding=0, activation="relu", alp
     x = np.ascontiguousarray(x)
     A = np.ascontiguousarray(w.reshape(K, -1), dtype=x.dtype)
     sc, bias, code, a = _epilogue(K, x.dtype, b, None, activation, alpha)
-    work = {} if workspace is None else workspace
-    cols = scratch(work, "cols", (N, C * kh * kw, OH * OW), x.dtype)
+    cols = scratch(workspace, "cols", (N, C * kh * kw, OH * OW), x.dtype)
     out = np.empty((N, K, PH, PW), dtype=x.dtype)
     argmax = np.empty((N, K, PH, PW), dtype=np.int32)
     parts = _chunks(N, min(_workers(), N))
@@ -123,8 +111,8 @@ def conv2d_act_pool_forward(x, w, b, stride=1, padding=0, activation="relu", alp
                 scale_bias_act_image(z, sc, bias, code, a)
                 maxpool_argmax_planes_into(z.reshape(K, OH, OW), pool_kernel, pool_stride, out[n], argmax[n])
         return f
-    run_parts([job(lo, hi, *s) for (lo, hi), s in
-               zip(parts, _part_scratch(work, "conv_pool_z", parts, ((K, OH * OW),), x.dtype))])
+    run_parts([job(lo, hi, *buffers) for (lo, hi), buffers in
+               zip(parts, part_scratch(workspace, "conv_pool_z", len(parts), ((K, OH * OW),), x.dtype))])
     return out, ConvActPoolCache(x.shape, cols, w, b is not None, (kh, kw, sh, sw, ph, pw, OH, OW), out, argmax,
                                  activation, float(alpha))
 
@@ -174,9 +162,8 @@ def conv2d_act_pool_backward(dout, cache, input_grad=True, *, workspace=None):
     code, a = ACTIVATIONS[activation], dtype.type(alpha)
     dx = np.empty(x_shape, dtype=dtype) if input_grad else None
     parts = _chunks(N, min(_workers(), N))
-    work = {} if workspace is None else workspace
     shapes = ((K, OH * OW), (K, CKK), (K, CKK), (CKK, OH * OW) if input_grad else (0, 0))
-    scratches = _part_scratch(work, "conv_pool_backward", parts, shapes, dtype)
+    scratches = part_scratch(workspace, "conv_pool_backward", len(parts), shapes, dtype)
     sums = np.empty((N, K), dtype=np.float64)                 # each image's row written by its part
 
     def job(lo, hi, dz, acc, buf, dcols):

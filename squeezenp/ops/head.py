@@ -28,7 +28,7 @@ from .bias import ACTIVATIONS, act_backward_bias_grad_image, epilogue_code, scal
 from .gemm import _blas_controllers, _chunks, _run_parallel, _workers, matmul_accumulate, run_parts
 from .im2col import im2col_image
 from .patches import fold_patches
-from .workspace import scratch
+from .workspace import part_scratch, scratch
 
 
 def _head_shapes(name, x9, skip, w_up):
@@ -41,6 +41,22 @@ def _head_shapes(name, x9, skip, w_up):
         raise ValueError(f"{name}: the upconv's output {(N, Cu, H, W)} does not have the skip's size {skip.shape}")
     return N, C9, h, w, Cu, kh, kw, H, W
 
+
+
+def _upconv_image(Wt, x9_n, bias, alpha, kh, kw, h, w, cols, up):
+    """One image's (or one block of output channels') upconv on the calling thread: ``cols = Wt @ x9_n``, then
+    the patches folded into ``up`` (C, H*W) with bias and ELU."""
+    np.matmul(Wt, x9_n, out=cols)
+    fold_patches(cols, kh, kw, h, w, bias, "elu", alpha, out=up.reshape(len(up), h * kh, w * kw))
+
+
+def _fuse_image(Ws, Wu, skip_n, up, bias, ones, elu, alpha, tmp, out):
+    """conv_fuse of one image (or one block of its output channels) without the concatenation:
+    ``out = ELU(Ws @ skip_n + Wu @ up + bias)``, ``tmp`` a scratch of out's shape."""
+    np.matmul(Ws, skip_n, out=out)
+    np.matmul(Wu, up, out=tmp)
+    np.add(out, tmp, out=out)
+    scale_bias_act_image(out, ones, bias, elu, alpha)
 
 def proposed_head_inference(x9, skip, upconv, conv_fuse, conv10, alpha_up=1.0, alpha_fuse=1.0, *, workspace=None):
     """Fast twin of ``functional.proposed_head_inference``."""
@@ -70,12 +86,8 @@ def proposed_head_inference(x9, skip, upconv, conv_fuse, conv10, alpha_up=1.0, a
         def work(t, lo, hi):
             def f():
                 for n in range(lo, hi):
-                    np.matmul(Wt, x9[n], out=cols[t])
-                    fold_patches(cols[t], kh, kw, h, w, b_up, "elu", a_up, out=ups[t].reshape(Cu, H, W))
-                    np.matmul(Ws, skip[n], out=features[n])
-                    np.matmul(Wu, ups[t], out=tmp[t])
-                    features[n] += tmp[t]
-                    scale_bias_act_image(features[n], ones, b_f, elu, a_f)
+                    _upconv_image(Wt, x9[n], b_up, a_up, kh, kw, h, w, cols[t], ups[t])
+                    _fuse_image(Ws, Wu, skip[n], ups[t], b_f, ones, elu, a_f, tmp[t], features[n])
                     np.matmul(W10, features[n], out=maps[n])
                     maps[n] += b10
             return f
@@ -89,17 +101,13 @@ def proposed_head_inference(x9, skip, upconv, conv_fuse, conv10, alpha_up=1.0, a
             def up_rows(lo, hi, n=n):
                 def f():
                     r0, r1 = lo * kh * kw, hi * kh * kw
-                    np.matmul(Wt[r0:r1], x9[n], out=cols[r0:r1])
-                    fold_patches(cols[r0:r1], kh, kw, h, w, b_up[lo:hi], "elu", a_up,
-                                 out=ups[lo:hi].reshape(-1, H, W))
+                    _upconv_image(Wt[r0:r1], x9[n], b_up[lo:hi], a_up, kh, kw, h, w, cols[r0:r1], ups[lo:hi])
                 return f
 
             def fuse_rows(lo, hi, n=n):
                 def f():
-                    np.matmul(Ws[lo:hi], skip[n], out=features[n, lo:hi])
-                    np.matmul(Wu[lo:hi], ups, out=tmp[lo:hi])
-                    features[n, lo:hi] += tmp[lo:hi]
-                    scale_bias_act_image(features[n, lo:hi], ones[lo:hi], b_f[lo:hi], elu, a_f)
+                    _fuse_image(Ws[lo:hi], Wu[lo:hi], skip[n], ups, b_f[lo:hi], ones[lo:hi], elu, a_f, tmp[lo:hi],
+                                features[n, lo:hi])
                 return f
             _run_parallel([up_rows(lo, hi) for lo, hi in _chunks(Cu, T)])
             _run_parallel([fuse_rows(lo, hi) for lo, hi in _chunks(F, T)])
@@ -131,12 +139,8 @@ def upconv_fuse_forward(x9, skip, upconv, conv_fuse, alpha_up=1.0, alpha_fuse=1.
     def work(t, lo, hi):      # image by image, as proposed_head_inference: each stays in cache
         def f():
             for n in range(lo, hi):
-                np.matmul(Wt, x93[n], out=cols[t])
-                fold_patches(cols[t], kh, kw, h, w, b_up, "elu", a_up, out=up3[n].reshape(Cu, H, W))
-                np.matmul(Ws, skip3[n], out=features[n])
-                np.matmul(Wu, up3[n], out=tmp[t])
-                np.add(features[n], tmp[t], out=features[n])
-                scale_bias_act_image(features[n], ones, b_f, elu, a_f)
+                _upconv_image(Wt, x93[n], b_up, a_up, kh, kw, h, w, cols[t], up3[n])
+                _fuse_image(Ws, Wu, skip3[n], up3[n], b_f, ones, elu, a_f, tmp[t], features[n])
         return f
     run_parts([work(t, lo, hi) for t, (lo, hi) in enumerate(parts)])
     cache = ("fused", x9, w_up, skip3, up3, features, w_f, alpha_up, alpha_fuse)
@@ -167,10 +171,8 @@ def upconv_fuse_backward(dout, cache, *, workspace=None):
     sums_f, sums_up = np.empty((N, F)), np.empty((N, Cu))                        # float64 bias-gradient rows
     parts = _chunks(N, min(_workers(), N))
     shapes = ((F, P), (Cu, P), (Cu * kh * kw, h * w), (F, Cs), (F, Cu), (C9, Cu * kh * kw))
-    key = ("head_backward", len(parts), shapes, dt.str)
-    work = {} if workspace is None else workspace
-    if key not in work:     # per part: dz, dup, dcols, then the three weight-gradient sums and a buffer for each
-        work[key] = [tuple(np.empty(s, dt) for s in shapes + shapes[3:]) for _ in parts]
+    # per part: dz, dup, dcols, then the three weight-gradient sums and a buffer for each
+    scratches = part_scratch(workspace, "head_backward", len(parts), shapes + shapes[3:], dt)
 
     def job(lo, hi, dz, dup, dcols, acc_s, acc_u, acc_w, buf_s, buf_u, buf_w):
         def f():
@@ -186,8 +188,8 @@ def upconv_fuse_backward(dout, cache, *, workspace=None):
                 matmul_accumulate(x93[n], dcols.T, acc_w, buf_w, first)           # dW_up = sum x9 dcols^T
                 np.matmul(W_flat, dcols, out=dx9[n])
         return f
-    run_parts([job(lo, hi, *s) for (lo, hi), s in zip(parts, work[key])])
-    acc = [np.sum([s[i] for s in work[key][:len(parts)]], axis=0) for i in (3, 4, 5)]
+    run_parts([job(lo, hi, *buffers) for (lo, hi), buffers in zip(parts, scratches)])
+    acc = [np.sum([buffers[i] for buffers in scratches], axis=0) for i in (3, 4, 5)]
     dw_fuse = np.concatenate(acc[:2], axis=1).astype(dt, copy=False).reshape(w_f.shape)
     dw_up = acc[2].astype(dt, copy=False).reshape(w_up.shape)
     db_fuse, db_up = sums_f.sum(axis=0).astype(dt), sums_up.sum(axis=0).astype(dt)

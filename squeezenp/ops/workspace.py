@@ -61,3 +61,14 @@ def scratch(workspace: dict | None, name: str, shape, dtype) -> np.ndarray:
     if buf is None or buf.shape != shape or buf.dtype != dtype:
         buf = workspace[name] = np.empty(shape, dtype=dtype)
     return buf
+
+
+def part_scratch(workspace: dict | None, name: str, parts: int, shapes, dtype) -> list:
+    """One tuple of scratch arrays of ``shapes`` per part of a job split over the threads (each thread writes
+    only its own), kept in ``workspace`` under ``name`` and the shapes; fresh arrays without a workspace."""
+    shapes = tuple(tuple(s) for s in shapes)
+    key = (name, parts, shapes, np.dtype(dtype).str)
+    work = {} if workspace is None else workspace
+    if key not in work:
+        work[key] = [tuple(np.empty(s, dtype) for s in shapes) for _ in range(parts)]
+    return work[key]
