@@ -1,5 +1,6 @@
-"""A convolution followed by its activation, in evaluation: ``act(conv2d(x, w) + b)``, written with the functions
-of this package. Shapes as in ``conv2d.py``; activation ``"relu"`` or ``"elu"`` (with ``alpha``).
+"""A convolution followed by its activation, ``act(conv2d(x, w) + b)``, and by the max pool after it (the networks'
+conv1 -> ReLU -> pool1), in evaluation and in training, written with the functions of this package. Shapes as in
+``conv2d.py``; activation ``"relu"`` or ``"elu"`` (with ``alpha``).
 
 This is the specification of the fused version in ``squeezenp/ops/conv_act.py`` (the activation applied to each
 image's output right after its GEMM, while it is in cache, instead of a pass of its own over the whole output),
@@ -18,7 +19,8 @@ pooled value ``m > 0``, else 0 (ReLU) or ``m + alpha`` (ELU), so the pool's grad
 scattered::
 
     d_z[n, c].flat[argmax] += dout[n, c, oh, ow] * act'(out[n, c, oh, ow])      then conv2d_backward(d_z)
-Tests: ``tests/ops/test_conv_act.py``.
+
+Tests: ``tests/ops/test_conv_act.py`` (fast against textbook), ``tests/functional/test_conv_act.py`` (gradients).
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""A convolution and its activation in evaluation, fused: the twin of ``squeezenp/functional/conv_act.py``, same
-signature plus ``workspace``. The activation is the epilogue of each image's GEMM (``conv2d.conv2d_gemm_into``), so
+"""A convolution and its activation (and the max pool after conv1), fused: the twin of
+``squeezenp/functional/conv_act.py``, same signatures plus ``workspace``. The activation is the epilogue of each image's GEMM (``conv2d.conv2d_gemm_into``), so
 the output is written once: at conv1 of the networks (the largest activation of all, 64 x 113 x 113 per image at
 227) that saves a whole pass. ``conv2d_act_pool_inference`` also pools each image's output on the thread that
 just computed it, before it leaves the cache, and applies bias and activation to the pooled map only: the
 conv1 -> ReLU -> pool1 of every network in one pass, without the 105 MB conv1 output of a batch of 32 at 227.
-No cache.
+The evaluation ops keep no cache.
 
 In training, ``conv2d_act_pool_forward`` runs the same per-image pass, the max pool keeping its argmax, and keeps
 only what the backward needs: the columns, the pooled map and the argmax, not the (N, C_out, OH, OW) activation
