@@ -144,9 +144,9 @@ class Model(Layer):
         Returns ``(fire9's output, fire3's output)``; the second is where the proposed CNN's skip path starts.
         """
         t = training
+        self._stem_cache = None
         if self.fused and not t and x.shape[0] == 1 and self.batch1_plan and ops.get_backend() == "numba":
             return self._trunk_plan(x)(x)                # the batch-1 plan: same numbers (plan.py)
-        self._stem_cache = None
         if self.fused and not t:
             x = self._fused_conv1_pool1(x)               # conv1, pool1 and ReLU per image, while in cache
         elif self.fused:
