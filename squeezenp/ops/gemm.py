@@ -194,20 +194,15 @@ def matmul_sum_per_image(A, B, out, tmp=None):
     if tmp is None or tmp.shape != shape:
         tmp = np.empty(shape, dtype=out.dtype)
     if T == 1 or not _blas_controllers():
-        np.matmul(A[0], B[0].T, out=out)
-        for n in range(1, N):
-            np.matmul(A[n], B[n].T, out=tmp[0, 1])
-            out += tmp[0, 1]
+        for n in range(N):
+            matmul_accumulate(A[n], B[n].T, out, tmp[0, 1], n == 0)
         return out
     chunks = _chunks(N, T)
 
     def work(t, lo, hi):
         def f():
-            acc, buf = tmp[t, 0], tmp[t, 1]
-            np.matmul(A[lo], B[lo].T, out=acc)
-            for n in range(lo + 1, hi):
-                np.matmul(A[n], B[n].T, out=buf)
-                acc += buf
+            for n in range(lo, hi):
+                matmul_accumulate(A[n], B[n].T, tmp[t, 0], tmp[t, 1], n == lo)
         return f
     _run_parallel([work(t, lo, hi) for t, (lo, hi) in enumerate(chunks)])
     np.sum(tmp[:len(chunks), 0], axis=0, out=out)

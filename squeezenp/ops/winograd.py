@@ -455,7 +455,7 @@ def winograd_conv3x3_backward(x, weight, dout, *, V=None, U=None, need_dx=True, 
     and the overlap-add of ``B dV B^T`` into ``dx``. ``V`` (N, 16, C, P): the input transforms kept by the
     forward (recomputed when None); ``U``: a precomputed :func:`filter_transform`; ``need_dx=False`` skips the
     input gradient (returns None for it); ``work``: a dict that keeps the scratch arrays between calls."""
-    from .gemm import _blas_controllers, _chunks, _run_parallel, _workers
+    from .gemm import _blas_controllers, _chunks, _run_parallel, _workers, matmul_accumulate
     _check(x, weight)
     if dout.shape[0] and not dout[0].flags.c_contiguous:    # a channel slice of a larger array is fine as is
         dout = np.ascontiguousarray(dout)
@@ -487,9 +487,7 @@ def winograd_conv3x3_backward(x, weight, dout, *, V=None, U=None, need_dx=True, 
                     input_transform_image(xc[n], Vs[t])
                 Vn = V[n] if V is not None else Vs[t]
                 grad_transform_image(dout[n], Zs[t])
-                np.matmul(Zs[t], Vn.transpose(0, 2, 1), out=buf[t] if n > lo else dU[t])
-                if n > lo:
-                    dU[t] += buf[t]
+                matmul_accumulate(Zs[t], Vn.transpose(0, 2, 1), dU[t], buf[t], n == lo)
                 if need_dx:
                     np.matmul(UT, Zs[t], out=dVs[t])
                     input_transform_adjoint_image(dVs[t], dx[n])
