@@ -66,8 +66,7 @@ def stages(name, size, threads, calls=100):
     x = np.random.default_rng(0).standard_normal((1, model.in_channels, size, size)).astype(np.float32)
     model.forward(x, training=False)
     plan = model._plan
-    names = ["conv1 im2col", "conv1 GEMM, pool1, ReLU"] + [f"{n} {part}" for n, _ in plan.fires
-                                                           for part in ("squeeze", "expand")]
+    names = [stage.name for stage in plan.stages]
     ways = ("parallel", "serial") if plan.T > 1 else ("parallel",)
     times = {(w, n, t): [] for w in ways for n in names for t in range(plan.T)}
     way = ["parallel"]

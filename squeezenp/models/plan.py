@@ -1,7 +1,7 @@
 """The batch-1 evaluation plan of the networks' trunk (conv1 .. fire9): what a single-image forward runs.
 
-Teaches: where the time of a one-image forward goes when every layer is small. At 227x227 on one core the trunk's
-GEMMs take about 5.5 ms; the layer-by-layer fused path took about 10 ms, and with two threads no less, because
+Teaches: where the time of a one-image forward goes when every layer is small, and how to split it over two
+threads. At 227x227 on one core the trunk's GEMMs take about 5.5 ms; the layer-by-layer fused path took about 10 ms, and with two threads no less, because
 each layer split its GEMM over the threads with a hand-off of its own (a thread-pool submit, the BLAS thread count
 switched and restored), allocated its outputs, pooled in a parallel Numba region of its own, and recomputed the
 Winograd filter transform. The plan is built once per (model, input shape, dtype, threads, 3x3 algorithms) and:
@@ -10,12 +10,18 @@ Winograd filter transform. The plan is built once per (model, input shape, dtype
 - runs each 1x1 convolution as the plain GEMM ``W (C_out, C_in) @ x (C_in, H*W)``, the 3x3 by im2col or Winograd
   as ``conv_algorithm`` chooses for batch 1, each followed by its epilogue (bias, folded batch norm, activation);
 - writes the two expand branches straight into their channel halves of the Fire output (no concatenation);
-- keeps both threads busy on small maps by giving each thread a fixed share of every layer's *output channels*
-  for the whole forward: thread t computes its rows of each GEMM, then at once, while they are in its cache, the
-  per-channel work that follows them (epilogue, bypass sum, max pool, its channels' im2col columns or Winograd
-  input transform). Threads meet only where a layer needs every channel of its input (before each squeeze GEMM
-  and each expand GEMM): 18 barriers per forward, in one hand-off to the second thread, with the BLAS on one
-  thread under each (``ops/gemm.py`` says why);
+- keeps both threads busy on small maps by giving each thread a fixed band of every map's *rows* (its pixels,
+  all channels) for the whole forward, so that each thread reads almost only what it wrote itself, from its own
+  cache: a 1x1 convolution of a band needs only that band (``W @ x[:, band]``, a GEMM with every output channel:
+  better shaped than half the channels, 13-20% faster measured at fire2's size); conv1 is computed for the rows
+  its thread's band of pool1 reads (one row twice, shared with the neighbour band), then pooled, with bias and
+  ReLU, with no barrier; threads meet only where a layer reads a row of the neighbour band (a 3x3's or a pool's
+  window): before each expand and each pool, 10 barriers per forward (a split of the output channels would need
+  18, and every stage would read the channels the other core wrote), in one hand-off to the second thread,
+  with the BLAS on one thread under each (``ops/gemm.py`` says why). Rows ``r0:r1`` of an H x W map are the
+  columns ``r0*W:r1*W`` of its (C, H*W) array: the GEMMs read and write such column bands in place (strided
+  BLAS operands), the Numba epilogues, pools and im2col take the whole array and the band's bounds (a column
+  view does not vectorise in Numba). Bands of a map with a Winograd 3x3 start at even rows (whole tiles);
 - or runs both shares one after the other in the caller when that was faster lately (:class:`_ThreadChoice`):
   on a machine whose cores are busy with other work, barriers wait for descheduled threads.
 
@@ -31,7 +37,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
+from collections import defaultdict, deque
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -41,11 +47,11 @@ from ..functional.maxpool2d import pool_output_size
 from ..layers import weight_and_bias
 from ..ops import conv2d as conv_ops
 from ..ops import winograd
-from ..ops.bias import epilogue_code, scale_bias_act_image
+from ..ops.bias import epilogue_code, scale_bias_act_columns
 from ..ops.fire import fold_batchnorm
 from ..ops.gemm import _blas_controllers, _chunks, _workers, single_thread_blas
 from ..ops.im2col import im2col_image
-from ..ops.maxpool2d import maxpool_planes_into
+from ..ops.maxpool2d import maxpool_rows_into
 
 
 _TRUNK = ("conv1", "relu_conv1", "pool1", "pool3", "pool5")
@@ -169,6 +175,17 @@ class _ThreadChoice:
         self.times[parallel].append(seconds)
 
 
+class _Stage:
+    """The steps each thread runs, one after the other, between two barriers; ``stage(t)`` runs thread t's."""
+
+    def __init__(self, name):
+        self.name, self.steps = name, []
+
+    def __call__(self, t):
+        for step in self.steps:
+            step(t)
+
+
 class TrunkPlan:
     """``TrunkPlan(model, x)``: the plan for inputs of ``x``'s shape (batch 1) and dtype; ``plan(x)`` returns
     ``(fire9's output, fire3's output)`` as ``Model.trunk_forward`` does."""
@@ -188,110 +205,128 @@ class TrunkPlan:
         self.x, self.weights = None, {}           # the input and the weights, set at every call
         self.ones = np.ones(max(model.conv1.params["weight"].shape[0], *(f.out_channels for _, f in self.fires)),
                             self.dtype)                   # the scale of the epilogues without a batch norm
+        self.even_at = defaultdict(bool)          # map heights with a Winograd 3x3: bands of whole tile rows
+        for side, algorithm in zip(_fire_sides(model, x.shape), self.key[3]):
+            self.even_at[side[0]] |= algorithm == "winograd"
+        self.stages = []                          # what each thread runs between two barriers
         x_in = self._add_conv1_pool1(x.shape)
         for (name, fire), algorithm in zip(self.fires, self.key[3]):
             x_in = self._add_fire(name, fire, x_in, algorithm)
 
-    def _parts(self, n):
-        """Each thread's share ``(lo, hi)`` of ``n`` channels, one per thread (empty when n < threads)."""
-        parts = _chunks(n, self.T)
-        return parts + [(n, n)] * (self.T - len(parts))
+    def _bands(self, H, even=False):
+        """Each thread's rows ``(r0, r1)`` of an H-row map, one per thread (empty when H < threads); ``even``:
+        boundaries at even rows, so that Winograd's 2-row tiles are not cut."""
+        if even:
+            parts = [(2 * a, min(2 * b, H)) for a, b in _chunks((H + 1) // 2, self.T)]
+        else:
+            parts = _chunks(H, self.T)
+        return parts + [(H, H)] * (self.T - len(parts))
+
+    def _add(self, name, step, barrier):
+        """A step of the forward (a callable of the thread index t); ``barrier``: it reads rows that the other
+        threads wrote (a halo row), so every thread must have finished the steps before it."""
+        if barrier or not self.stages:
+            self.stages.append(_Stage(name))
+        else:
+            self.stages[-1].name += ", " + name
+        self.stages[-1].steps.append(step)
 
     def _add_conv1_pool1(self, x_shape):
-        """Two stages: each thread unfolds its input channels (im2col); then conv1's GEMM for its output
-        channels, pool1 and ReLU of them. Returns pool1's output array."""
-        dt, conv1 = self.dtype, self.model.conv1
+        """One step, no barrier: each thread computes the conv1 rows that its band of pool1's rows reads (one row
+        shared with the neighbour band is computed by both), pools them and applies bias and ReLU to its band.
+        Returns pool1's output (K, PH*PW), its map size and the band of each thread."""
+        dt, conv1, pool = self.dtype, self.model.conv1, self.model.pool1
         _, C, H, W = x_shape
         (kh, kw), (sh, sw), (ph, pw) = conv1.kernel_size, conv1.stride, conv1.padding
         OH, OW = conv_output_size(H, kh, sh, ph), conv_output_size(W, kw, sw, pw)
         K = conv1.params["weight"].shape[0]
-        cols = np.empty((C * kh * kw, OH * OW), dt)
-        c1 = np.empty((K, OH * OW), dt)
-        pooled = np.empty((K,) + _pool_out(self.model, "pool1", (OH, OW)), dt)
-        in_parts, out_parts = self._parts(C), self._parts(K)
+        PH, PW = _pool_out(self.model, "pool1", (OH, OW))
+        pooled = np.empty((K, PH * PW), dt)
+        bands = self._bands(PH, self.even_at[PH])
+        k, s = pool.kernel_size, pool.stride
+        rows = [(p0 * s, min((p1 - 1) * s + k, OH)) if p1 > p0 else (0, 0) for p0, p1 in bands]   # conv1 rows read
+        cols = [np.empty((C * kh * kw, (b - a) * OW), dt) for a, b in rows]
+        c1 = [np.empty((K, (b - a) * OW), dt) for a, b in rows]
         relu, one = epilogue_code("relu", dt), dt.type(1.0)
-        pool = self.model.pool1
-
-        def unfold_input(t):
-            lo, hi = in_parts[t]
-            im2col_image(self.x[lo:hi], kh, kw, sh, sw, ph, pw, OH, OW, cols[lo * kh * kw:hi * kh * kw])
 
         def conv1_relu_pool1(t):
-            lo, hi = out_parts[t]
-            w, b = self.weights["conv1"]
-            np.matmul(w[lo:hi], cols, out=c1[lo:hi])
+            (p0, p1), (a, b) = bands[t], rows[t]
+            if p1 == p0:
+                return
+            # conv1's rows a..b: the im2col of output rows from a on is that of a padding moved up by a*sh rows
+            im2col_image(self.x, kh, kw, sh, sw, ph - a * sh, pw, b - a, OW, cols[t])
+            w, bias = self.weights["conv1"]
+            np.matmul(w, cols[t], out=c1[t])
             # pool first, then bias and ReLU on the 4x smaller output: relu(max(z) + b) == max(relu(z + b))
             # exactly (adding b and rounding, and ReLU, never change the order of values)
-            maxpool_planes_into(c1[lo:hi].reshape(hi - lo, OH, OW), pool.kernel_size, pool.stride, pooled[lo:hi])
-            scale_bias_act_image(pooled[lo:hi].reshape(hi - lo, -1), self.ones[:hi - lo], b[lo:hi], relu, one)
-        self.stages = [unfold_input, conv1_relu_pool1]
-        return pooled
+            maxpool_rows_into(c1[t].reshape(K, b - a, OW), k, s, pooled.reshape(K, PH, PW), p0, p1, a)
+            scale_bias_act_columns(pooled, p0 * PW, p1 * PW, self.ones, bias, relu, one)
+        self._add("conv1, pool1", conv1_relu_pool1, barrier=False)
+        return pooled, (PH, PW), bands
 
-    def _add_fire(self, name, fire, x, algorithm):
-        """Two stages: the squeeze GEMM for this thread's squeeze channels, its epilogue (bias, folded batch norm,
-        activation) and those channels' im2col columns or Winograd input transform; then this thread's rows of both
-        expand GEMMs written into their halves of the output, their epilogues, the bypass sum and the pool of those
-        channels. Returns the array the next Fire reads (the pooled output where a pool follows; None after
-        fire9, whose output is new at every call)."""
+    def _add_fire(self, name, fire, x_in, algorithm):
+        """Squeeze (its 1x1 reads the thread's own rows: no barrier), expand (its 3x3 reads a row of each
+        neighbour band of the squeeze output: after a barrier; writes both branches into their halves of the
+        output, with their epilogues and the bypass sum), then the pool if one follows (its windows read a row of
+        the neighbour band: after a barrier). Returns ``(array, map size, bands)`` of what the next Fire reads;
+        after fire9 the array is None (fire9's output is new at every call)."""
         from .networks import POOL_AFTER
         model, dt = self.model, self.dtype
-        C, H, W = x.shape
-        P = H * W
+        x2, (H, W), bands = x_in
+        C, P = x2.shape
         S, E1, E3 = fire.squeeze_channels, fire.e1, fire.e3
         act, alpha = fire._activation()
         code, alpha = epilogue_code(act, dt), dt.type(alpha)
-        x2 = x.reshape(C, P)
         s = np.empty((S, P), dt)
         self.shapes[name] = (E1 + E3, H, W)
         if name != "fire9":
             self.outputs[name] = np.empty((E1 + E3, P), dt)
         bypass = f"bypass{name[4:]}" in model.children
-        pool_name = POOL_AFTER.get(name)
-        pool = model.children[pool_name] if pool_name else None
-        pooled = np.empty((E1 + E3,) + _pool_out(model, pool_name, (H, W)), dt) if pool else None
-        s_parts, e1_parts, e3_parts = self._parts(S), self._parts(E1), self._parts(E3)
         wino = algorithm == "winograd"
-        if wino:
-            th, tw = winograd.tiles(H, W)
-            V = winograd.planes(1, S, th * tw, dt)[0]                # (16, S, tiles)
-            M = winograd.planes(1, E3, th * tw, dt)[0]               # (16, E3, tiles)
-        else:
-            cols = np.empty((S * 9, P), dt)
+        tw = (W + 1) // 2
+        if wino:          # each thread's input transform and GEMM output for its band's tiles
+            V = [winograd.planes(1, S, (b - a + 1) // 2 * tw, dt)[0] for a, b in bands]
+            M = [winograd.planes(1, E3, (b - a + 1) // 2 * tw, dt)[0] for a, b in bands]
+        else:             # each thread's im2col columns
+            cols = [np.empty((S * 9, (b - a) * W), dt) for a, b in bands]
 
         def squeeze(t):
-            lo, hi = s_parts[t]
+            lo, hi = bands[t][0] * W, bands[t][1] * W
             w_s, scale, shift = self.weights[name][0]
-            np.matmul(w_s[lo:hi], x2, out=s[lo:hi])
-            scale_bias_act_image(s[lo:hi], self.ones[:hi - lo] if scale is None else scale[lo:hi], shift[lo:hi],
-                                 code, alpha)
-            if wino:
-                winograd.input_transform_image(s[lo:hi].reshape(hi - lo, H, W), V[:, lo:hi])
-            else:
-                im2col_image(s[lo:hi].reshape(hi - lo, H, W), 3, 3, 1, 1, 1, 1, H, W, cols[lo * 9:hi * 9])
+            np.matmul(w_s, x2[:, lo:hi], out=s[:, lo:hi])
+            scale_bias_act_columns(s, lo, hi, self.ones if scale is None else scale, shift, code, alpha)
 
         def expand(t):
+            (r0, r1), lo, hi = bands[t], bands[t][0] * W, bands[t][1] * W
             _, (w_1, b_1), (w_3, b_3) = self.weights[name]
             o = self.out[name]
-            lo1, hi1 = e1_parts[t]
-            np.matmul(w_1[lo1:hi1], s, out=o[lo1:hi1])
-            scale_bias_act_image(o[lo1:hi1], self.ones[:hi1 - lo1], b_1[lo1:hi1], code, alpha)
-            lo, hi = e3_parts[t]
+            np.matmul(w_1, s[:, lo:hi], out=o[:E1, lo:hi])
+            scale_bias_act_columns(o[:E1], lo, hi, self.ones, b_1, code, alpha)
             if wino:                                      # w_3 is the filter transform U (16, E3, S) here
-                np.matmul(w_3[:, lo:hi], V, out=M[:, lo:hi])
-                winograd.output_transform_image(M[:, lo:hi], o[E1 + lo:E1 + hi].reshape(hi - lo, H, W),
-                                                self.ones[:hi - lo], b_3[lo:hi], code, alpha)
-            else:
-                np.matmul(w_3[lo:hi], cols, out=o[E1 + lo:E1 + hi])
-                scale_bias_act_image(o[E1 + lo:E1 + hi], self.ones[:hi - lo], b_3[lo:hi], code, alpha)
-            for a, b in ((lo1, hi1), (E1 + lo, E1 + hi)):     # this thread's channels, still in its cache
-                if bypass:
-                    o[a:b] += x2[a:b]
-                if pool is not None:
-                    maxpool_planes_into(o[a:b].reshape(b - a, H, W), pool.kernel_size, pool.stride, pooled[a:b])
-        self.stages += [squeeze, expand]
-        if pool is not None:
-            return pooled
-        return self.outputs[name].reshape(E1 + E3, H, W) if name in self.outputs else None
+                winograd.input_transform_rows(s.reshape(S, H, W), r0 // 2, V[t])
+                np.matmul(w_3, V[t], out=M[t])
+                winograd.output_transform_image(M[t], o[E1:].reshape(E3, H, W), self.ones, b_3, code, alpha, r0)
+            else:             # the im2col of output rows from r0 on is that of a padding moved up by r0 rows
+                im2col_image(s.reshape(S, H, W), 3, 3, 1, 1, 1 - r0, 1, r1 - r0, W, cols[t])
+                np.matmul(w_3, cols[t], out=o[E1:, lo:hi])
+                scale_bias_act_columns(o[E1:], lo, hi, self.ones, b_3, code, alpha)
+            if bypass:
+                np.add(o[:, lo:hi], x2[:, lo:hi], out=o[:, lo:hi])
+        self._add(f"{name} squeeze", squeeze, barrier=False)
+        self._add(f"{name} expand", expand, barrier=True)
+        if name not in POOL_AFTER:
+            return self.outputs.get(name), (H, W), bands
+        pool = model.children[POOL_AFTER[name]]
+        PH, PW = _pool_out(model, POOL_AFTER[name], (H, W))
+        pooled = np.empty((E1 + E3, PH * PW), dt)
+        pool_bands = self._bands(PH, self.even_at[PH])
+
+        def pool_rows(t):
+            p0, p1 = pool_bands[t]
+            maxpool_rows_into(self.out[name].reshape(E1 + E3, H, W), pool.kernel_size, pool.stride,
+                              pooled.reshape(E1 + E3, PH, PW), p0, p1, 0)
+        self._add(POOL_AFTER[name], pool_rows, barrier=True)
+        return pooled, (PH, PW), pool_bands
 
     def _load_weights(self):
         """Every layer's weights as the stages take them, read afresh from the layers (under 0.1 ms): conv1

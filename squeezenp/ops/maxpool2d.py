@@ -3,8 +3,9 @@ the readable version there), same signatures and caches.
 
 Parallel over the (image, channel) planes; in the backward each plane is owned by one thread, so overlapping
 windows never race. The inference kernel keeps no argmax and takes the window maximum in two separable passes.
-``maxpool_planes_into`` is its serial twin for one image's channel slice, run by the thread that has just written
-those channels (the batch-1 plan, ``squeezenp/models/plan.py``), with its reference beside it;
+``maxpool_planes_into`` is its serial twin for one image's planes, run by the thread that has just written them
+(the fused conv1 stem), and ``maxpool_rows_into`` for one band of output rows (a thread's share in the batch-1
+plan, ``squeezenp/models/plan.py``), each with its reference beside it;
 ``maxpool_argmax_planes_into`` is the training forward's serial kernel (the fused conv1 stem, ``conv_act.py``).
 Tests: ``tests/ops/test_maxpool2d.py``.
 """
@@ -56,15 +57,36 @@ def maxpool_planes_into_reference(x, kernel, stride, out):
 
 @njit(cache=True, nogil=True, fastmath=True)
 def maxpool_planes_into(x, kernel, stride, out):
-    """Serial Numba twin of :func:`maxpool_planes_into_reference` (releases the GIL). The window's rows first,
+    """Serial Numba twin of :func:`maxpool_planes_into_reference` (releases the GIL): every output row of
+    :func:`maxpool_rows_into`."""
+    return maxpool_rows_into(x, kernel, stride, out, 0, out.shape[1], 0)
+
+
+def maxpool_rows_into_reference(x, kernel, stride, out, first, stop, x_row0):
+    """The output rows ``first:stop`` of every plane: ``out[c, oh, ow]`` is the maximum of the input window at rows
+    ``oh*stride ..``, columns ``ow*stride ..`` (``kernel`` of each, clipped at the map's edge), where ``x`` (C, H, W)
+    holds the input's rows from ``x_row0`` on (a thread's band of the map, or the whole map with 0). Returns
+    ``out``."""
+    H, W = x.shape[1:]
+    for oh in range(first, stop):
+        h0 = oh * stride - x_row0
+        rows = x[:, h0:min(h0 + kernel, H)].max(axis=1)                       # (C, W): the window's rows
+        for ow in range(out.shape[2]):
+            out[:, oh, ow] = rows[:, ow * stride:min(ow * stride + kernel, W)].max(axis=1)
+    return out
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def maxpool_rows_into(x, kernel, stride, out, first, stop, x_row0):
+    """Serial Numba twin of :func:`maxpool_rows_into_reference` (releases the GIL). The window's rows first,
     contiguous and vectorised; the row is padded on the right with its last value so that every output column
     takes exactly ``kernel`` values with no bounds test in the inner loop (the max is unchanged)."""
     C, H, W = x.shape
-    OH, OW = out.shape[1], out.shape[2]
+    OW = out.shape[2]
     row = np.empty(max(W, (OW - 1) * stride + kernel), dtype=x.dtype)
     for c in range(C):
-        for oh in range(OH):
-            h0 = oh * stride
+        for oh in range(first, stop):
+            h0 = oh * stride - x_row0
             h1 = min(h0 + kernel, H)
             for w in range(W):
                 row[w] = x[c, h0, w]

@@ -181,18 +181,27 @@ def winograd_conv3x3_backward_reference(x, weight, dout):
 # --------------------------------------------------------------------------------------------------
 @njit(cache=True, nogil=True)
 def input_transform_image(x, V):
-    """``V[:, c, p] = (B^T d B)`` of the input tile p of channel c: x (C, H, W) -> V (16, C, P).
+    """``V[:, c, p] = (B^T d B)`` of the input tile p of channel c: x (C, H, W) -> V (16, C, P)."""
+    return input_transform_rows(x, 0, V)
+
+
+@njit(cache=True, nogil=True)
+def input_transform_rows(x, ty0, V):
+    """:func:`input_transform_image` of the tile rows ``ty0 ..`` only, as many as ``V`` (16, C, P) has room for
+    (``P // tiles across``): one thread's band of the map in the batch-1 plan. ``x`` is the whole map (the band's
+    tiles read one row above and below it).
 
     Row transform first, over whole padded rows (vectorisable), then the column transform per tile."""
     C, H, W = x.shape
-    th, tw = (H + 1) // 2, (W + 1) // 2
+    tw = (W + 1) // 2
+    th = V.shape[2] // tw
     Wp = 2 * tw + 2
     rows = np.zeros((4, Wp), dtype=x.dtype)       # padded input rows 2*ty .. 2*ty+3
     t = np.empty((4, Wp), dtype=x.dtype)          # B^T applied down the columns
     for c in range(C):
         for ty in range(th):
             for i in range(4):
-                h = 2 * ty + i - 1
+                h = 2 * (ty0 + ty) + i - 1
                 if 0 <= h < H:
                     for w in range(W):
                         rows[i, w + 1] = x[c, h, w]
@@ -219,32 +228,36 @@ def input_transform_image(x, V):
                     V[4 * i + 3, c, base + tx] = a1 - a3
 
 
-def output_transform_image(M, out, scale, bias, code, alpha):
+def output_transform_image(M, out, scale, bias, code, alpha, row0=0):
     """``out[k] = act(scale[k] * (A^T M A) + bias[k])`` tile by tile: M (16, K, P) -> out (K, H, W).
 
     ``code`` from ``bias.epilogue_code`` (identity, ReLU, ELU with ``alpha``); ``out`` may be a channel slice of a
-    larger array. Even maps (all of the networks' at 227) run :func:`_output_transform_even`, given the 16 planes
-    as separate arrays: each (K, P) plane is C-contiguous, which Numba can only know of an array passed as such
-    (a plane of ``M``, padded apart by :func:`planes`, is not), and that lets its loops vectorise. Odd maps run
-    :func:`_output_transform_general`. Releases the GIL in both."""
+    larger array. ``M`` may hold the tiles of a band of rows only (a thread's share in the batch-1 plan): its
+    ``P // tiles across`` tile rows are written from the map's row ``row0`` on. Even maps (all of the networks'
+    at 227) run :func:`_output_transform_even`, given the 16 planes as separate arrays: each (K, P) plane is
+    C-contiguous, which Numba can only know of an array passed as such (a plane of ``M``, padded apart by
+    :func:`planes`, is not), and that lets its loops vectorise. Odd maps run :func:`_output_transform_general`.
+    Releases the GIL in both."""
     K, H, W = out.shape
-    if H % 2 == 0 and W % 2 == 0 and all(M[i].flags.c_contiguous for i in range(16)):
-        _output_transform_even(tuple(M[i] for i in range(16)), out, scale, bias, code, alpha)
+    rows = 2 * (M.shape[2] // ((W + 1) // 2))
+    if row0 + rows <= H and W % 2 == 0 and all(M[i].flags.c_contiguous for i in range(16)):
+        _output_transform_even(tuple(M[i] for i in range(16)), out, scale, bias, code, alpha, row0)
     else:
-        _output_transform_general(M, out, scale, bias, code, alpha)
+        _output_transform_general(M, out, scale, bias, code, alpha, row0)
 
 
 @njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz", "contract", "arcp"})
-def _output_transform_general(M, out, scale, bias, code, alpha):
+def _output_transform_general(M, out, scale, bias, code, alpha, row0):
     """:func:`output_transform_image` for any H and W. Each tile row's two output rows get the activation while
     they are in L1. The edge tiles of an odd H or W write only their rows/columns inside the map."""
     K, H, W = out.shape
-    th, tw = (H + 1) // 2, (W + 1) // 2
+    tw = (W + 1) // 2
+    th = M.shape[2] // tw
     for k in range(K):
         a, b = scale[k], bias[k]
         for ty in range(th):
             base = ty * tw
-            h = 2 * ty
+            h = row0 + 2 * ty
             h1 = min(h + 1, H - 1)            # an odd H: the second row of the last tiles is computed, then
             for tx in range(tw):              # overwritten by the first (same values where it matters)
                 p = base + tx
@@ -269,8 +282,8 @@ def _output_transform_general(M, out, scale, bias, code, alpha):
 
 
 @njit(cache=True, nogil=True, fastmath={"nnan", "ninf", "nsz", "contract", "arcp"})
-def _output_transform_even(planes, out, scale, bias, code, alpha):
-    """:func:`output_transform_image` for even H and W (no edge tile); ``planes``: the 16 (K, P) planes of M.
+def _output_transform_even(planes, out, scale, bias, code, alpha, row0):
+    """:func:`output_transform_image` for even W and no edge tile; ``planes``: the 16 (K, P) planes of M.
 
     Per channel, two loops that Numba vectorises: ``A^T M A`` of every tile into the four rows of ``t`` (the
     tile's four outputs; 2x faster than writing them straight to their interleaved places), then the rows of
@@ -293,9 +306,9 @@ def _output_transform_even(planes, out, scale, bias, code, alpha):
             t[2, p] = d0 + d1 + d2
             t[3, p] = d1 - d2 - d3
         a, b = scale[k], bias[k]
-        for ty in range(H // 2):
+        for ty in range(P // tw):
             base = ty * tw
-            r0, r1 = out[k, 2 * ty], out[k, 2 * ty + 1]
+            r0, r1 = out[k, row0 + 2 * ty], out[k, row0 + 2 * ty + 1]
             for tx in range(tw):
                 r0[2 * tx] = a * t[0, base + tx] + b
                 r0[2 * tx + 1] = a * t[1, base + tx] + b

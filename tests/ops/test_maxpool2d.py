@@ -175,3 +175,29 @@ def test_both_argmax_kernels_match_reference(kernel, k, s, ceil_mode, H, W):
     np.testing.assert_array_equal(out, want[0])
     np.testing.assert_array_equal(argmax, want_argmax[0])
     assert (want == 0).any() and (want_argmax[0] % W != 0).any()
+
+
+@SETTINGS
+@given(case=pool_cases(), dtype=float_dtypes, seed=seeds)
+@example(case=PoolCase(1, 4, 7, 7, 3, 2, True), dtype="float32", seed=3)   # the networks' 3/2 ceil pools
+@example(case=PoolCase(1, 2, 9, 5, 2, 3, False), dtype="float64", seed=4)  # stride > kernel
+def test_maxpool_rows_into_matches_reference(case, dtype, seed):
+    """The batch-1 plan's threads pool bands of output rows: from the whole map (``x_row0`` 0) and from a copy of
+    the input rows their band reads (``x_row0`` its first row); the bands together are the textbook's pool."""
+    x = np.random.default_rng(seed).standard_normal(case.x_shape).astype(dtype)[0]
+    out_shape = (case.C,) + case.out_hw
+    want = functional.maxpool2d_inference(x[None], case.K, case.S, case.ceil_mode)[0]
+    OH, H = out_shape[1], x.shape[1]
+    for cut in sorted({0, OH // 3, OH // 2, OH}):
+        bands = [(0, cut), (cut, OH)]
+        for kernel in (fast.maxpool_rows_into, fast.maxpool_rows_into_reference):
+            whole, banded = np.full(out_shape, np.nan, dtype), np.full(out_shape, np.nan, dtype)
+            for first, stop in bands:
+                if stop == first:
+                    continue
+                kernel(x, case.K, case.S, whole, first, stop, 0)
+                a = first * case.S                                  # the input rows this band's windows read
+                b = min((stop - 1) * case.S + case.K, H)
+                kernel(np.ascontiguousarray(x[:, a:b]), case.K, case.S, banded, first, stop, a)
+            np.testing.assert_array_equal(whole, want)
+            np.testing.assert_array_equal(banded, want)

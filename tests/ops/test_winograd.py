@@ -119,6 +119,34 @@ def test_transform_adjoints():
     assert np.isclose(np.sum(V * dV), np.sum(x * dx))
 
 
+@pytest.mark.parametrize("H,W", [(8, 6), (7, 5), (12, 10)])
+@pytest.mark.parametrize("activation", [None, "elu"])
+def test_transforms_of_a_band_of_rows_match_the_whole_map(H, W, activation):
+    """The batch-1 plan's threads transform bands of whole tile rows: the input transform of tile rows ty0 ..
+    is that slice of the whole map's, and the output transform writes exactly the band's rows from ``row0`` on."""
+    from squeezenp.ops.bias import epilogue_code
+    rng = np.random.default_rng(3)
+    C, K = 3, 4
+    th, tw = (H + 1) // 2, (W + 1) // 2
+    x = rng.standard_normal((C, H, W)).astype(np.float32)
+    V = np.empty((16, C, th * tw), np.float32)
+    wg.input_transform_image(x, V)
+    M = rng.standard_normal((16, K, th * tw)).astype(np.float32)
+    scale, bias = rng.uniform(0.5, 2, K).astype(np.float32), rng.standard_normal(K).astype(np.float32)
+    code, alpha = epilogue_code(activation, np.float32), np.float32(0.8)
+    whole = np.empty((K, H, W), np.float32)
+    wg.output_transform_image(M, whole, scale, bias, code, alpha)
+    banded = np.full((K, H, W), np.nan, np.float32)
+    for t0, t1 in [(0, th // 2), (th // 2, th)]:
+        Vb = wg.planes(1, C, (t1 - t0) * tw, np.float32)[0]
+        wg.input_transform_rows(x, t0, Vb)
+        np.testing.assert_array_equal(Vb, V[:, :, t0 * tw:t1 * tw])
+        Mb = wg.planes(1, K, (t1 - t0) * tw, np.float32)[0]
+        Mb[...] = M[:, :, t0 * tw:t1 * tw]
+        wg.output_transform_image(Mb, banded, scale, bias, code, alpha, 2 * t0)
+    np.testing.assert_allclose(banded, whole, rtol=1e-6, atol=1e-6)
+
+
 def test_bad_shapes_raise_clear_errors():
     with pytest.raises(ValueError, match=r"winograd_conv3x3: expected x \(N, C, H, W\) and weight \(K, C, 3, 3\)"):
         wg.winograd_conv3x3(np.zeros((1, 2, 4, 4)), np.zeros((3, 2, 5, 5)))
