@@ -3,15 +3,21 @@ against the layer-by-layer fused path it replaced (``model.batch1_plan = False``
 
 Both run in the same process, alternated call block by call block (``--rounds`` rounds of a median of 5 calls
 each), so a loaded machine slows both alike; the figures are the medians over the rounds and the ratio of them.
-``--stages`` prints the plan's time per stage and thread (the compute of each thread between two barriers), with
-the threads and with both threads' shares run one after the other in the caller: in the second way the second
-share finds in the cache what the first brought there; with the threads, each thread reads the channels the other
-wrote from the other core's cache or memory.
+Each block starts after the other way's, with what it needs out of the caches; "warm" is the median of 50 plan
+calls back to back after the rounds. ``--stages`` prints the plan's time per stage and thread (the compute of each
+thread between two barriers), with the threads and with both threads' shares run one after the other in the
+caller. ``--gemm-shapes`` times, on a one-thread BLAS, fire2's GEMMs at batch 1 as a split of the map's rows over
+two threads gives them (every output channel, half the columns) against a split of the output channels.
+``--against FILE`` compares the trunk of this tree's plan with the ``TrunkPlan`` of another version of
+``squeezenp/models/plan.py`` (from a checkout; loaded into this package, so it runs on this tree's kernels), both
+built for the same model and called alternately, call by call, with the threads and serially.
 
 Usage::
 
     python benchmarks/bench_latency.py                                  # all networks, 1 and 2 threads
     python benchmarks/bench_latency.py --networks squeezenet --threads 2 --stages
+    python benchmarks/bench_latency.py --gemm-shapes
+    python benchmarks/bench_latency.py --networks squeezenet --against ../other-checkout/squeezenp/models/plan.py
 """
 from __future__ import annotations
 
@@ -53,7 +59,65 @@ def compare(name, size, threads, rounds):
         plan_s.append(forward(True))
         layers_s.append(forward(False))
     p, q = float(np.median(plan_s)), float(np.median(layers_s))
-    return {"plan_s": p, "layers_s": q, "ratio": q / p}
+    model.batch1_plan = True
+    warm = _median_call(lambda: model.forward(x, training=False), 50)
+    return {"plan_s": p, "layers_s": q, "ratio": q / p, "warm_s": warm}
+
+
+def against(name, size, threads, path, calls=150):
+    """``{way: (this tree's trunk, the other plan's trunk)}``: median seconds over ``calls`` calls of each, the
+    two plans alternated call by call, with the threads ("parallel") and serially."""
+    import importlib.util
+
+    import numpy as np
+
+    from squeezenp.models.plan import TrunkPlan
+    spec = importlib.util.spec_from_file_location("squeezenp.models._plan_against", path)
+    other = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(other)
+    C.set_threads(threads)
+    model = C.build(name, size)
+    x = np.random.default_rng(0).standard_normal((1, model.in_channels, size, size)).astype(np.float32)
+    model.forward(x, training=False)
+    plans = (TrunkPlan(model, x), other.TrunkPlan(model, x))
+    if not np.allclose(plans[0](x)[0], plans[1](x)[0], rtol=1e-4, atol=1e-4):
+        raise SystemExit(f"--against: the two plans disagree on {name}")
+    result = {}
+    for way in ("parallel", "serial"):
+        for plan in plans:
+            plan.choice.parallel = lambda way=way: way == "parallel"
+        times = ([], [])
+        for _ in range(calls):
+            for plan, t in zip(plans, times):
+                start = time.perf_counter()
+                plan(x)
+                t.append(time.perf_counter() - start)
+        result[way] = tuple(float(np.median(t)) for t in times)
+    return result
+
+
+def gemm_shapes(calls=300):
+    """fire2's squeeze (16 x 64) and expand3x3 (64 x 144, im2col) GEMMs over its 56 x 56 map at batch 1, as one of
+    two threads computes them: half the map's columns with every output channel, or every column for half the
+    output channels. Median ms per GEMM on a one-thread BLAS, the two alternated."""
+    import numpy as np
+    from threadpoolctl import threadpool_limits
+    rng = np.random.default_rng(0)
+    P = 56 * 56
+    cases = {"squeeze": ((16, 64, P // 2), (8, 64, P)), "expand3x3": ((64, 144, P // 2), (32, 144, P))}
+    rows = []
+    with threadpool_limits(1):
+        for name, shapes in cases.items():
+            ops = [(rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32),
+                    np.empty((m, n), np.float32)) for m, k, n in shapes]
+            times = [[], []]
+            for _ in range(calls):
+                for i, (a, b, c) in enumerate(ops):
+                    t = time.perf_counter()
+                    np.matmul(a, b, out=c)
+                    times[i].append(time.perf_counter() - t)
+            rows.append((name, shapes, [float(np.median(t)) for t in times]))
+    return rows
 
 
 def stages(name, size, threads, calls=100):
@@ -97,14 +161,34 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--stages", action="store_true", help="also the plan's time per stage and thread")
+    ap.add_argument("--gemm-shapes", action="store_true", help="only fire2's GEMMs split by rows vs by channels")
+    ap.add_argument("--against", metavar="FILE", help="only: this plan's trunk vs another plan.py's, alternated")
     a = ap.parse_args(argv)
+    if a.against:
+        print(f"batch-1 trunk, {a.size}x{a.size}: this tree's plan vs {a.against}, alternated call by call; "
+              f"load {C.load_average()}")
+        for name in a.networks or C.networks_all():
+            for n in a.threads:
+                for way, (mine, theirs) in against(name, a.size, n, a.against).items():
+                    if n > 1 or way == "parallel":
+                        print(f"{name:28s} threads {n} {way:8s}: this {mine * 1e3:6.2f} ms, other "
+                              f"{theirs * 1e3:6.2f} ms ({theirs / mine:.2f}x)")
+        print(f"load at the end {C.load_average()}")
+        return
+    if a.gemm_shapes:
+        print(f"fire2's GEMMs at batch 1, one of two threads' part, one-thread BLAS; load {C.load_average()}")
+        for name, shapes, (rows_s, channels_s) in gemm_shapes():
+            (m, k, n), (m2, k2, n2) = shapes
+            print(f"{name:10s} half the rows {m}x{k}x{n}: {rows_s * 1e3:.3f} ms   half the channels {m2}x{k2}x{n2}: "
+                  f"{channels_s * 1e3:.3f} ms   ({channels_s / rows_s:.2f}x)")
+        return
     print(f"batch-1 forward, {a.size}x{a.size}: plan vs layer path, alternated, medians of {a.rounds} rounds; "
           f"load {C.load_average()}")
     for name in a.networks or C.networks_all():
         for n in a.threads:
             r = compare(name, a.size, n, a.rounds)
             print(f"{name:28s} threads {n}: plan {r['plan_s'] * 1e3:6.2f} ms, layer path {r['layers_s'] * 1e3:6.2f} ms,"
-                  f" {r['ratio']:.2f}x")
+                  f" {r['ratio']:.2f}x; plan warm {r['warm_s'] * 1e3:6.2f} ms")
             if a.stages:
                 s = stages(name, a.size, n)
                 ways = list(s["stages"][0][1])
