@@ -8,16 +8,17 @@ calls back to back after the rounds. ``--stages`` prints the plan's time per sta
 thread between two barriers), with the threads and with both threads' shares run one after the other in the
 caller. ``--gemm-shapes`` times, on a one-thread BLAS, fire2's GEMMs at batch 1 as a split of the map's rows over
 two threads gives them (every output channel, half the columns) against a split of the output channels.
-``--against FILE`` compares the trunk of this tree's plan with the ``TrunkPlan`` of another version of
-``squeezenp/models/plan.py`` (from a checkout; loaded into this package, so it runs on this tree's kernels), both
-built for the same model and called alternately, call by call, with the threads and serially.
+``--against CHECKOUT`` compares this tree's batch-1 trunk plan and the proposed CNN's batch-1 head with those of
+another checkout of the repository (its ``squeezenp/models/plan.py`` and ``squeezenp/ops/head.py``, loaded into
+this package, so they run on this tree's kernels), called alternately, call by call: the trunks with the threads
+and serially, the heads on ``--threads``.
 
 Usage::
 
     python benchmarks/bench_latency.py                                  # all networks, 1 and 2 threads
     python benchmarks/bench_latency.py --networks squeezenet --threads 2 --stages
     python benchmarks/bench_latency.py --gemm-shapes
-    python benchmarks/bench_latency.py --networks squeezenet --against ../other-checkout/squeezenp/models/plan.py
+    python benchmarks/bench_latency.py --networks squeezenet proposed --threads 2 --against ../other-checkout
 """
 from __future__ import annotations
 
@@ -64,17 +65,34 @@ def compare(name, size, threads, rounds):
     return {"plan_s": p, "layers_s": q, "ratio": q / p, "warm_s": warm}
 
 
-def against(name, size, threads, path, calls=150):
+def _load_other(checkout, relative, name):
+    """``checkout/relative`` loaded as the module ``name`` of this package (its relative imports are this tree's)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, Path(checkout) / relative)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _alternated(fns, calls):
+    """Median seconds of each callable over ``calls`` calls, the callables alternated call by call."""
+    import numpy as np
+    times = [[] for _ in fns]
+    for _ in range(calls):
+        for fn, t in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - start)
+    return tuple(float(np.median(t)) for t in times)
+
+
+def against(name, size, threads, checkout, calls=150):
     """``{way: (this tree's trunk, the other plan's trunk)}``: median seconds over ``calls`` calls of each, the
     two plans alternated call by call, with the threads ("parallel") and serially."""
-    import importlib.util
-
     import numpy as np
 
     from squeezenp.models.plan import TrunkPlan
-    spec = importlib.util.spec_from_file_location("squeezenp.models._plan_against", path)
-    other = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(other)
+    other = _load_other(checkout, "squeezenp/models/plan.py", "squeezenp.models._plan_against")
     C.set_threads(threads)
     model = C.build(name, size)
     x = np.random.default_rng(0).standard_normal((1, model.in_channels, size, size)).astype(np.float32)
@@ -86,14 +104,31 @@ def against(name, size, threads, path, calls=150):
     for way in ("parallel", "serial"):
         for plan in plans:
             plan.choice.parallel = lambda way=way: way == "parallel"
-        times = ([], [])
-        for _ in range(calls):
-            for plan, t in zip(plans, times):
-                start = time.perf_counter()
-                plan(x)
-                t.append(time.perf_counter() - start)
-        result[way] = tuple(float(np.median(t)) for t in times)
+        result[way] = _alternated([lambda plan=plan: plan(x) for plan in plans], calls)
     return result
+
+
+def head_against(size, threads, checkout, calls=150):
+    """(this tree's, the other's) median seconds of the proposed CNN's evaluation head at batch 1
+    (``ops.proposed_head_inference``, fire9's and fire3's outputs random), alternated call by call."""
+    import numpy as np
+
+    from squeezenp import ops
+    from squeezenp.layers import weight_and_bias
+    other = _load_other(checkout, "squeezenp/ops/head.py", "squeezenp.ops._head_against")
+    C.set_threads(threads)
+    model = C.build("proposed", size)
+    x = np.random.default_rng(0).standard_normal((1, model.in_channels, size, size)).astype(np.float32)
+    x9, skip = model.trunk_forward(x, False)
+    x9, skip = x9.copy(), skip.copy()
+    args = [weight_and_bias(layer, np.float32) for layer in (model.upconv, model.conv_fuse, model.conv10)]
+    heads = [ops.proposed_head_inference, other.proposed_head_inference]
+    outs = [head(x9, skip, *args, workspace={}) for head in heads]
+    if not np.allclose(outs[0][2], outs[1][2], rtol=1e-4, atol=1e-4):
+        raise SystemExit("--against: the two heads disagree")
+    workspaces = ({}, {})
+    return _alternated([lambda h=h, ws=ws: h(x9, skip, *args, workspace=ws) for h, ws in zip(heads, workspaces)],
+                       calls)
 
 
 def gemm_shapes(calls=300):
@@ -162,17 +197,22 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=15)
     ap.add_argument("--stages", action="store_true", help="also the plan's time per stage and thread")
     ap.add_argument("--gemm-shapes", action="store_true", help="only fire2's GEMMs split by rows vs by channels")
-    ap.add_argument("--against", metavar="FILE", help="only: this plan's trunk vs another plan.py's, alternated")
+    ap.add_argument("--against", metavar="CHECKOUT", help="only: the trunk and the proposed CNN's head vs another "
+                                                          "checkout's, alternated")
     a = ap.parse_args(argv)
     if a.against:
-        print(f"batch-1 trunk, {a.size}x{a.size}: this tree's plan vs {a.against}, alternated call by call; "
+        print(f"batch 1, {a.size}x{a.size}: this tree vs {a.against}, alternated call by call; "
               f"load {C.load_average()}")
         for name in a.networks or C.networks_all():
             for n in a.threads:
                 for way, (mine, theirs) in against(name, a.size, n, a.against).items():
                     if n > 1 or way == "parallel":
-                        print(f"{name:28s} threads {n} {way:8s}: this {mine * 1e3:6.2f} ms, other "
+                        print(f"{name:28s} trunk, threads {n} {way:8s}: this {mine * 1e3:6.2f} ms, other "
                               f"{theirs * 1e3:6.2f} ms ({theirs / mine:.2f}x)")
+        for n in a.threads:
+            mine, theirs = head_against(a.size, n, a.against)
+            print(f"{'proposed':28s} head, threads {n}          : this {mine * 1e3:6.2f} ms, other "
+                  f"{theirs * 1e3:6.2f} ms ({theirs / mine:.2f}x)")
         print(f"load at the end {C.load_average()}")
         return
     if a.gemm_shapes:
