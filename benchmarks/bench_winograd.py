@@ -4,9 +4,8 @@ For each shape (the Fire modules' squeeze -> expand3x3 channels at the map sizes
 input), batch 1 and batch 32, evaluation forward ("inference") and forward + backward ("training"), im2col
 through ``ops.conv2d.conv2d_forward/backward`` and Winograd through ``ops.winograd``, timed in alternating blocks
 (best of ``--repeats`` blocks, each the mean of several back-to-back calls after a warm-up). Batch-1 inference is
-timed where it runs, inside the trunk's batch-1 plan (:func:`measure_in_plan`: the Fire modules of that shape,
-squeeze stage included, since it holds Winograd's input transform or the im2col columns). Also the float32 max
-abs error of each against a float64 reference.
+timed where it runs, inside the trunk's batch-1 plan (:func:`measure_in_plan`: the whole trunk, the Fire modules
+of that shape on each algorithm). Also the float32 max abs error of each against a float64 reference.
 
 ``--write-table`` stores, per shape and batch class, both modes' timings and the faster algorithm (by the sum
 of both modes; at batch 1 by inference alone) in ``squeezenp/ops/conv3x3_table.json``, which ``squeezenp/ops/conv_algorithm.py``
@@ -106,7 +105,7 @@ def measure(cin, cout, h, batch, training, repeats):
 
 def measure_in_plan(size, fires, repeats):
     """Batch-1 inference as it really runs, inside the trunk's plan (``squeezenp/models/plan.py``: each thread
-    transforms or unfolds its squeeze channels, then computes its share of the expand channels): the whole
+    transforms or unfolds the squeeze output of its band of rows, then computes the expand of that band): the whole
     batch-1 trunk on all threads with the expand3x3 of ``fires`` on each algorithm and every other Fire module on
     im2col; seconds per trunk, best of alternating blocks of 5 calls' medians. The whole trunk, not the two stages
     of those Fire modules alone: Winograd's transforms (3 MB at fire2) push later layers' data out of the cache,

@@ -67,7 +67,10 @@ def test_plan_with_either_3x3_algorithm_and_float64(name, algorithm, monkeypatch
     assert set(m._plan.key[3]) == {algorithm}
 
 
-def test_plan_reads_the_current_weights_and_keeps_its_outputs_apart(threads):
+@pytest.mark.parametrize("algorithm", ["im2col", "winograd"])
+def test_plan_reads_the_current_weights_and_keeps_its_outputs_apart(algorithm, monkeypatch, threads):
+    """Winograd's filter transforms are kept between calls: changed weights must be transformed again."""
+    monkeypatch.setenv("SQUEEZENP_CONV3X3", algorithm)
     m = _model("proposed", SMALL)
     x = np.random.default_rng(4).standard_normal((1, 3, SMALL, SMALL)).astype(np.float32)
     first = m.forward(x, training=False)
