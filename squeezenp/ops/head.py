@@ -6,7 +6,7 @@ Per image, on one of squeezenp's threads (a one-thread BLAS under it, ``gemm.py`
 - ``up``: the upconv's GEMM ``W_up^T @ x9[n]``, then ``patches.fold_patches`` writes its columns straight into
   place with bias and ELU (stride = kernel: each output pixel has exactly one source), no zeroing, no second pass;
 - the concatenation is never built: ``W_fuse @ [skip; up] = W_fuse[:, :Cs] @ skip + W_fuse[:, Cs:] @ up``, two
-  GEMMs into the same output, then bias and ELU while it is in cache (``bias.scale_bias_act_image``);
+  GEMMs into the same output, then bias and ELU while it is in cache (``bias.scale_bias_act_columns``);
 - conv10 and the average pool follow on the same image.
 
 At batch 1 (fewer images than threads) each thread takes a band of the map's rows instead, in one step. Used by
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .bias import ACTIVATIONS, act_backward_bias_grad_image, epilogue_code, scale_bias_act_columns, scale_bias_act_image
+from .bias import ACTIVATIONS, act_backward_bias_grad_image, epilogue_code, scale_bias_act_columns
 from .gemm import _blas_controllers, _chunks, _run_parallel, _workers, matmul_accumulate, run_parts
 from .im2col import im2col_image
 from .patches import fold_patches
@@ -44,19 +44,22 @@ def _head_shapes(name, x9, skip, w_up):
 
 
 def _upconv_image(Wt, x9_n, bias, alpha, kh, kw, h, w, cols, up):
-    """One image's (or one block of output channels') upconv on the calling thread: ``cols = Wt @ x9_n``, then
-    the patches folded into ``up`` (C, H*W) with bias and ELU."""
+    """One image's upconv (or that of a band of h of its rows) on the calling thread: ``cols = Wt @ x9_n``, then
+    the patches folded into ``up`` (C, h*kh * w*kw) with bias and ELU."""
     np.matmul(Wt, x9_n, out=cols)
     fold_patches(cols, kh, kw, h, w, bias, "elu", alpha, out=up.reshape(len(up), h * kh, w * kw))
 
 
-def _fuse_image(Ws, Wu, skip_n, up, bias, ones, elu, alpha, tmp, out):
-    """conv_fuse of one image (or one block of its output channels) without the concatenation:
-    ``out = ELU(Ws @ skip_n + Wu @ up + bias)``, ``tmp`` a scratch of out's shape."""
-    np.matmul(Ws, skip_n, out=out)
+def _fuse_image(Ws, Wu, skip_n, up, bias, ones, elu, alpha, tmp, out, lo=0, hi=None):
+    """conv_fuse of one image (or of its columns ``lo:hi``, a band of its rows) without the concatenation:
+    ``out[:, lo:hi] = ELU(Ws @ skip_n + Wu @ up + bias)``; ``out`` the image's whole (F, H*W) array, ``skip_n`` and
+    ``up`` the band's columns, ``tmp`` a scratch of the band's shape."""
+    hi = out.shape[1] if hi is None else hi
+    band = out[:, lo:hi]
+    np.matmul(Ws, skip_n, out=band)
     np.matmul(Wu, up, out=tmp)
-    np.add(out, tmp, out=out)
-    scale_bias_act_image(out, ones, bias, elu, alpha)
+    np.add(band, tmp, out=band)
+    scale_bias_act_columns(out, lo, hi, ones, bias, elu, alpha)
 
 def proposed_head_inference(x9, skip, upconv, conv_fuse, conv10, alpha_up=1.0, alpha_fuse=1.0, *, workspace=None):
     """Fast twin of ``functional.proposed_head_inference``."""
@@ -106,12 +109,8 @@ def proposed_head_inference(x9, skip, upconv, conv_fuse, conv10, alpha_up=1.0, a
                 def f():
                     lo, hi = r0 * kh * W, r1 * kh * W               # the band's columns of the (C, H*W) maps
                     _upconv_image(Wt, x9[n][:, r0 * w:r1 * w], b_up, a_up, kh, kw, r1 - r0, w, cols, up)
-                    out = features[n][:, lo:hi]                     # conv_fuse as in _fuse_image, on the band
-                    np.matmul(Ws, skip[n][:, lo:hi], out=out)
-                    np.matmul(Wu, up, out=tmp)
-                    np.add(out, tmp, out=out)
-                    scale_bias_act_columns(features[n], lo, hi, ones, b_f, elu, a_f)
-                    np.matmul(W10, out, out=maps[n][:, lo:hi])
+                    _fuse_image(Ws, Wu, skip[n][:, lo:hi], up, b_f, ones, elu, a_f, tmp, features[n], lo, hi)
+                    np.matmul(W10, features[n][:, lo:hi], out=maps[n][:, lo:hi])
                 return f
             _run_parallel([band(r0, r1, *bufs) for (r0, r1), bufs in zip(bands, scratches)])
             maps[n] += b10
