@@ -145,13 +145,8 @@ def gemm_shapes(calls=300):
         for name, shapes in cases.items():
             ops = [(rng.standard_normal((m, k)).astype(np.float32), rng.standard_normal((k, n)).astype(np.float32),
                     np.empty((m, n), np.float32)) for m, k, n in shapes]
-            times = [[], []]
-            for _ in range(calls):
-                for i, (a, b, c) in enumerate(ops):
-                    t = time.perf_counter()
-                    np.matmul(a, b, out=c)
-                    times[i].append(time.perf_counter() - t)
-            rows.append((name, shapes, [float(np.median(t)) for t in times]))
+            medians = _alternated([lambda a=a, b=b, c=c: np.matmul(a, b, out=c) for a, b, c in ops], calls)
+            rows.append((name, shapes, list(medians)))
     return rows
 
 
