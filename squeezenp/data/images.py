@@ -56,9 +56,12 @@ def _minmax(a: np.ndarray) -> np.ndarray:
     return np.zeros_like(a) if hi == lo else (a - lo) / (hi - lo)
 
 
-# value / 255 of every 8-bit value, rounded to float32 once: a lookup gives the same numbers as dividing a float64
-# copy of the image and rounding that, in one pass instead of three (a 512x512 slice: about 0.4 ms saved)
-_UNIT_8BIT = (np.arange(256) / 255.0).astype(np.float32)
+def _unit_8bit(a: np.ndarray) -> np.ndarray:
+    """8-bit values -> float32 value / 255. Dividing in float32 gives, for each of the 256 values, the same float32
+    as dividing in float64 and rounding (IEEE division is correctly rounded, and v and 255 are exact in both; all
+    256 checked in tests/data/test_images.py), in one vectorised pass: 0.06 ms for a 512x512 slice, against
+    0.4 ms for a 256-entry lookup and 0.5 ms for the float64 division."""
+    return np.divide(a, np.float32(255.0), dtype=np.float32)
 
 
 def _pixels_to_gray(im: Image.Image) -> np.ndarray:
@@ -76,14 +79,14 @@ def _pixels_to_gray(im: Image.Image) -> np.ndarray:
             raise ValueError("float image has NaN or infinite pixels")
         return _minmax(a)
     if mode == "L":
-        return _UNIT_8BIT[np.asarray(im)]
+        return _unit_8bit(np.asarray(im))
     if mode == "1":
-        return _UNIT_8BIT[np.asarray(im.convert("L"))]
+        return _unit_8bit(np.asarray(im.convert("L")))
     if mode in ("LA", "La"):                         # drop alpha, keep the gray band as stored
-        return _UNIT_8BIT[np.asarray(im.getchannel("L"))]
+        return _unit_8bit(np.asarray(im.getchannel("L")))
     # P, PA, RGB, RGBA, RGBa, RGBX, CMYK, YCbCr, LAB, HSV: to RGB (alpha dropped), then ITU-R 601-2 luma
     # L = 0.299 R + 0.587 G + 0.114 B, exactly as Pillow's convert("L"); a gray RGB pixel keeps its value.
-    return _UNIT_8BIT[np.asarray(im.convert("RGB").convert("L"))]
+    return _unit_8bit(np.asarray(im.convert("RGB").convert("L")))
 
 
 def load_grayscale(path, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:

@@ -49,6 +49,13 @@ def test_load_grayscale_matches_pixels(gray_u8, tmp_path):
     np.testing.assert_allclose(out, gray_u8 / 255.0, atol=1e-7)
 
 
+def test_every_8bit_value_is_its_float64_quotient_rounded_once(tmp_path):
+    """All 256 values: the float32 division gives value / 255 computed in float64 and rounded to float32."""
+    values = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    out = load_grayscale(_save(values, tmp_path / "all.png"))
+    np.testing.assert_array_equal(out, (values / 255.0).astype(np.float32))
+
+
 def test_rgb_uses_itu_601_luma(tmp_path):
     px = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [10, 200, 30]]], dtype=np.uint8)
     out = load_grayscale(_save(px, tmp_path / "c.png"))
