@@ -10,18 +10,18 @@ Winograd filter transform. The plan is built once per (model, input shape, dtype
 - runs each 1x1 convolution as the plain GEMM ``W (C_out, C_in) @ x (C_in, H*W)``, the 3x3 by im2col or Winograd
   as ``conv_algorithm`` chooses for batch 1, each followed by its epilogue (bias, folded batch norm, activation);
 - writes the two expand branches straight into their channel halves of the Fire output (no concatenation);
-- keeps both threads busy on small maps by giving each thread a fixed band of every map's *rows* (its pixels, all
-  channels) for the whole forward, so that each thread reads almost only what it wrote itself, from its own
+- keeps both threads busy on small maps by giving each thread a fixed band of every map's *rows* (its pixels,
+  all channels) for the whole forward, so that each thread reads almost only what it wrote itself, from its own
   cache: a 1x1 convolution of a band needs only that band (``W @ x[:, band]``, a GEMM with every output channel:
   better shaped than half the channels, 13-20% faster measured at fire2's size); conv1 is computed for the rows
-  its thread's band of pool1 reads (one row twice, shared with the neighbour band), a few rows at a time, then
-  pooled, with bias and ReLU, with no barrier; threads meet only where a layer reads a row of the neighbour band
-  (a 3x3's or a pool's window): before each expand and each pool, 10 barriers per forward (a split of the output
-  channels would need 18, and every stage would read the channels the other core wrote), in one hand-off to the
-  second thread, with the BLAS on one thread under each (``ops/gemm.py`` says why). Rows ``r0:r1`` of an H x W
-  map are the columns ``r0*W:r1*W`` of its (C, H*W) array: the GEMMs read and write such column bands in place
-  (strided BLAS operands), the Numba epilogues, pools and im2col take the whole array and the band's bounds (a
-  column view does not vectorise in Numba). Bands of a map with a Winograd 3x3 start at even rows (whole tiles);
+  its thread's band of pool1 reads (one row twice, shared with the neighbour band), then pooled, with bias and
+  ReLU, with no barrier; threads meet only where a layer reads a row of the neighbour band (a 3x3's or a pool's
+  window): before each expand and each pool, 10 barriers per forward (a split of the output channels would need
+  18, and every stage would read the channels the other core wrote), in one hand-off to the second thread,
+  with the BLAS on one thread under each (``ops/gemm.py`` says why). Rows ``r0:r1`` of an H x W map are the
+  columns ``r0*W:r1*W`` of its (C, H*W) array: the GEMMs read and write such column bands in place (strided
+  BLAS operands), the Numba epilogues, pools and im2col take the whole array and the band's bounds (a column
+  view does not vectorise in Numba). Bands of a map with a Winograd 3x3 start at even rows (whole tiles);
 - or runs both shares one after the other in the caller when that was faster lately (:class:`_ThreadChoice`):
   on a machine whose cores are busy with other work, barriers wait for descheduled threads.
 
@@ -54,10 +54,6 @@ from ..ops.im2col import im2col_image
 from ..ops.maxpool2d import maxpool_rows_into
 
 
-# pool1 rows per conv1 chunk: conv1's output for 7 pool rows (15 conv rows at 227, 0.43 MB) stays in L2 until it is
-# pooled, instead of a thread's whole 3.3 MB band; one conv1 row in 8 is computed twice (measured on the conv1
-# stage, both shares: 1.38 ms whole, 1.30 in chunks of 14, 1.27 of 7, 1.31 of 4)
-CONV1_POOL_ROWS = 7
 _TRUNK = ("conv1", "relu_conv1", "pool1", "pool3", "pool5")
 
 
@@ -238,8 +234,7 @@ class TrunkPlan:
 
     def _add_conv1_pool1(self, x_shape):
         """One step, no barrier: each thread computes the conv1 rows that its band of pool1's rows reads (one row
-        shared with the neighbour band is computed by both), in chunks of ``CONV1_POOL_ROWS`` pool rows, each
-        pooled while still in cache, then applies bias and ReLU to its band of pool1.
+        shared with the neighbour band is computed by both), pools them and applies bias and ReLU to its band.
         Returns pool1's output (K, PH*PW), its map size and the band of each thread."""
         dt, conv1, pool = self.dtype, self.model.conv1, self.model.pool1
         _, C, H, W = x_shape
@@ -250,26 +245,22 @@ class TrunkPlan:
         pooled = np.empty((K, PH * PW), dt)
         bands = self._bands(PH, self.even_at[PH])
         k, s = pool.kernel_size, pool.stride
-        step = CONV1_POOL_ROWS
-        n_rows = min((step - 1) * s + k, OH)                  # conv1 rows a chunk of pool1 rows reads, at most
-        cols = [np.empty(C * kh * kw * n_rows * OW, dt) for _ in bands]       # flat: a chunk's view is contiguous
-        c1 = [np.empty(K * n_rows * OW, dt) for _ in bands]
+        rows = [(p0 * s, min((p1 - 1) * s + k, OH)) if p1 > p0 else (0, 0) for p0, p1 in bands]   # conv1 rows read
+        cols = [np.empty((C * kh * kw, (b - a) * OW), dt) for a, b in rows]
+        c1 = [np.empty((K, (b - a) * OW), dt) for a, b in rows]
         relu, one = epilogue_code("relu", dt), dt.type(1.0)
 
         def conv1_relu_pool1(t):
-            p0, p1 = bands[t]
+            (p0, p1), (a, b) = bands[t], rows[t]
+            if p1 == p0:
+                return
+            # conv1's rows a..b: the im2col of output rows from a on is that of a padding moved up by a*sh rows
+            im2col_image(self.x, kh, kw, sh, sw, ph - a * sh, pw, b - a, OW, cols[t])
             w, bias = self.weights["conv1"]
-            for q0 in range(p0, p1, step):
-                q1 = min(q0 + step, p1)
-                a, b = q0 * s, min((q1 - 1) * s + k, OH)          # the conv1 rows these pool rows read
-                n = (b - a) * OW
-                # conv1's rows a..b: the im2col of output rows from a on is that of a padding moved up by a*sh
-                cols_t, c1_t = cols[t][:C * kh * kw * n].reshape(-1, n), c1[t][:K * n].reshape(K, n)
-                im2col_image(self.x, kh, kw, sh, sw, ph - a * sh, pw, b - a, OW, cols_t)
-                np.matmul(w, cols_t, out=c1_t)
-                # pool first, then bias and ReLU on the 4x smaller output: relu(max(z) + b) == max(relu(z + b))
-                # exactly (adding b and rounding, and ReLU, never change the order of values)
-                maxpool_rows_into(c1_t.reshape(K, b - a, OW), k, s, pooled.reshape(K, PH, PW), q0, q1, a)
+            np.matmul(w, cols[t], out=c1[t])
+            # pool first, then bias and ReLU on the 4x smaller output: relu(max(z) + b) == max(relu(z + b))
+            # exactly (adding b and rounding, and ReLU, never change the order of values)
+            maxpool_rows_into(c1[t].reshape(K, b - a, OW), k, s, pooled.reshape(K, PH, PW), p0, p1, a)
             scale_bias_act_columns(pooled, p0 * PW, p1 * PW, self.ones, bias, relu, one)
         self._add("conv1, pool1", conv1_relu_pool1, barrier=False)
         return pooled, (PH, PW), bands

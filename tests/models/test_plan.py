@@ -147,13 +147,3 @@ def test_conv1_padding_and_the_last_pool_window(padding, threads):
     m = _model("squeezenet_bypass", 37)
     m.conv1.padding = (padding, padding)
     _compare(m, np.random.default_rng(8).standard_normal((1, 3, 37, 37)).astype(np.float32))
-
-
-@pytest.mark.parametrize("step", [1, 2, 3])
-def test_conv1_in_chunks_of_pool_rows(step, monkeypatch, threads):
-    """conv1 computed and pooled a few pool rows at a time: chunk boundaries inside each thread's band, a short
-    last chunk (size 51: pool1 12 rows, bands of 6 on two threads)."""
-    import squeezenp.models.plan as plan_module
-    monkeypatch.setattr(plan_module, "CONV1_POOL_ROWS", step)
-    m = _model("squeezenet", 51)
-    _compare(m, np.random.default_rng(9).standard_normal((1, 3, 51, 51)).astype(np.float32))
