@@ -59,8 +59,9 @@ def _minmax(a: np.ndarray) -> np.ndarray:
 def _unit_8bit(a: np.ndarray) -> np.ndarray:
     """8-bit values -> float32 value / 255. Dividing in float32 gives, for each of the 256 values, the same float32
     as dividing in float64 and rounding (IEEE division is correctly rounded, and v and 255 are exact in both; all
-    256 checked in tests/data/test_images.py), in one vectorised pass: 0.06 ms for a 512x512 slice, against
-    0.4 ms for a 256-entry lookup and 0.5 ms for the float64 division."""
+    256 checked in tests/data/test_images.py), in one vectorised pass, where a 256-entry lookup gathers and the
+    float64 division takes three passes (decode and preprocessing of a 512x512 slice: 2.6-2.9 -> 2.3 ms in
+    ``benchmarks/bench_classify.py``)."""
     return np.divide(a, np.float32(255.0), dtype=np.float32)
 
 
