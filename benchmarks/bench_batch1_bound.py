@@ -7,8 +7,9 @@ GEMMs alone on a one-thread BLAS: no im2col, no transforms, no epilogues, no poo
 figures: back to back, as a forward calls them (each GEMM once: its operands come from L3 or memory), and each
 GEMM alone, repeated, its median (operands hot in the caches: the most favourable case), summed. Either is a
 lower bound on what a forward made of these GEMMs takes on one thread (half of it on two threads, if the split
-were perfect). Recorded three ways: with the 3x3 algorithms the plan
-chooses (``conv3x3_table.json``), all im2col, all Winograd (``SQUEEZENP_CONV3X3``).
+were perfect); the operands are replayed as contiguous copies (the plan's are often strided column bands, which
+are no faster). Recorded three ways: with the 3x3 algorithms the plan chooses (``conv3x3_table.json``), all
+im2col, all Winograd (``SQUEEZENP_CONV3X3``).
 
 Beside it, in fresh processes alternated over ``--rounds`` rounds (best of the rounds' medians, as
 ``bench_reference.py``): squeezenp's whole batch-1 forward and onnxruntime's (squeezenp's ONNX export), both on
@@ -46,7 +47,8 @@ def _median(fn, calls):
 
 
 def recorded_gemms(model, x):
-    """The operands of every GEMM of one serial batch-1 trunk forward: ``[(a, b, out), ...]`` (copies)."""
+    """The operands of every GEMM of one serial batch-1 trunk forward: ``[(a, b, out), ...]`` (contiguous copies;
+    ``out`` uninitialised)."""
     import numpy as np
     model.forward(x, training=False)                  # builds the plan
     plan = model._plan
