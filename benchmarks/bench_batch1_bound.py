@@ -36,16 +36,6 @@ C.reexec_with_malloc_env()
 ALGORITHMS = ("as chosen", "im2col", "winograd")
 
 
-def _median(fn, calls):
-    import numpy as np
-    times = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
-
-
 def recorded_gemms(model, x):
     """The operands of every GEMM of one serial batch-1 trunk forward: ``[(a, b, out), ...]`` (contiguous copies;
     ``out`` uninitialised)."""
@@ -95,18 +85,18 @@ def child_bound(name, size, threads, calls):
         with single_thread_blas():
             for _ in range(10):
                 run_all()
-            t = _median(run_all, calls * 10)
+            t = R.median_of(run_all, calls * 10)
             hot = 0.0
             for a, b, o in gemms:                  # each alone, repeated: its operands hot in the caches
                 for _ in range(5):
                     np.matmul(a, b, out=o)
-                hot += _median(lambda: np.matmul(a, b, out=o), calls * 10)
+                hot += R.median_of(lambda: np.matmul(a, b, out=o), calls * 10)
         out[algorithm] = {"gemm_s": t, "hot_s": hot, "calls": len(gemms), "gflop": flops / 1e9}
         out["blas"] = C.thread_info()["pools"]
         if algorithm == "as chosen":
             for _ in range(10):
                 model.forward(x, training=False)
-            out["forward_s"] = _median(lambda: model.forward(x, training=False), calls * 10)
+            out["forward_s"] = R.median_of(lambda: model.forward(x, training=False), calls * 10)
     os.environ.pop("SQUEEZENP_CONV3X3", None)
     return out
 
@@ -117,6 +107,7 @@ def numba_gemm(calls=50):
     import numpy as np
     from numba import njit
 
+    import bench_reference as R
     from squeezenp.ops.gemm import single_thread_blas
 
     @njit(fastmath=True, nogil=True)
@@ -139,7 +130,7 @@ def numba_gemm(calls=50):
             for label, fn in (("numpy", lambda: np.matmul(a, b, out=c)), ("numba", lambda: gemm(a, b, c))):
                 for _ in range(5):
                     fn()
-                rates[label] = 2 * m * k * n / _median(fn, calls) / 1e9
+                rates[label] = 2 * m * k * n / R.median_of(fn, calls) / 1e9
                 if not np.allclose(c, a @ b, rtol=1e-3):
                     raise AssertionError(f"{label} GEMM disagrees on {m}x{k}x{n}")
         rows.append(((m, k, n), rates))
