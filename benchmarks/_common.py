@@ -228,6 +228,18 @@ def best_of(fn, repeats: int, min_time: float = 0.0) -> float:
     return min(times)
 
 
+def median_of(fn, calls: int) -> float:
+    """Median wall time of ``calls`` back-to-back calls (after the caller's warm-up): one slow call, another
+    process's moment, does not move it."""
+    import statistics
+    times = []
+    for _ in range(calls):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
 def networks_all():
     import squeezenp.models as M
     return M.available()

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -85,18 +84,18 @@ def child_bound(name, size, threads, calls):
         with single_thread_blas():
             for _ in range(10):
                 run_all()
-            t = R.median_of(run_all, calls * 10)
+            t = C.median_of(run_all, calls * 10)
             hot = 0.0
             for a, b, o in gemms:                  # each alone, repeated: its operands hot in the caches
                 for _ in range(5):
                     np.matmul(a, b, out=o)
-                hot += R.median_of(lambda: np.matmul(a, b, out=o), calls * 10)
+                hot += C.median_of(lambda: np.matmul(a, b, out=o), calls * 10)
         out[algorithm] = {"gemm_s": t, "hot_s": hot, "calls": len(gemms), "gflop": flops / 1e9}
         out["blas"] = C.thread_info()["pools"]
         if algorithm == "as chosen":
             for _ in range(10):
                 model.forward(x, training=False)
-            out["forward_s"] = R.median_of(lambda: model.forward(x, training=False), calls * 10)
+            out["forward_s"] = C.median_of(lambda: model.forward(x, training=False), calls * 10)
     os.environ.pop("SQUEEZENP_CONV3X3", None)
     return out
 
@@ -107,7 +106,6 @@ def numba_gemm(calls=50):
     import numpy as np
     from numba import njit
 
-    import bench_reference as R
     from squeezenp.ops.gemm import single_thread_blas
 
     @njit(fastmath=True, nogil=True)
@@ -130,7 +128,7 @@ def numba_gemm(calls=50):
             for label, fn in (("numpy", lambda: np.matmul(a, b, out=c)), ("numba", lambda: gemm(a, b, c))):
                 for _ in range(5):
                     fn()
-                rates[label] = 2 * m * k * n / R.median_of(fn, calls) / 1e9
+                rates[label] = 2 * m * k * n / C.median_of(fn, calls) / 1e9
                 if not np.allclose(c, a @ b, rtol=1e-3):
                     raise AssertionError(f"{label} GEMM disagrees on {m}x{k}x{n}")
         rows.append(((m, k, n), rates))

@@ -33,16 +33,6 @@ import _common as C  # noqa: E402
 C.reexec_with_malloc_env()
 
 
-def _median_call(fn, calls=5):
-    import numpy as np
-    times = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return float(np.median(times))
-
-
 def compare(name, size, threads, rounds):
     """``{"plan_s", "layers_s", "ratio"}``: medians over the rounds, ratio = layers / plan."""
     import numpy as np
@@ -52,7 +42,7 @@ def compare(name, size, threads, rounds):
 
     def forward(plan):
         model.batch1_plan = plan
-        return _median_call(lambda: model.forward(x, training=False))
+        return C.median_of(lambda: model.forward(x, training=False), 5)
     for plan in (True, False, True, False):         # warm-up: Numba kernels, the plan, the workspaces
         forward(plan)
     plan_s, layers_s = [], []
@@ -61,7 +51,7 @@ def compare(name, size, threads, rounds):
         layers_s.append(forward(False))
     p, q = float(np.median(plan_s)), float(np.median(layers_s))
     model.batch1_plan = True
-    warm = _median_call(lambda: model.forward(x, training=False), 50)
+    warm = C.median_of(lambda: model.forward(x, training=False), 50)
     return {"plan_s": p, "layers_s": q, "ratio": q / p, "warm_s": warm}
 
 
@@ -177,7 +167,7 @@ def stages(name, size, threads, calls=100):
         for w in ways:                       # the two ways alternated call by call
             way[0] = w
             plan.choice.parallel = lambda w=w: w == "parallel"
-            t = _median_call(lambda: model.trunk_forward(x, False), 1)
+            t = C.median_of(lambda: model.trunk_forward(x, False), 1)
             if w == "parallel":
                 trunk.append(t)
     rows = [(n, {w: [float(np.median(times[(w, n, t)])) for t in range(plan.T)] for w in ways}) for n in names]

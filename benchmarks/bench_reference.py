@@ -70,17 +70,6 @@ def inputs(batch, size):
     return rng.standard_normal((batch, 3, size, size), dtype=np.float32), rng.integers(0, 2, batch)
 
 
-def median_of(fn, calls):
-    """Median wall time of ``calls`` back-to-back calls (after the caller's warm-up)."""
-    import statistics
-    times = []
-    for _ in range(calls):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def child_squeezenp(name, batch, size, calls, threads=None, with_torch=False):
     if with_torch:
         import torch  # noqa: F401   two OpenMP runtimes in one process, as a user mixing both would have
@@ -101,11 +90,11 @@ def child_squeezenp(name, batch, size, calls, threads=None, with_torch=False):
     for _ in range(3):
         model.forward(x1, training=False)
     model.forward(x, training=False)
-    t_lat = median_of(lambda: model.forward(x1, training=False), calls * 4)
-    t_inf = median_of(lambda: model.forward(x, training=False), calls)
+    t_lat = C.median_of(lambda: model.forward(x1, training=False), calls * 4)
+    t_inf = C.median_of(lambda: model.forward(x, training=False), calls)
     step()
     conv3x3["training"] = C.conv3x3_mode(step)
-    t_train = median_of(step, calls)
+    t_train = C.median_of(step, calls)
     return {"infer_ips": batch / t_inf, "train_ips": batch / t_train, "latency_b1_s": t_lat,
             "threads": C.thread_info(), "conv3x3": conv3x3, "with_torch": with_torch}
 
@@ -127,8 +116,8 @@ def child_torch(name, batch, size, calls):
             net(xt)
         for _ in range(3):
             net(x1)
-        t_lat = median_of(lambda: net(x1), calls * 4)
-        t_inf = median_of(lambda: net(xt), calls)
+        t_lat = C.median_of(lambda: net(x1), calls * 4)
+        t_inf = C.median_of(lambda: net(xt), calls)
     net.train()
     opt = torch.optim.SGD(net.parameters(), lr=1e-4, momentum=0.9, weight_decay=1e-4)
     yt = torch.from_numpy(y)
@@ -139,7 +128,7 @@ def child_torch(name, batch, size, calls):
         opt.step()
     step()
     step()
-    t_train = median_of(step, calls)
+    t_train = C.median_of(step, calls)
     diff = float(np.abs(got - model.forward(x[:2], training=False)).max())     # squeezenp's pool starts only now
     return {"infer_ips": batch / t_inf, "train_ips": batch / t_train, "latency_b1_s": t_lat,
             "max_abs_diff_logits": diff, "version": torch.__version__,
@@ -169,8 +158,8 @@ def child_onnxruntime(name, batch, size, calls):
         sess.run(None, {"input": x})
     for _ in range(3):
         sess.run(None, {"input": x1})
-    t_lat = median_of(lambda: sess.run(None, {"input": x1}), calls * 4)
-    t_inf = median_of(lambda: sess.run(None, {"input": x}), calls)
+    t_lat = C.median_of(lambda: sess.run(None, {"input": x1}), calls * 4)
+    t_inf = C.median_of(lambda: sess.run(None, {"input": x}), calls)
     diff = float(np.abs(got - model.forward(x[:2], training=False)).max())     # squeezenp's pool starts only now
     return {"infer_ips": batch / t_inf, "train_ips": None, "latency_b1_s": t_lat, "max_abs_diff_logits": diff,
             "version": ort.__version__, "threads": {"intra_op_num_threads": THREADS},
